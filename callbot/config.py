@@ -1,0 +1,198 @@
+"""Settings, read once at start-up into frozen objects and passed down.
+
+Sources, later ones winning: built-in defaults, a TOML file (``--config`` or
+``CALLBOT_CONFIG``), then environment variables ``CALLBOT_<SECTION>_<KEY>``
+(e.g. ``CALLBOT_SERVER_PORT=8080``, ``CALLBOT_ARI_URL=http://127.0.0.1:8088``).
+Secrets may also come from files: ``CALLBOT_ARI_PASSWORD_FILE=/run/secrets/ari``.
+Unknown sections or keys and ill-typed values are errors, not silently ignored.
+See ``callbot.example.toml`` for every setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callbot.errors import ConfigError
+from callbot.pipeline.call import CallSettings
+from callbot.speech.asr import AsrSettings
+from callbot.speech.vad import VadSettings
+
+ENV_PREFIX = "CALLBOT_"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    """HTTP port: softphone page, health, and the chan_websocket endpoint ``/media``."""
+    audiosocket: bool = True
+    """Run the AudioSocket server (fallback media path for older Asterisk)."""
+    audiosocket_port: int = 9092
+    """AudioSocket TCP port (0: any free port)."""
+    media_username: str | None = None
+    media_password: str | None = None
+    """Basic auth for the media endpoint (Asterisk's websocket_client supports it)."""
+    softphone: bool = True
+    """Serve the browser softphone page at ``/``."""
+
+
+@dataclass(frozen=True, slots=True)
+class TtsSettings:
+    voice: str | None = None
+    """Piper voice to use whatever the dialplan says (None: the dialplan's, else by language)."""
+    voices_dir: Path | None = None
+    """Installed voices (default: ``<models_dir>/voices``)."""
+    use_cuda: bool = False
+    cache_entries: int = 256
+    """Prompts kept synthesized in memory."""
+    espeak_fallback: bool = True
+    """Speak with espeak-ng when no neural voice exists for the language (never silence)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AriConnection:
+    url: str | None = None
+    """ARI base URL, e.g. ``http://127.0.0.1:8088``. None: no ARI (embedded mode)."""
+    username: str = "callbot"
+    password: str | None = None
+    app: str = "callbot"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    models_dir: Path = Path("models")
+    dialplan: Path = Path("dialplans/assurance-maladie.yaml")
+    log_level: str = "INFO"
+    log_format: str = "text"
+    """``text`` or ``json``."""
+    server: ServerSettings = field(default_factory=ServerSettings)
+    asr: AsrSettings = field(default_factory=lambda: AsrSettings(model_dir=Path()))
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    call: CallSettings = field(default_factory=CallSettings)
+    ari: AriConnection = field(default_factory=AriConnection)
+
+    @property
+    def whisper_dir(self) -> Path:
+        return self.asr.model_dir if self.asr.model_dir != Path() else self.models_dir / "whisper-base"
+
+    @property
+    def voices_dir(self) -> Path:
+        return self.tts.voices_dir or self.models_dir / "voices"
+
+
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read settings from ``path`` (or ``$CALLBOT_CONFIG``), the environment and overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    config_path = path or (Path(env["CALLBOT_CONFIG"]) if env.get("CALLBOT_CONFIG") else None)
+    if config_path is not None:
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{config_path}: {exc}") from exc
+    _merge(data, _from_env(env))
+    _merge(data, dict(overrides or {}))
+    settings = _build(Settings, data, "")
+    if settings.asr.model_dir == Path():
+        settings = dataclasses.replace(
+            settings, asr=dataclasses.replace(settings.asr, model_dir=settings.whisper_dir)
+        )
+    return settings
+
+
+def _merge(into: dict[str, Any], more: Mapping[str, Any]) -> None:
+    for key, value in more.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = dict(value) if isinstance(value, Mapping) else value
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """``CALLBOT_SECTION_KEY`` (and ``..._FILE``) variables as nested settings."""
+    sections = {"server", "asr", "tts", "vad", "call", "ari"}
+    out: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == "CALLBOT_CONFIG":
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key.endswith("_file"):
+            try:
+                value = Path(value).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{name}: cannot read {value}: {exc}") from exc
+            key = key[: -len("_file")]
+        section, _, rest = key.partition("_")
+        if section in sections and rest:
+            out.setdefault(section, {})[rest] = value
+        else:
+            out[key] = value
+    return out
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or 'settings'}: expected a table, got {data!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where or 'settings'}: unknown setting(s) {', '.join(unknown)}")
+    kwargs = {
+        name: _convert(hints[name], value, f"{where}{name}") for name, value in data.items()
+    }
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where or 'settings'}: {exc}") from exc
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("", "none", "null")):
+            return None
+        return _convert(options[0], value, where)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, f"{where}.")
+    try:
+        if hint is bool:
+            return _boolean(value)
+        if hint in (int, float):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return hint(value)
+        if hint is Path:
+            return Path(value)
+        if hint is str:
+            if not isinstance(value, str | int | float):
+                raise ValueError(value)
+            return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}") from exc
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)

@@ -1,0 +1,92 @@
+"""The transport-neutral contract between a media edge and the call runner.
+
+A media edge (chan_websocket server, AudioSocket server, browser softphone) turns
+one connection into:
+
+* a :class:`CallInfo` describing the call,
+* a stream of inbound :data:`InboundEvent` objects (caller audio already
+  normalised to 16 kHz int16 PCM, DTMF digits, confirmed marks, the end),
+* a :class:`MediaSink` the call runner uses to talk back.
+
+and hands them to a :data:`CallHandler`. When the handler returns, the edge
+ends the call (hangs up) if it is still up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from callbot.audio.formats import AudioFormat
+
+
+@dataclass(frozen=True, slots=True)
+class CallInfo:
+    call_id: str
+    """Stable id of the call (from the query string, channel variables or AudioSocket UUID)."""
+    transport: str
+    """``chan_websocket``, ``audiosocket`` or ``softphone``."""
+    media_format: AudioFormat
+    """The call's wire format."""
+    caller_number: str | None = None
+    channel_id: str | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+    """Channel variables and query parameters handed over by Asterisk."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAudio:
+    """Caller audio, 16 kHz mono int16 (the pipeline format)."""
+
+    pcm: npt.NDArray[np.int16]
+
+
+@dataclass(frozen=True, slots=True)
+class CallerDtmf:
+    digit: str
+    """One of ``0-9 * # A-D``."""
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPlayed:
+    """Asterisk played all bot audio queued before the mark with this id."""
+
+    mark_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The caller side is gone (hang-up, socket closed, protocol error)."""
+
+    reason: str
+
+
+InboundEvent = CallerAudio | CallerDtmf | MarkPlayed | CallEnded
+
+
+class MediaSink(Protocol):
+    """What the call runner may do to the caller's line."""
+
+    @property
+    def format(self) -> AudioFormat: ...
+
+    async def send_audio(self, pcm: npt.NDArray[np.int16], sample_rate_hz: int) -> None:
+        """Queue bot audio (any rate; the edge converts, chunks, paces and honours XOFF)."""
+
+    async def flush(self) -> None:
+        """Barge-in: drop every bot audio sample not yet played."""
+
+    async def mark(self, mark_id: str) -> None:
+        """Ask to be told (:class:`MarkPlayed`) when the audio queued so far has been played."""
+
+    async def hangup(self) -> None:
+        """End the call from the bot's side."""
+
+
+CallHandler = Callable[[CallInfo, "asyncio.Queue[InboundEvent]", MediaSink], Awaitable[None]]
+"""Runs one call to its end. Given the call, its inbound events and its sink."""

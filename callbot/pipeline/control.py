@@ -1,0 +1,35 @@
+"""How a call leaves the bot: the call-control side (ARI) for transfers and hang-ups."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from callbot.dialplan import Transfer
+from callbot.media.types import CallInfo
+
+logger = logging.getLogger(__name__)
+
+
+class CallControl(Protocol):
+    """Carries out a transfer to a human queue. ARI implements it; see callbot.bridge."""
+
+    async def transfer(self, info: CallInfo, transfer: Transfer) -> bool:
+        """Hand the caller to ``transfer.queue``; False when this call cannot be transferred."""
+        ...
+
+
+class NoCallControl:
+    """No control plane (softphone, Dial(WebSocket) without ARI): transfers cannot happen.
+
+    The caller has already heard the handover sentence; the call then ends on the
+    media side, and the record says the transfer was requested but not possible.
+    """
+
+    async def transfer(self, info: CallInfo, transfer: Transfer) -> bool:
+        logger.warning(
+            "call %s: transfer to queue %r requested but no call control (ARI) is configured",
+            info.call_id,
+            transfer.queue,
+        )
+        return False

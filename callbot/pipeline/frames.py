@@ -1,0 +1,71 @@
+"""Frames callbot adds to pipecat's own.
+
+Interruption rules live in the type, as in pipecat: ``SystemFrame`` subclasses are
+never cancelled by barge-in, ``DataFrame`` subclasses are, and ``UninterruptibleFrame``
+data survives it (a decided transfer must happen even if the caller talks over the
+handover sentence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from pipecat.frames.frames import ControlFrame, DataFrame, SystemFrame, UninterruptibleFrame
+
+from callbot.dialplan import Action
+
+
+@dataclass
+class UtteranceFrame(DataFrame):
+    """One caller turn, ready for recognition."""
+
+    pcm: npt.NDArray[np.int16] = field(default_factory=lambda: np.zeros(0, np.int16))
+    ended_at_s: float = 0.0
+    """``time.monotonic()`` when the caller stopped speaking (end of the last voiced frame)."""
+
+
+@dataclass
+class CallerTextFrame(DataFrame):
+    """What the caller said, as recognised."""
+
+    text: str = ""
+    ended_at_s: float = 0.0
+    asr_s: float = 0.0
+
+
+@dataclass
+class BotSpeechFrame(DataFrame):
+    """A sentence for the bot to say, tagged with the turn it answers."""
+
+    text: str = ""
+    turn: int = 0
+
+
+@dataclass
+class PromptEndFrame(DataFrame):
+    """Marks the end of one prompt's audio; LineOutput sends MARK_MEDIA for it."""
+
+    mark_id: str = ""
+
+
+@dataclass
+class CallActionFrame(ControlFrame, UninterruptibleFrame):
+    """Transfer or hang-up, carried out once the audio before it has been heard."""
+
+    action: Action | None = None
+
+
+@dataclass
+class MarkPlayedFrame(SystemFrame):
+    """The line confirmed that the audio up to this mark was played."""
+
+    mark_id: str = ""
+
+
+@dataclass
+class CallerGoneFrame(SystemFrame):
+    """The caller hung up or the line dropped."""
+
+    reason: str = ""

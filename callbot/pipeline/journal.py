@@ -1,0 +1,95 @@
+"""What happened in one call, as the pipeline saw it: the source of the call record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from callbot.media.types import CallInfo
+
+
+@dataclass
+class TurnRecord:
+    index: int
+    caller_text: str | None = None
+    """Recognised text (None for a DTMF or no-input turn)."""
+    dtmf: str | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    bot_text: list[str] = field(default_factory=list)
+    caller_ended_at_s: float | None = None
+    """Monotonic time the caller stopped speaking, as the server detected it."""
+    asr_s: float | None = None
+    first_audio_at_s: float | None = None
+    """Monotonic time the first bot audio of the answer left for the line."""
+    barged_in: bool = False
+
+    @property
+    def server_latency_ms(self) -> float | None:
+        """End of caller speech to first bot audio out, measured inside the server."""
+        if self.caller_ended_at_s is None or self.first_audio_at_s is None:
+            return None
+        return round((self.first_audio_at_s - self.caller_ended_at_s) * 1000.0, 1)
+
+
+@dataclass
+class CallJournal:
+    """Mutable, per call; filled by the pipeline's processors, read when the call ends."""
+
+    info: CallInfo
+    started_at_s: float = field(default_factory=time.monotonic)
+    started_at_unix: float = field(default_factory=time.time)
+    dialplan: str = ""
+    voice: str = ""
+    turns: list[TurnRecord] = field(default_factory=list)
+    outcome: str = "in_progress"
+    """answered | transferred | hung_up_by_caller | failed | in_progress"""
+    outcome_detail: str = ""
+    transfer_queue: str | None = None
+    greeting_first_audio_at_s: float | None = None
+    ended_at_s: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def new_turn(self) -> TurnRecord:
+        turn = TurnRecord(index=len(self.turns) + 1)
+        self.turns.append(turn)
+        return turn
+
+    @property
+    def current_turn(self) -> TurnRecord | None:
+        return self.turns[-1] if self.turns else None
+
+    def finish(self, outcome: str, detail: str = "") -> None:
+        if self.outcome == "in_progress":
+            self.outcome = outcome
+            self.outcome_detail = detail
+        if self.ended_at_s is None:
+            self.ended_at_s = time.monotonic()
+
+    def to_dict(self) -> dict[str, Any]:
+        turns = []
+        for turn in self.turns:
+            data = asdict(turn)
+            data["server_latency_ms"] = turn.server_latency_ms
+            turns.append(data)
+        greeting_ms = (
+            None
+            if self.greeting_first_audio_at_s is None
+            else round((self.greeting_first_audio_at_s - self.started_at_s) * 1000.0, 1)
+        )
+        return {
+            "call_id": self.info.call_id,
+            "transport": self.info.transport,
+            "format": self.info.media_format.asterisk_name,
+            "dialplan": self.dialplan,
+            "voice": self.voice,
+            "started_at": self.started_at_unix,
+            "duration_s": round((self.ended_at_s or time.monotonic()) - self.started_at_s, 3),
+            "greeting_ms": greeting_ms,
+            "outcome": self.outcome,
+            "outcome_detail": self.outcome_detail,
+            "transfer_queue": self.transfer_queue,
+            "turns": turns,
+            "errors": self.errors,
+        }

@@ -1,0 +1,121 @@
+"""The end of the pipeline: bot audio, marks and call actions onto the caller's line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import numpy as np
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    Frame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from callbot.dialplan import Hangup, Transfer
+from callbot.media.types import CallInfo, MediaSink
+from callbot.pipeline.control import CallControl
+from callbot.pipeline.frames import CallActionFrame, MarkPlayedFrame, PromptEndFrame
+from callbot.pipeline.journal import CallJournal
+
+logger = logging.getLogger(__name__)
+
+
+class LineOutput(FrameProcessor):
+    """Writes bot audio to the :class:`MediaSink` and tracks what the caller has heard.
+
+    The bot counts as speaking from its first audio until the line confirms the
+    last mark (MARK_MEDIA / MEDIA_MARK_PROCESSED). A transfer or hang-up waits
+    for that confirmation, so the caller always hears the last sentence.
+    """
+
+    def __init__(
+        self,
+        sink: MediaSink,
+        control: CallControl,
+        journal: CallJournal,
+        finished: asyncio.Event,
+        *,
+        mark_timeout_s: float = 30.0,
+    ) -> None:
+        super().__init__(name="line")
+        self._sink = sink
+        self._control = control
+        self._journal = journal
+        self._finished = finished
+        self._mark_timeout_s = mark_timeout_s
+        self._pending_marks: set[str] = set()
+        self._all_heard = asyncio.Event()
+        self._all_heard.set()
+        self._speaking = False
+
+    @property
+    def info(self) -> CallInfo:
+        return self._journal.info
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, OutputAudioRawFrame):
+            await self._on_audio(frame)
+        elif isinstance(frame, PromptEndFrame):
+            self._pending_marks.add(frame.mark_id)
+            self._all_heard.clear()
+            await self._sink.mark(frame.mark_id)
+        elif isinstance(frame, MarkPlayedFrame):
+            self._pending_marks.discard(frame.mark_id)
+            if not self._pending_marks:
+                await self._stopped_speaking()
+        elif isinstance(frame, InterruptionFrame):
+            if self._speaking or self._pending_marks:
+                turn = self._journal.current_turn
+                if turn is not None:
+                    turn.barged_in = True
+                await self._sink.flush()
+                self._pending_marks.clear()
+                await self._stopped_speaking()
+        elif isinstance(frame, CallActionFrame):
+            await self._carry_out(frame)
+        else:
+            await self.push_frame(frame, direction)
+
+    async def _on_audio(self, frame: OutputAudioRawFrame) -> None:
+        now = time.monotonic()
+        if self._journal.greeting_first_audio_at_s is None:
+            self._journal.greeting_first_audio_at_s = now
+        turn = self._journal.current_turn
+        if turn is not None and turn.first_audio_at_s is None:
+            turn.first_audio_at_s = now
+        if not self._speaking:
+            self._speaking = True
+            self._all_heard.clear()
+            await self.push_frame(BotStartedSpeakingFrame(), FrameDirection.UPSTREAM)
+        pcm = np.frombuffer(frame.audio, dtype=np.int16)
+        await self._sink.send_audio(pcm, frame.sample_rate)
+
+    async def _stopped_speaking(self) -> None:
+        self._all_heard.set()
+        if self._speaking:
+            self._speaking = False
+            await self.push_frame(BotStoppedSpeakingFrame(), FrameDirection.UPSTREAM)
+
+    async def _carry_out(self, frame: CallActionFrame) -> None:
+        try:
+            await asyncio.wait_for(self._all_heard.wait(), self._mark_timeout_s)
+        except TimeoutError:
+            logger.warning("call %s: line never confirmed the last prompt", self.info.call_id)
+        action = frame.action
+        if isinstance(action, Transfer):
+            self._journal.transfer_queue = action.queue
+            if await self._control.transfer(self.info, action):
+                self._journal.finish("transferred", action.reason)
+            else:
+                self._journal.finish("transfer_failed", action.reason)
+                await self._sink.hangup()
+        elif isinstance(action, Hangup):
+            self._journal.finish("answered", action.reason)
+            await self._sink.hangup()
+        self._finished.set()

@@ -1,0 +1,35 @@
+"""Speech synthesis of the bot's sentences with the process-wide voice."""
+
+from __future__ import annotations
+
+from pipecat.frames.frames import Frame, TTSAudioRawFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from callbot.pipeline.frames import BotSpeechFrame, PromptEndFrame
+from callbot.speech.tts import Synthesizer
+
+
+class SpeechProcessor(FrameProcessor):
+    """Each BotSpeechFrame becomes audio chunks followed by a PromptEndFrame.
+
+    Running in pipecat's cancellable task, a barge-in stops synthesis mid-prompt.
+    """
+
+    def __init__(self, synthesizer: Synthesizer) -> None:
+        super().__init__(name="tts")
+        self._synthesizer = synthesizer
+        self._prompts = 0
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if not isinstance(frame, BotSpeechFrame):
+            await self.push_frame(frame, direction)
+            return
+        async for chunk in self._synthesizer.stream(frame.text):
+            await self.push_frame(
+                TTSAudioRawFrame(
+                    audio=chunk.pcm.tobytes(), sample_rate=chunk.sample_rate_hz, num_channels=1
+                )
+            )
+        self._prompts += 1
+        await self.push_frame(PromptEndFrame(mark_id=f"prompt-{self._prompts}"))

@@ -1,0 +1,205 @@
+"""A caller who follows a script: what ``callbot simulate``, the tests and the load
+tester replay through a simulated Asterisk peer.
+
+The caller behaves like a person: waits for the bot to finish speaking (the greeting,
+then each answer) before the next turn, and measures voice-to-voice latency from the
+end of its own speech to the first audible bot frame it hears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from callbot.audio.convert import resample
+from callbot.audio.formats import PIPELINE_RATE_HZ
+from callbot.simulator.recording import BotRecording
+
+Pcm = npt.NDArray[np.int16]
+
+
+class CallerPeer(Protocol):
+    """What both simulated Asterisk peers (chan_websocket, AudioSocket) offer."""
+
+    call_id: str
+    recording: BotRecording
+    closed: bool
+
+    async def play(self, pcm: Pcm, sample_rate_hz: int) -> float: ...
+    async def send_dtmf(self, digit: str) -> None: ...
+    async def hangup(self) -> None: ...
+    async def wait_for_bot_silence(self, quiet_s: float, timeout_s: float) -> bool: ...
+    async def wait_closed(self, timeout_s: float) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechTurn:
+    pcm: Pcm
+    sample_rate_hz: int
+    label: str = ""
+    reference: str | None = None
+    """What the caller says, when known (for accuracy reports)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfTurn:
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceTurn:
+    """The caller says nothing for this long (tests the no-input policy)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class HangupTurn:
+    """The caller hangs up ``after_s`` seconds after the bot starts its next sentence."""
+
+    after_s: float = 0.5
+
+
+Turn = SpeechTurn | DtmfTurn | SilenceTurn | HangupTurn
+
+
+@dataclass
+class TurnTrace:
+    label: str
+    kind: str
+    ended_at_s: float
+    """When the caller finished the turn (end of speech, key press)."""
+    first_bot_audio_at_s: float | None = None
+    answered: bool = False
+
+    @property
+    def latency_ms(self) -> float | None:
+        if self.first_bot_audio_at_s is None:
+            return None
+        return round((self.first_bot_audio_at_s - self.ended_at_s) * 1000.0, 1)
+
+
+@dataclass
+class CallTrace:
+    call_id: str
+    connected_at_s: float
+    greeting_at_s: float | None = None
+    turns: list[TurnTrace] = field(default_factory=list)
+    hung_up_by: str = ""
+    """``caller`` (after the script), ``caller-mid-prompt`` or ``bot``."""
+    ended_at_s: float | None = None
+
+    @property
+    def greeting_ms(self) -> float | None:
+        if self.greeting_at_s is None:
+            return None
+        return round((self.greeting_at_s - self.connected_at_s) * 1000.0, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call_id": self.call_id,
+            "greeting_ms": self.greeting_ms,
+            "hung_up_by": self.hung_up_by,
+            "turns": [
+                {"label": t.label, "kind": t.kind, "latency_ms": t.latency_ms, "answered": t.answered}
+                for t in self.turns
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CallerBehaviour:
+    quiet_s: float = 1.2
+    """Bot silence that means "the bot has finished speaking"."""
+    answer_timeout_s: float = 20.0
+    """How long the caller waits for an answer before going on."""
+    pause_s: float = 0.3
+    """Think time before speaking once the bot is quiet."""
+
+
+async def run_script(
+    peer: CallerPeer, turns: list[Turn], behaviour: CallerBehaviour = CallerBehaviour()
+) -> CallTrace:
+    """Play ``turns`` into an already connected peer; return what was measured."""
+    trace = CallTrace(peer.call_id, connected_at_s=time.monotonic())
+    await peer.wait_for_bot_silence(behaviour.quiet_s, behaviour.answer_timeout_s)
+    trace.greeting_at_s = peer.recording.first_audio_after(trace.connected_at_s)
+    for index, turn in enumerate(turns, start=1):
+        if peer.closed:
+            break
+        await asyncio.sleep(behaviour.pause_s)
+        if isinstance(turn, HangupTurn):
+            await _hang_up_mid_prompt(peer, turn)
+            trace.hung_up_by = "caller-mid-prompt"
+            break
+        turn_trace = await _play_turn(peer, turn, index)
+        trace.turns.append(turn_trace)
+        await peer.wait_for_bot_silence(behaviour.quiet_s, behaviour.answer_timeout_s)
+        heard = peer.recording.first_audio_after(turn_trace.ended_at_s)
+        turn_trace.first_bot_audio_at_s = heard
+        turn_trace.answered = heard is not None
+    if not trace.hung_up_by:
+        # The script is over: give the bot a moment to end the call itself.
+        trace.hung_up_by = "bot" if await peer.wait_closed(1.0) else "caller"
+        if trace.hung_up_by == "caller":
+            await peer.hangup()
+    trace.ended_at_s = time.monotonic()
+    return trace
+
+
+async def _play_turn(peer: CallerPeer, turn: Turn, index: int) -> TurnTrace:
+    if isinstance(turn, SpeechTurn):
+        ended = await peer.play(turn.pcm, turn.sample_rate_hz)
+        return TurnTrace(turn.label or f"turn {index}", "speech", ended)
+    if isinstance(turn, DtmfTurn):
+        for digit in turn.digits:
+            await peer.send_dtmf(digit)
+            await asyncio.sleep(0.1)
+        return TurnTrace(f"dtmf {turn.digits}", "dtmf", time.monotonic())
+    assert isinstance(turn, SilenceTurn)
+    silence = np.zeros(int(turn.seconds * PIPELINE_RATE_HZ), dtype=np.int16)
+    ended = await peer.play(silence, PIPELINE_RATE_HZ)
+    return TurnTrace(f"silence {turn.seconds:g} s", "silence", ended)
+
+
+async def _hang_up_mid_prompt(peer: CallerPeer, turn: HangupTurn) -> None:
+    """Wait for the bot to start a sentence, then hang up while it is talking."""
+    since = time.monotonic()
+    deadline = since + 30.0
+    while peer.recording.first_audio_after(since) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(turn.after_s)
+    await peer.hangup()
+
+
+def read_wav(path: Path) -> tuple[Pcm, int]:
+    """A mono 16-bit WAV file (any rate) as int16 samples and its rate."""
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise ValueError(f"{path}: only 16-bit PCM WAV is supported")
+        rate = wav.getframerate()
+        channels = wav.getnchannels()
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.int16)
+    if channels > 1:
+        pcm = pcm.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    return pcm, rate
+
+
+def write_wav(path: Path, pcm: Pcm, sample_rate_hz: int = PIPELINE_RATE_HZ) -> None:
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate_hz)
+        wav.writeframes(pcm.astype("<i2").tobytes())
+
+
+def speech_turn(path: Path, reference: str | None = None) -> SpeechTurn:
+    pcm, rate = read_wav(path)
+    return SpeechTurn(resample(pcm, rate, PIPELINE_RATE_HZ), PIPELINE_RATE_HZ, path.stem, reference)

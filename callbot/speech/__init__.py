@@ -1,0 +1,1 @@
+"""Speech engines shared by every call of a process: recognition, synthesis, voice activity."""

@@ -1,0 +1,154 @@
+"""Voice activity and end of turn, sans I/O: 16 kHz PCM in, speech events out.
+
+webrtcvad classifies each 20 ms frame; a turn starts after ``start_ms`` of
+(mostly) voiced frames and ends after ``stop_ms`` of unvoiced ones. Frames just
+before the start (``preroll_ms``) are kept so the first syllable is not cut. An
+energy floor keeps line hiss and comfort noise from counting as speech.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import webrtcvad
+
+from callbot.audio.formats import PIPELINE_RATE_HZ
+
+Pcm = npt.NDArray[np.int16]
+
+FRAME_SAMPLES = PIPELINE_RATE_HZ * 20 // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class VadSettings:
+    aggressiveness: int = 2
+    """webrtcvad mode, 0 (least) to 3 (most aggressive at rejecting non-speech)."""
+    start_ms: int = 200
+    """Voiced audio needed before a turn starts (and barge-in may fire)."""
+    stop_ms: int = 600
+    """Unvoiced audio that ends a turn."""
+    preroll_ms: int = 300
+    """Audio kept from before the detected start."""
+    min_speech_ms: int = 250
+    """Turns with less voiced audio than this are dropped as noise."""
+    max_utterance_s: float = 20.0
+    """A turn is cut (and recognised) after this long."""
+    energy_floor_dbfs: float = -50.0
+    """Frames quieter than this are never speech."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    at_sample: int
+    """Stream position (16 kHz samples since the call started) of the first voiced frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEnded:
+    pcm: Pcm
+    """The whole utterance, pre-roll included."""
+    at_sample: int
+    """Stream position where the caller stopped speaking (the last voiced frame's end)."""
+    speech_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechDiscarded:
+    """A start that turned out to be too short to be speech (cough, click)."""
+
+    at_sample: int
+
+
+VadEvent = SpeechStarted | SpeechEnded | SpeechDiscarded
+
+
+def _dbfs(frame: Pcm) -> float:
+    rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2)))
+    return 20.0 * np.log10(max(rms, 1e-3) / 32768.0)
+
+
+class TurnDetector:
+    """Feed 16 kHz PCM of any length; get speech start and end events."""
+
+    def __init__(self, settings: VadSettings) -> None:
+        self.settings = settings
+        self._vad = webrtcvad.Vad(settings.aggressiveness)
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._position = 0  # samples consumed into whole frames
+        frames = lambda ms: max(1, ms // 20)  # noqa: E731
+        self._start_frames = frames(settings.start_ms)
+        self._stop_frames = frames(settings.stop_ms)
+        self._max_frames = int(settings.max_utterance_s * 50)
+        self._preroll: deque[Pcm] = deque(maxlen=frames(settings.preroll_ms))
+        self._recent: deque[bool] = deque(maxlen=self._start_frames)
+        self._speaking = False
+        self._started = False
+        self._utterance: list[Pcm] = []
+        self._voiced = 0
+        self._silent_run = 0
+        self._last_voiced_end = 0
+
+    @property
+    def in_speech(self) -> bool:
+        return self._speaking
+
+    def feed(self, pcm: Pcm) -> list[VadEvent]:
+        events: list[VadEvent] = []
+        data = np.concatenate([self._pending, pcm]) if self._pending.size else pcm
+        whole = data.size - data.size % FRAME_SAMPLES
+        for offset in range(0, whole, FRAME_SAMPLES):
+            events.extend(self._frame(data[offset : offset + FRAME_SAMPLES]))
+        self._pending = data[whole:].copy()
+        return events
+
+    def _is_voiced(self, frame: Pcm) -> bool:
+        if _dbfs(frame) < self.settings.energy_floor_dbfs:
+            return False
+        return bool(self._vad.is_speech(frame.tobytes(), PIPELINE_RATE_HZ))
+
+    def _frame(self, frame: Pcm) -> list[VadEvent]:
+        voiced = self._is_voiced(frame)
+        start = self._position
+        self._position += FRAME_SAMPLES
+        if not self._speaking:
+            self._preroll.append(frame)
+            self._recent.append(voiced)
+            # A start needs most of the last start_ms voiced (tolerates one dropout).
+            if voiced and sum(self._recent) >= max(1, self._start_frames - 1):
+                return self._begin(start)
+            return []
+        self._utterance.append(frame)
+        if voiced:
+            self._voiced += 1
+            self._silent_run = 0
+            self._last_voiced_end = self._position
+        else:
+            self._silent_run += 1
+        if self._silent_run >= self._stop_frames or len(self._utterance) >= self._max_frames:
+            return self._end()
+        return []
+
+    def _begin(self, start: int) -> list[VadEvent]:
+        self._speaking = True
+        self._utterance = list(self._preroll)
+        self._voiced = sum(self._recent)
+        self._silent_run = 0
+        self._last_voiced_end = self._position
+        self._preroll.clear()
+        self._recent.clear()
+        first_voiced = start - (self._voiced - 1) * FRAME_SAMPLES
+        return [SpeechStarted(max(0, first_voiced))]
+
+    def _end(self) -> list[VadEvent]:
+        self._speaking = False
+        speech_ms = self._voiced * 20
+        # Keep a little trailing silence (it helps Whisper), not the whole stop window.
+        keep = len(self._utterance) - max(0, self._silent_run - 10)
+        pcm = np.concatenate(self._utterance[:keep])
+        self._utterance = []
+        if speech_ms < self.settings.min_speech_ms:
+            return [SpeechDiscarded(self._last_voiced_end)]
+        return [SpeechEnded(pcm, self._last_voiced_end, speech_ms)]

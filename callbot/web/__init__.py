@@ -1,0 +1,1 @@
+"""HTTP side of callbot: the media websocket endpoint, the softphone page, health."""

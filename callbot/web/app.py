@@ -1,0 +1,73 @@
+"""The FastAPI application: ``/media`` for Asterisk (and the softphone), pages, health.
+
+The app holds no global state: everything comes from :class:`WebContext`, built by
+:mod:`callbot.service` at start-up.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
+from callbot.media.types import CallHandler
+
+STATIC = resources.files("callbot.web") / "static"
+
+
+@dataclass
+class WebContext:
+    handler: CallHandler
+    media: ChanWebsocketSettings
+    softphone: bool = True
+    ready: Callable[[], bool] = lambda: True
+    active_calls: Callable[[], int] = lambda: 0
+    records: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
+    info: dict[str, Any] = field(default_factory=dict)
+    """What is loaded (dialplan, voice, ASR device), shown on /healthz and the softphone."""
+
+
+def create_app(context: WebContext) -> FastAPI:
+    app = FastAPI(title="callbot", docs_url=None, redoc_url=None)
+
+    @app.websocket("/media")
+    async def media(ws: WebSocket) -> None:
+        await serve_call(ws, context.handler, context.media)
+
+    @app.get("/healthz")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "active_calls": context.active_calls(), **context.info}
+
+    @app.get("/readyz")
+    async def ready() -> Response:
+        if context.ready():
+            return JSONResponse({"ready": True})
+        return JSONResponse({"ready": False}, status_code=503)
+
+    @app.get("/api/calls")
+    async def calls() -> list[dict[str, Any]]:
+        """The most recent call records (newest last)."""
+        return list(context.records)
+
+    if context.softphone:
+
+        @app.get("/", response_class=HTMLResponse)
+        async def softphone() -> str:
+            return (STATIC / "softphone.html").read_text(encoding="utf-8")
+
+        @app.get("/static/{name}")
+        async def static(name: str) -> Response:
+            kinds = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+            suffix = name[name.rfind(".") :] if "." in name else ""
+            target = STATIC / name
+            if "/" in name or suffix not in kinds or not target.is_file():
+                return Response(status_code=404)
+            return Response(target.read_bytes(), media_type=kinds[suffix])
+
+    return app

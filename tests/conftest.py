@@ -1,0 +1,42 @@
+"""Shared fixtures: real recordings (Debian's Asterisk sound files) and real models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callbot.audio.convert import resample
+from callbot.audio.formats import PIPELINE_RATE_HZ
+from callbot.simulator.script import read_wav
+
+REPO = Path(__file__).resolve().parent.parent
+SOUNDS_FR = Path("/usr/share/asterisk/sounds/fr_CA_f_June")
+SOUNDS_EN = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+MODELS_DIR = REPO / "models"
+
+
+def sound(name: str, language: str = "fr") -> Path:
+    """A real recorded prompt from Debian's asterisk-core-sounds packages."""
+    base = SOUNDS_FR if language == "fr" else SOUNDS_EN
+    path = base / f"{name}.wav"
+    if not path.is_file():
+        pytest.fail(f"{path} missing: run scripts/setup.sh --test (installs the sound packages)")
+    return path
+
+
+def speech_16k(name: str, language: str = "fr") -> np.ndarray:
+    pcm, rate = read_wav(sound(name, language))
+    return resample(pcm, rate, PIPELINE_RATE_HZ)
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """Whisper base and the English Piper voice, provisioned once (instant when present)."""
+    from callbot.provisioning.models import pull_models
+    from callbot.provisioning.voices import pull_voice
+
+    pull_models(MODELS_DIR)
+    pull_voice("en_US-joe-medium", MODELS_DIR / "voices")
+    return MODELS_DIR
