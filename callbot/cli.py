@@ -22,11 +22,14 @@ logger = logging.getLogger("callbot")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
+    command = getattr(args, "run", None) or getattr(args, "func", None)
+    if command is None:
         parser.print_help()
         return 2
+    if not hasattr(args, "run"):
+        setup_logging()
     try:
-        return int(args.run(args) or 0)
+        return int(command(args) or 0)
     except CallbotError as exc:
         print(f"callbot: error: {exc}", file=sys.stderr)
         return 1

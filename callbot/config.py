@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from callbot.errors import ConfigError
-from callbot.pipeline.call import CallSettings
+from callbot.pipeline.settings import CallSettings
 from callbot.speech.asr import AsrSettings
 from callbot.speech.vad import VadSettings
 

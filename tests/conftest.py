@@ -40,3 +40,10 @@ def models_dir() -> Path:
     pull_models(MODELS_DIR)
     pull_voice("en_US-joe-medium", MODELS_DIR / "voices")
     return MODELS_DIR
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quiet_pipecat() -> None:
+    from callbot.logs import quiet_pipecat
+
+    quiet_pipecat()

@@ -62,12 +62,43 @@ def resample(pcm: Pcm, in_rate_hz: int, out_rate_hz: int) -> Pcm:
     return out
 
 
+class Upsampler2x:
+    """Streaming 2x upsampler (8 -> 16 kHz) with a windowed-sinc low-pass.
+
+    soxr's streaming mode hands out 8 kHz telephone audio in ~108 ms bursts, late;
+    this FIR gives exactly two samples per input sample, frame by frame, 2 ms late,
+    with the spectral images above 4 kHz attenuated by some 70 dB (Blackman window).
+    """
+
+    TAPS = 63
+
+    def __init__(self) -> None:
+        n = np.arange(self.TAPS) - (self.TAPS - 1) / 2
+        # Cut-off at the input Nyquist (a quarter of the output rate); gain 2 restores the
+        # level lost to zero insertion.
+        kernel = 0.5 * np.sinc(0.5 * n) * np.blackman(self.TAPS)
+        self._kernel = kernel * (2.0 / kernel.sum())
+        self._history = np.zeros(self.TAPS - 1)
+
+    def process(self, pcm: Pcm) -> Pcm:
+        stuffed = np.zeros(pcm.size * 2)
+        stuffed[::2] = pcm
+        data = np.concatenate([self._history, stuffed])
+        self._history = data[-(self.TAPS - 1) :]
+        out = np.convolve(data, self._kernel, mode="valid")
+        return np.clip(np.round(out), -32768, 32767).astype(np.int16)
+
+
 class InboundConverter:
     """Caller audio: wire bytes to 16 kHz int16 PCM."""
 
     def __init__(self, fmt: AudioFormat) -> None:
         self.format = fmt
-        self._resampler = StreamResampler(fmt.sample_rate_hz, PIPELINE_RATE_HZ)
+        self._resampler: StreamResampler | Upsampler2x = (
+            Upsampler2x()
+            if fmt.sample_rate_hz * 2 == PIPELINE_RATE_HZ
+            else StreamResampler(fmt.sample_rate_hz, PIPELINE_RATE_HZ)
+        )
 
     def convert(self, payload: bytes) -> Pcm:
         return self._resampler.process(decode(self.format, payload))

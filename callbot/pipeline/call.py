@@ -38,6 +38,7 @@ from callbot.pipeline.control import CallControl, NoCallControl
 from callbot.pipeline.dialog import DialogProcessor
 from callbot.pipeline.frames import CallerGoneFrame, MarkPlayedFrame
 from callbot.pipeline.journal import CallJournal
+from callbot.pipeline.settings import CallSettings
 from callbot.pipeline.output import LineOutput
 from callbot.pipeline.speech import SpeechProcessor
 from callbot.pipeline.transcription import TranscriptionProcessor
@@ -49,19 +50,6 @@ from callbot.speech.vad import VadSettings
 logger = logging.getLogger(__name__)
 
 CallRecordSink = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True, slots=True)
-class CallSettings:
-    no_input_timeout_s: float = 7.0
-    """Caller silence after the bot's last word before the no-input policy applies."""
-    max_call_s: float = 900.0
-    """A call still with the bot after this long is handed to a human."""
-    gap_fill_ms: int = 100
-    """Inbound audio missing this long (silence suppression) is treated as silence."""
-    failure_grace_s: float = 10.0
-    """Time allowed to apologise and hand over after a failure."""
-    barge_in: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """Frames callbot adds to pipecat's own.
 
 Interruption rules live in the type, as in pipecat: ``SystemFrame`` subclasses are
-never cancelled by barge-in, ``DataFrame`` subclasses are, and ``UninterruptibleFrame``
-data survives it (a decided transfer must happen even if the caller talks over the
+never cancelled by barge-in, ``DataFrame`` subclasses are, and uninterruptible
+data survives it (``interruptible=False``: a decided transfer must happen even if the caller talks over the
 handover sentence).
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from pipecat.frames.frames import ControlFrame, DataFrame, SystemFrame, UninterruptibleFrame
+from pipecat.frames.frames import ControlFrame, DataFrame, SystemFrame
 
 from callbot.dialplan import Action
 
@@ -51,10 +51,11 @@ class PromptEndFrame(DataFrame):
 
 
 @dataclass
-class CallActionFrame(ControlFrame, UninterruptibleFrame):
+class CallActionFrame(ControlFrame):
     """Transfer or hang-up, carried out once the audio before it has been heard."""
 
     action: Action | None = None
+    interruptible: bool = field(default=False, init=False)
 
 
 @dataclass

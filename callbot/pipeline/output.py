@@ -52,6 +52,8 @@ class LineOutput(FrameProcessor):
         self._all_heard = asyncio.Event()
         self._all_heard.set()
         self._speaking = False
+        self._unmarked_audio = False
+        """Audio sent whose prompt has no mark yet (its PromptEndFrame is still to come)."""
 
     @property
     def info(self) -> CallInfo:
@@ -62,12 +64,13 @@ class LineOutput(FrameProcessor):
         if isinstance(frame, OutputAudioRawFrame):
             await self._on_audio(frame)
         elif isinstance(frame, PromptEndFrame):
+            self._unmarked_audio = False
             self._pending_marks.add(frame.mark_id)
             self._all_heard.clear()
             await self._sink.mark(frame.mark_id)
         elif isinstance(frame, MarkPlayedFrame):
             self._pending_marks.discard(frame.mark_id)
-            if not self._pending_marks:
+            if not self._pending_marks and not self._unmarked_audio:
                 await self._stopped_speaking()
         elif isinstance(frame, InterruptionFrame):
             if self._speaking or self._pending_marks:
@@ -76,6 +79,7 @@ class LineOutput(FrameProcessor):
                     turn.barged_in = True
                 await self._sink.flush()
                 self._pending_marks.clear()
+                self._unmarked_audio = False
                 await self._stopped_speaking()
         elif isinstance(frame, CallActionFrame):
             await self._carry_out(frame)
@@ -93,6 +97,7 @@ class LineOutput(FrameProcessor):
             self._speaking = True
             self._all_heard.clear()
             await self.push_frame(BotStartedSpeakingFrame(), FrameDirection.UPSTREAM)
+        self._unmarked_audio = True
         pcm = np.frombuffer(frame.audio, dtype=np.int16)
         await self._sink.send_audio(pcm, frame.sample_rate)
 

@@ -118,7 +118,7 @@ class CallTrace:
 class CallerBehaviour:
     quiet_s: float = 1.2
     """Bot silence that means "the bot has finished speaking"."""
-    answer_timeout_s: float = 20.0
+    answer_timeout_s: float = 60.0
     """How long the caller waits for an answer before going on."""
     pause_s: float = 0.3
     """Think time before speaking once the bot is quiet."""

@@ -49,9 +49,23 @@ def test_inbound_8k_to_16k_keeps_the_tone_and_the_length() -> None:
     pcm = tone(1000, 8000, seconds=1.0)
     wire = encode(ULAW_8K, pcm)
     out = np.concatenate([converter.convert(wire[i : i + 160]) for i in range(0, len(wire), 160)])
-    # Streaming resampler: a short filter delay, then exactly twice the samples.
-    assert PIPELINE_RATE_HZ * 0.9 <= out.size <= PIPELINE_RATE_HZ
+    # Frame by frame, exactly twice the samples: no burst, no start-up gap.
+    assert out.size == PIPELINE_RATE_HZ
+    assert converter.convert(wire[:160]).size == 320
     assert dominant_hz(out[2000:], PIPELINE_RATE_HZ) == pytest.approx(1000, abs=5)
+
+
+def test_upsampling_keeps_the_level_and_removes_the_image() -> None:
+    converter = InboundConverter(SLIN_8K)
+    pcm = tone(1000, 8000, seconds=1.0)
+    out = converter.convert(encode(SLIN_8K, pcm)).astype(np.float64)[100:]
+    spectrum = np.abs(np.fft.rfft(out))
+    freqs = np.fft.rfftfreq(out.size, 1 / PIPELINE_RATE_HZ)
+    wanted = spectrum[np.argmin(np.abs(freqs - 1000))]
+    image = spectrum[np.argmin(np.abs(freqs - 7000))]  # the 8 kHz - 1 kHz mirror
+    assert image < wanted * 10 ** (-50 / 20)
+    rms_in = np.sqrt(np.mean(pcm.astype(float) ** 2))
+    assert np.sqrt(np.mean(out**2)) == pytest.approx(rms_in, rel=0.05)
 
 
 def test_resampling_filters_aliases() -> None:

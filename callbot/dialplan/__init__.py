@@ -1,0 +1,50 @@
+"""Dialplans: what the bot says and does, written by ops as YAML files.
+
+* :mod:`~callbot.dialplan.model`: the file format as typed, frozen models;
+* :mod:`~callbot.dialplan.loader`: YAML -> :class:`Dialplan`, errors with file:line:col;
+* :mod:`~callbot.dialplan.matcher`: caller words -> intent and confidence, offline;
+* :mod:`~callbot.dialplan.engine`: the dialog of one call as a pure state machine.
+
+Typical use by the call runner::
+
+    dialplan = load_dialplan("dialplans/assurance-maladie.yaml")   # once, at start-up
+    engine = DialogEngine(dialplan, {"caller_number": "0612345678", "call_id": call_id})
+    for action in engine.start(): ...
+    turn = engine.on_utterance("j'ai perdu ma carte vitale")
+    turn.actions, turn.intent, turn.confidence
+"""
+
+from callbot.dialplan.actions import Action, Hangup, Say, Transfer, TurnOutcome, TurnResult
+from callbot.dialplan.engine import DialogEngine, DialogState, matcher_for
+from callbot.dialplan.loader import (
+    Problem,
+    find_problems,
+    load_dialplan,
+    load_dialplan_dir,
+    parse_dialplan,
+)
+from callbot.dialplan.matcher import Decision, IntentMatcher, MatchResult, decide
+from callbot.dialplan.model import Dialplan, Intent
+
+__all__ = [
+    "Action",
+    "Decision",
+    "DialogEngine",
+    "DialogState",
+    "Dialplan",
+    "Hangup",
+    "Intent",
+    "IntentMatcher",
+    "MatchResult",
+    "Problem",
+    "Say",
+    "Transfer",
+    "TurnOutcome",
+    "TurnResult",
+    "decide",
+    "find_problems",
+    "load_dialplan",
+    "load_dialplan_dir",
+    "matcher_for",
+    "parse_dialplan",
+]

@@ -1,0 +1,225 @@
+"""Read dialplan YAML files into :class:`Dialplan` objects, or say exactly what is wrong.
+
+The file is *composed* first (PyYAML's node tree keeps each value's line and
+column), then constructed and validated. Every problem, from a YAML syntax error to
+an unknown template variable, is reported as ``file:line:column: message``, all of
+them at once, in a :class:`~callbot.errors.DialplanError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from callbot.dialplan import model
+from callbot.dialplan.checks import FieldPath, check_dialplan
+from callbot.dialplan.model import Dialplan
+from callbot.errors import DialplanError
+
+logger = logging.getLogger(__name__)
+
+DIALPLAN_SUFFIXES = (".yaml", ".yml")
+
+_MESSAGES = {
+    "tuple_type": "expected a list",
+    "string_type": "expected a text",
+    "int_type": "expected a whole number",
+    "float_type": "expected a number",
+    "bool_type": "expected true or false",
+    "model_type": "expected a mapping of fields",
+    "model_attributes_type": "expected a mapping of fields",
+}
+
+_PATTERN_MESSAGES = {
+    model.TEXT_PATTERN: "must not be blank",
+    model.NAME_PATTERN: "expected a name of letters, digits, '_', '.' or '-'",
+    model.DIGIT_PATTERN: "expected one keypad key: 0-9, *, #, A-D",
+    model.LANGUAGE_PATTERN: "expected a language tag such as fr-FR or en-US",
+}
+
+
+def _field_names() -> list[str]:
+    models = [m for m in vars(model).values() if isinstance(m, type) and issubclass(m, BaseModel)]
+    return sorted({name for m in models for name in m.model_fields})
+
+
+_KNOWN_FIELDS = _field_names()
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a dialplan file; line and column count from 1."""
+
+    source: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}: {self.message}"
+
+
+def load_dialplan(path: str | Path) -> Dialplan:
+    """Read and validate one dialplan file; :class:`DialplanError` lists every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DialplanError(f"{path}: cannot read dialplan: {exc}") from exc
+    return parse_dialplan(text, source=str(path))
+
+
+def load_dialplan_dir(directory: str | Path) -> dict[str, Dialplan]:
+    """Every ``*.yaml`` / ``*.yml`` dialplan of ``directory``, keyed by file stem."""
+    found = sorted(p for p in Path(directory).iterdir() if p.suffix in DIALPLAN_SUFFIXES)
+    return {p.stem: load_dialplan(p) for p in found}
+
+
+def parse_dialplan(text: str, source: str = "<string>") -> Dialplan:
+    """Validate dialplan YAML ``text``; ``source`` names it in error messages."""
+    dialplan, problems = find_problems(text, source)
+    if problems or dialplan is None:
+        raise DialplanError("\n".join(str(p) for p in problems))
+    logger.info("dialplan %s: %d intents, %s", source, len(dialplan.intents), dialplan.language)
+    return dialplan
+
+
+def find_problems(text: str, source: str = "<string>") -> tuple[Dialplan | None, list[Problem]]:
+    """The dialplan (None if unusable) and every problem found, in file order."""
+    root, data, problems = _compose(text, source)
+    if root is None or problems:
+        return None, problems
+    try:
+        dialplan = Dialplan.model_validate(_freeze(data))
+    except ValidationError as exc:
+        errors = _deepest(exc.errors())
+        found = [_problem_from_pydantic(err, root, source) for err in errors]
+        return None, sorted(found, key=lambda p: (p.line, p.column))
+    issues = check_dialplan(dialplan)
+    found = [
+        _at(source, _node_at(root, issue.path), _prefixed(_dotted(issue.path), issue.message))
+        for issue in issues
+    ]
+    if found:
+        return None, sorted(found, key=lambda p: (p.line, p.column))
+    return dialplan, []
+
+
+def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any, list[Problem]]:
+    """YAML node tree (with positions) and plain data, or the syntax problem."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, None, [Problem(source, 1, 1, "empty file")]
+        duplicates = [_at(source, key, f"duplicate key {key.value!r}") for key in _dupes(root)]
+        if duplicates:
+            return root, None, duplicates
+        return root, loader.construct_document(root), []
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
+        if mark is None:
+            return None, None, [Problem(source, 1, 1, message)]
+        return None, None, [Problem(source, mark.line + 1, mark.column + 1, message)]
+    except yaml.YAMLError as exc:
+        return None, None, [Problem(source, 1, 1, f"invalid YAML: {exc}")]
+    finally:
+        loader.dispose()
+
+
+def _dupes(node: yaml.Node) -> Iterator[yaml.Node]:
+    """Repeated mapping keys (PyYAML silently keeps the last one)."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if key.value in seen:
+                    yield key
+                seen.add(key.value)
+            yield from _dupes(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _dupes(item)
+
+
+def _freeze(data: Any) -> Any:
+    """Lists to tuples, so the frozen models hold immutable sequences."""
+    if isinstance(data, list):
+        return tuple(_freeze(item) for item in data)
+    if isinstance(data, dict):
+        return {key: _freeze(value) for key, value in data.items()}
+    return data
+
+
+def _node_at(root: yaml.Node, path: FieldPath, *, key: bool = False) -> yaml.Node:
+    """The deepest node along ``path`` (the key node itself when ``key``)."""
+    node = root
+    for depth, part in enumerate(path, start=1):
+        if isinstance(node, yaml.MappingNode):
+            pair = next((kv for kv in node.value if kv[0].value == str(part)), None)
+            if pair is None:
+                return node
+            node = pair[0] if key and depth == len(path) else pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def _deepest(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Drop errors explained by a deeper one: a list whose only item is invalid is
+    also reported "too short", which would only confuse."""
+    locs = [err["loc"] for err in errors]
+    return [
+        err
+        for err in errors
+        if not any(
+            len(other) > len(err["loc"]) and other[: len(err["loc"])] == err["loc"]
+            for other in locs
+        )
+    ]
+
+
+def _problem_from_pydantic(err: ErrorDetails, root: yaml.Node, source: str) -> Problem:
+    path = tuple(p for p in err["loc"] if isinstance(p, str | int))
+    where = _dotted(path[:-1]) if err["type"] in ("missing", "extra_forbidden") else _dotted(path)
+    if err["type"] == "extra_forbidden":
+        name = str(path[-1])
+        close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        message = f"unknown field {name!r}{hint}"
+        return _at(source, _node_at(root, path, key=True), _prefixed(where, message))
+    if err["type"] == "missing":
+        message = f"missing field {path[-1]!r}"
+    elif err["type"] == "string_pattern_mismatch":
+        message = _PATTERN_MESSAGES.get(err.get("ctx", {}).get("pattern", ""), err["msg"])
+    else:
+        message = _MESSAGES.get(err["type"], err["msg"])
+    return _at(source, _node_at(root, path), _prefixed(where, message))
+
+
+def _dotted(path: FieldPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def _prefixed(where: str, message: str) -> str:
+    return f"{where}: {message}" if where else message
+
+
+def _at(source: str, node: yaml.Node, message: str) -> Problem:
+    return Problem(source, node.start_mark.line + 1, node.start_mark.column + 1, message)

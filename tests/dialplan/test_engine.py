@@ -1,0 +1,249 @@
+"""Whole dialogs driven with strings: the engine is a pure state machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from callbot.dialplan import (
+    DialogEngine,
+    Dialplan,
+    Hangup,
+    Say,
+    Transfer,
+    TurnOutcome,
+    parse_dialplan,
+)
+from tests.dialplan.conftest import MINIMAL_YAML
+
+CALL = {"caller_number": "0612345678", "call_id": "call-1"}
+
+
+def texts(actions: object) -> list[str]:
+    return [a.text for a in actions if isinstance(a, Say)]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def engine(assurance: Dialplan) -> DialogEngine:
+    engine = DialogEngine(assurance, CALL)
+    engine.start()
+    return engine
+
+
+class TestGreeting:
+    def test_greeting_then_menu(self, assurance: Dialplan) -> None:
+        turn = DialogEngine(assurance, CALL).start()
+        assert turn.outcome is TurnOutcome.GREETING
+        assert texts(turn) == [assurance.greeting, assurance.menu.prompt]  # type: ignore[union-attr]
+
+    def test_start_twice_is_a_bug(self, engine: DialogEngine) -> None:
+        with pytest.raises(RuntimeError):
+            engine.start()
+
+    def test_templates_filled_from_call_vars(self) -> None:
+        text = MINIMAL_YAML.replace("Bonjour, que", "Bonjour $caller_number, ${call_id} que")
+        turn = DialogEngine(parse_dialplan(text), {"caller_number": "0612"}).start()
+        assert texts(turn) == ["Bonjour 0612,  que puis-je faire pour vous ?"]
+
+
+class TestAnswers:
+    def test_answer_then_follow_up(self, engine: DialogEngine, assurance: Dialplan) -> None:
+        turn = engine.on_utterance("euh bonjour j'ai perdu ma carte vital hier")
+        assert turn.outcome is TurnOutcome.MATCHED
+        assert turn.intent == "carte_vitale_perdue"
+        assert turn.confidence is not None and turn.confidence >= assurance.matching.high
+        assert texts(turn) == [
+            assurance.intent("carte_vitale_perdue").answer,
+            "Puis-je vous aider pour autre chose ?",
+        ]
+        assert not turn.ended and not engine.ended
+
+    def test_follow_up_bare_no_ends_call(self, engine: DialogEngine) -> None:
+        engine.on_utterance("j'ai perdu ma carte vitale")
+        turn = engine.on_utterance("non c'est tout merci")
+        assert turn.outcome is TurnOutcome.FOLLOW_UP
+        assert turn.actions == (
+            Say("Merci de votre appel. Au revoir et bonne journée.", interruptible=False),
+            Hangup("caller done"),
+        )
+        assert turn.ended and engine.ended
+
+    def test_follow_up_yes_invites(self, engine: DialogEngine) -> None:
+        engine.on_utterance("j'ai perdu ma carte vitale")
+        turn = engine.on_utterance("oui")
+        assert texts(turn) == ["Je vous écoute."]
+        assert engine.on_utterance("je voudrais changer mon RIB").intent == "changement_rib"
+
+    def test_follow_up_with_a_new_request(self, engine: DialogEngine) -> None:
+        engine.on_utterance("j'ai perdu ma carte vitale")
+        assert engine.on_utterance("oui mon médecin traitant").intent == "medecin_traitant"
+
+    def test_transfer_intent(self, engine: DialogEngine) -> None:
+        turn = engine.on_utterance("je veux faire une réclamation")
+        assert turn.intent == "reclamation"
+        say, transfer = turn.actions
+        assert isinstance(say, Say) and not say.interruptible
+        assert isinstance(transfer, Transfer)
+        assert transfer.queue == "reclamations"
+        assert transfer.reason == "réclamation, traitement par un conseiller uniquement"
+        assert transfer.summary is not None and "reclamation" in transfer.summary
+        assert turn.ended
+
+    def test_hangup_intent(self, engine: DialogEngine) -> None:
+        turn = engine.on_utterance("merci au revoir")
+        assert turn.intent == "au_revoir"
+        assert turn.actions[-1] == Hangup("intent au_revoir")
+        assert turn.ended
+
+    def test_events_after_end_are_ignored(self, engine: DialogEngine) -> None:
+        engine.on_utterance("merci au revoir")
+        for turn in (engine.on_utterance("allô ?"), engine.on_dtmf("1"), engine.on_no_input()):
+            assert turn.outcome is TurnOutcome.IGNORED and turn.actions == ()
+        assert engine.on_error().actions == ()
+
+
+class TestClarification:
+    UNSURE = "je voudrais recevoir mon attestation de droits par courrier"
+
+    def test_unsure_match_asks(self, engine: DialogEngine, assurance: Dialplan) -> None:
+        turn = engine.on_utterance(self.UNSURE)
+        assert turn.outcome is TurnOutcome.CLARIFY
+        assert turn.intent == "attestation_droits"
+        assert turn.confidence is not None
+        assert assurance.matching.low <= turn.confidence < assurance.matching.high
+        assert texts(turn) == ["Vous voulez parler de votre attestation de droits, c'est bien ça ?"]
+
+    @pytest.mark.parametrize("yes", ["oui", "Ouais.", "euh exactement", "yes", "oui c'est ça"])
+    def test_yes_answers(self, engine: DialogEngine, assurance: Dialplan, yes: str) -> None:
+        engine.on_utterance(self.UNSURE)
+        turn = engine.on_utterance(yes)
+        assert turn.outcome is TurnOutcome.CONFIRMED
+        assert turn.intent == "attestation_droits"
+        assert texts(turn)[0] == assurance.intent("attestation_droits").answer
+
+    @pytest.mark.parametrize("no", ["non", "pas du tout", "no", "Non."])
+    def test_no_reprompts(self, engine: DialogEngine, no: str) -> None:
+        engine.on_utterance(self.UNSURE)
+        turn = engine.on_utterance(no)
+        assert turn.outcome is TurnOutcome.NO_MATCH
+        assert texts(turn) == [
+            "Très bien. Pouvez-vous me redire l'objet de votre appel, en d'autres mots ?"
+        ]
+        assert engine.state.no_match_count == 1
+
+    def test_no_with_the_real_request(self, engine: DialogEngine) -> None:
+        engine.on_utterance(self.UNSURE)
+        turn = engine.on_utterance("non, c'est pour changer mon RIB")
+        assert turn.intent == "changement_rib"
+
+    def test_silence_repeats_question(self, engine: DialogEngine) -> None:
+        engine.on_utterance(self.UNSURE)
+        turn = engine.on_no_input()
+        assert texts(turn)[-1].startswith("Vous voulez parler de votre attestation")
+        assert engine.on_utterance("oui").outcome is TurnOutcome.CONFIRMED
+
+    def test_builtin_english_wording(self) -> None:
+        text = MINIMAL_YAML.replace("fr-FR", "en-US").replace(
+            "examples: [j'ai besoin d'une attestation de droits]",
+            "examples: [I need a certificate of insurance rights]",
+        )
+        engine = DialogEngine(parse_dialplan(text + "matching: {high: 0.95, low: 0.2}\n"))
+        turn = engine.on_utterance("I would like a certificate for my employer")
+        assert turn.outcome is TurnOutcome.CLARIFY
+        assert texts(turn) == ["Did you mean I need a certificate of insurance rights?"]
+
+
+class TestMisunderstanding:
+    def test_no_match_reprompts_then_transfers(self, engine: DialogEngine) -> None:
+        first = engine.on_utterance("je voudrais commander une pizza")
+        assert first.outcome is TurnOutcome.NO_MATCH and first.intent is None
+        assert texts(first)[0].startswith("Excusez-moi, je n'ai pas compris")
+        second = engine.on_utterance("quel temps fait-il")
+        assert texts(second)[0].startswith("Je n'ai toujours pas compris")
+        third = engine.on_utterance("des fouineurs ont mangé le système")
+        assert third.ended
+        transfer = third.actions[-1]
+        assert isinstance(transfer, Transfer)
+        assert (transfer.queue, transfer.reason) == ("conseillers", "not understood")
+        assert transfer.summary is not None
+        assert "last words: 'des fouineurs" in transfer.summary
+
+    def test_answer_resets_no_match_count(self, engine: DialogEngine) -> None:
+        engine.on_utterance("pizza")
+        engine.on_utterance("pizza")
+        engine.on_utterance("j'ai déménagé")
+        assert engine.state.no_match_count == 0
+        assert not engine.on_utterance("pizza").ended
+
+
+class TestNoInput:
+    def test_reprompts_then_goodbye_and_hangup(
+        self, engine: DialogEngine, assurance: Dialplan
+    ) -> None:
+        prompts = assurance.no_input.prompts
+        assert texts(engine.on_no_input()) == [prompts[0]]
+        assert texts(engine.on_no_input()) == [prompts[1]]
+        last = engine.on_no_input()
+        assert last.outcome is TurnOutcome.NO_INPUT and last.ended
+        assert last.actions == (
+            Say("Je n'ai pas eu de réponse, je vais mettre fin à l'appel.", False),
+            Say("Merci de votre appel. Au revoir et bonne journée.", False),
+            Hangup("no input"),
+        )
+
+    def test_speech_resets_count(self, engine: DialogEngine) -> None:
+        engine.on_no_input()
+        engine.on_no_input()
+        engine.on_utterance("j'ai déménagé")
+        assert not engine.on_no_input().ended
+
+
+class TestDtmf:
+    def test_digit_selects_intent(self, engine: DialogEngine) -> None:
+        turn = engine.on_dtmf("2")
+        assert (turn.outcome, turn.intent, turn.confidence) == (
+            TurnOutcome.MATCHED,
+            "carte_vitale_perdue",
+            1.0,
+        )
+
+    def test_digit_zero_transfers(self, engine: DialogEngine) -> None:
+        turn = engine.on_dtmf("0")
+        assert isinstance(turn.actions[-1], Transfer) and turn.ended
+
+    def test_unknown_digit_repeats_menu(self, engine: DialogEngine, assurance: Dialplan) -> None:
+        turn = engine.on_dtmf("7")
+        assert turn.outcome is TurnOutcome.NO_MATCH
+        assert texts(turn) == ["Ce choix n'existe pas.", assurance.menu.prompt]  # type: ignore[union-attr]
+
+    def test_not_a_digit(self, engine: DialogEngine) -> None:
+        with pytest.raises(ValueError):
+            engine.on_dtmf("x")
+
+
+class TestErrors:
+    def test_apology_then_transfer(self, engine: DialogEngine) -> None:
+        engine.on_utterance("j'ai déménagé")
+        turn = engine.on_error()
+        assert turn.outcome is TurnOutcome.ERROR and turn.ended
+        assert turn.actions[0] == Say(
+            "Je suis désolée, je rencontre un problème technique. "
+            "Je vous transfère vers un conseiller.",
+            False,
+        )
+        transfer = turn.actions[1]
+        assert isinstance(transfer, Transfer) and transfer.reason == "error"
+        assert transfer.summary is not None and "changement_adresse" in transfer.summary
+
+    def test_apology_then_hangup(self) -> None:
+        engine = DialogEngine(parse_dialplan(MINIMAL_YAML + "on_error: hangup\n"))
+        turn = engine.on_error()
+        assert turn.actions == (
+            Say("Désolé, un problème technique.", False),
+            Say("Au revoir.", False),
+            Hangup("error"),
+        )
+
+
+def test_turn_result_iterates_actions(engine: DialogEngine) -> None:
+    turn = engine.on_dtmf("1")
+    assert list(turn) == list(turn.actions)

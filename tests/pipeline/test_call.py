@@ -1,0 +1,174 @@
+"""Whole calls through the simulated Asterisk, against the real pipeline and models.
+
+Real French recordings (Debian's asterisk-core-sounds-fr) play the caller; Whisper
+base recognises them; the dialplan answers; espeak-ng (no French Piper voice is
+installable here) speaks; the simulated Asterisk plays the answer out in the call's
+codec at real time, as Asterisk would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from callbot.audio.formats import SLIN_16K, ULAW_8K
+from callbot.config import Settings, load_settings
+from callbot.service import Callbot, Engines
+from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
+from callbot.simulator.script import (
+    DtmfTurn,
+    HangupTurn,
+    SilenceTurn,
+    SpeechTurn,
+    speech_turn,
+)
+from tests.conftest import sound, speech_16k
+
+pytestmark = pytest.mark.models
+
+DIALPLAN = Path(__file__).parent / "dialplans" / "call-fr.yaml"
+
+
+@pytest.fixture(scope="module")
+def settings(models_dir: Path) -> Settings:
+    return load_settings(
+        env={},
+        overrides={
+            "models_dir": str(models_dir),
+            "dialplan": str(DIALPLAN),
+            "server": {"port": 0, "audiosocket_port": 0, "softphone": False},
+            "call": {"no_input_timeout_s": 2.0},
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def engines(settings: Settings) -> Engines:
+    return Engines.load(settings)
+
+
+@pytest.fixture
+async def bot(settings: Settings, engines: Engines) -> AsyncIterator[Callbot]:
+    running = await Callbot.start(settings, engines=engines)
+    yield running
+    await running.stop()
+
+
+def target(bot: Callbot) -> Target:
+    return Target(media_url=bot.media_url, audiosocket=("127.0.0.1", bot.audiosocket_port or 0))
+
+
+async def call(bot: Callbot, turns: list, transport: str = "chan_websocket", fmt=ULAW_8K) -> dict:
+    peer = open_peer(target(bot), transport, fmt)
+    trace = await simulate(peer, turns)
+    record = await wait_for_record(bot.records, trace.call_id)
+    result = merge(trace, record, peer)
+    # What the caller heard after each of its turns, for tests that listen to it.
+    result["_heard_after"] = [peer.recording.audio(since_s=t.ended_at_s) for t in trace.turns]
+    return result
+
+
+async def test_french_call_is_answered_in_the_call_codec(bot: Callbot, engines: Engines) -> None:
+    record = await call(
+        bot,
+        [speech_turn(sound("check-number-dial-again")), speech_turn(sound("vm-goodbye"))],
+    )
+    first, second = record["turns"]
+    assert "numero" in first["caller_text"].lower().replace("é", "e")
+    assert first["intent"] == "numero"
+    assert "numéro de dossier" in first["bot_text"]
+    assert first["latency_ms"] is not None and 0 < first["latency_ms"] < 6000
+    assert second["intent"] == "au_revoir"
+    assert record["outcome"] == "answered" and record["hung_up_by"] == "bot"
+    assert record["greeting_ms"] is not None and record["greeting_ms"] < 1000
+    assert {"MARK_MEDIA", "HANGUP"} <= set(record["bot_commands"])
+    assert record["dropped_frames"] == 0
+    # What the caller heard, decoded from mu-law, really says the answer.
+    transcript = await engines.asr.transcribe(record["_heard_after"][0], "fr")
+    assert "dossier" in transcript.text.lower(), transcript.text
+
+
+async def test_audiosocket_call_in_slin16(bot: Callbot) -> None:
+    record = await call(
+        bot, [speech_turn(sound("check-number-dial-again"))], "audiosocket", SLIN_16K
+    )
+    assert record["transport"] == "audiosocket" and record["format"] == "slin16"
+    assert record["turns"][0]["intent"] == "numero"
+    assert record["turns"][0]["latency_ms"] is not None
+    assert record["bot_audio_s"] > 2.0
+
+
+async def test_dtmf_reaches_the_dialplan(bot: Callbot) -> None:
+    record = await call(bot, [DtmfTurn("1")])
+    assert record["turns"][0]["dtmf"] == "1"
+    assert record["turns"][0]["intent"] == "mot_de_passe"
+    assert "mot de passe oublié" in record["turns"][0]["bot_text"]
+
+
+async def test_dtmf_zero_transfers_but_without_ari_the_call_ends_politely(bot: Callbot) -> None:
+    record = await call(bot, [DtmfTurn("0")])
+    assert record["transfer_queue"] == "conseillers"
+    assert record["outcome"] == "transfer_failed"  # no ARI in this test: nobody to take it
+    assert record["hung_up_by"] == "bot"
+
+
+async def test_barge_in_stops_the_prompt(bot: Callbot) -> None:
+    peer = open_peer(target(bot), "chan_websocket", ULAW_8K)
+    async with peer:
+        await peer.wait_for_bot_silence(0.8, 20)
+        await peer.play(speech_16k("check-number-dial-again"), 16000)
+        # Wait for the answer to start, then talk over it.
+        started = time.monotonic()
+        while peer.recording.first_audio_after(started) is None:
+            assert time.monotonic() - started < 15, "the bot never answered"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.5)
+        spoke_at = time.monotonic()
+        await peer.play(speech_16k("auth-thankyou"), 16000)
+        await peer.wait_for_bot_silence(1.0, 20)
+        flush = [c for c in peer.recording.commands if c.name == "FLUSH_MEDIA"]
+        assert flush, "barge-in sent no FLUSH_MEDIA"
+        reaction_s = flush[0].at_s - spoke_at
+        assert 0 < reaction_s < 1.5
+        await peer.hangup()
+    record = await wait_for_record(bot.records, peer.call_id)
+    assert record is not None and record["turns"][0]["barged_in"] is True
+
+
+async def test_caller_hangs_up_mid_prompt(bot: Callbot) -> None:
+    record = await call(bot, [speech_turn(sound("check-number-dial-again")), HangupTurn(0.3)])
+    assert record["outcome"] == "hung_up_by_caller"
+    assert record["hung_up_by"] == "caller-mid-prompt"
+    # The server is fine and takes the next call.
+    again = await call(bot, [DtmfTurn("1")])
+    assert again["turns"][0]["intent"] == "mot_de_passe"
+
+
+async def test_silence_reprompts_then_ends_the_call(bot: Callbot) -> None:
+    record = await call(bot, [SilenceTurn(8.0)])
+    assert record["no_input_turns"] >= 1
+    assert record["hung_up_by"] == "bot"
+    assert record["outcome"] == "answered"
+
+
+async def test_a_failing_pipeline_apologises_and_never_kills_the_process(
+    bot: Callbot, engines: Engines, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("simulated recogniser crash")
+
+    monkeypatch.setattr(engines.asr, "transcribe", broken)
+    record = await call(bot, [speech_turn(sound("check-number-dial-again"))])
+    assert record["outcome"] == "failed"
+    assert any("simulated recogniser crash" in e for e in record["errors"])
+    assert record["hung_up_by"] == "bot"
+    # The caller heard the apology after speaking (never silence).
+    assert record["bot_audio_s"] > 3.0
+    monkeypatch.undo()
+    again = await call(bot, [DtmfTurn("1")])
+    assert again["turns"][0]["intent"] == "mot_de_passe"
