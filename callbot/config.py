@@ -59,11 +59,35 @@ class TtsSettings:
 
 @dataclass(frozen=True, slots=True)
 class AriConnection:
+    """The ARI bridge (Stasis app); defaults match ``asterisk/*.conf``."""
+
     url: str | None = None
-    """ARI base URL, e.g. ``http://127.0.0.1:8088``. None: no ARI (embedded mode)."""
+    """ARI base URL, e.g. ``http://127.0.0.1:8088/ari`` (``/ari`` is added if missing).
+    None: no ARI (embedded mode)."""
     username: str = "callbot"
     password: str | None = None
     app: str = "callbot"
+    """Stasis application name, as in ``Stasis(callbot,...)``."""
+    media_transport: str = "websocket"
+    """``websocket`` (chan_websocket, Asterisk 20.16+/22.6+/23) or ``audiosocket``."""
+    websocket_connection: str = "callbot"
+    """Section of ``websocket_client.conf`` pointing at callbot's ``/media``."""
+    media_format: str = "slin16"
+    """Media leg format: ``slin16`` or ``ulaw``."""
+    transport_data: str = "f(json)"
+    """chan_websocket dial options (``f(json)`` needs 20.18+/22.8+/23.2+; else empty)."""
+    audiosocket_host: str = "127.0.0.1:9092"
+    """Where Asterisk reaches callbot's AudioSocket server (audiosocket transport)."""
+    queue_context: str = "callbot-queues"
+    """Dialplan context of the human queues; the extension is the queue name."""
+    fallback_context: str | None = "callbot-queues"
+    """Where callers go when the bot cannot take them (shutdown, bot down). None: hang up."""
+    fallback_extension: str = "accueil"
+    """Extension in the fallback context (``CALLBOT_FALLBACK_QUEUE`` in extensions.conf)."""
+    media_start_timeout_s: float = 10.0
+    request_timeout_s: float = 5.0
+    reconnect_max_delay_s: float = 30.0
+    shutdown_timeout_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +106,9 @@ class Settings:
 
     @property
     def whisper_dir(self) -> Path:
-        return self.asr.model_dir if self.asr.model_dir != Path() else self.models_dir / "whisper-base"
+        return (
+            self.asr.model_dir if self.asr.model_dir != Path() else self.models_dir / "whisper-base"
+        )
 
     @property
     def voices_dir(self) -> Path:
@@ -151,9 +177,7 @@ def _build(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(f"{where or 'settings'}: unknown setting(s) {', '.join(unknown)}")
-    kwargs = {
-        name: _convert(hints[name], value, f"{where}{name}") for name, value in data.items()
-    }
+    kwargs = {name: _convert(hints[name], value, f"{where}{name}") for name, value in data.items()}
     try:
         return cls(**kwargs)
     except TypeError as exc:

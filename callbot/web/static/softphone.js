@@ -58,11 +58,14 @@ class View {
     for (const [id, value] of Object.entries(stats)) $(id).textContent = String(value);
   }
 
-  micLevel(rms) {
-    const level = Math.min(1, rms * 4).toFixed(3); // speech at -20 dBFS reads 0.4
+  /** Level 0..1 (speech at -20 dBFS reads 0.4); `data-peak` keeps the call's highest. */
+  micLevel(rms, reset = false) {
+    const level = Math.min(1, rms * 4);
     const meter = $("mic-level");
+    const peak = reset ? 0 : Math.max(level, Number(meter.dataset.peak || 0));
     meter.value = level;
-    meter.dataset.level = level;
+    meter.dataset.level = level.toFixed(3);
+    meter.dataset.peak = peak.toFixed(3);
   }
 
   botSpeaking(speaking) {
@@ -112,7 +115,9 @@ class Call {
     this.stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
     });
+    if (this.ended) return this.release(); // hung up while the browser asked for the mic
     await this.openAudio(rateHz);
+    if (this.ended) return this.release();
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const query = new URLSearchParams({ call_id: this.callId, caller: "softphone" });
     this.ws = new WebSocket(`${scheme}//${location.host}/media?${query}`, "media");
@@ -122,6 +127,7 @@ class Call {
     this.ws.onclose = (e) => this.end("closed", `Connexion fermée (${e.code}) · Connection closed`);
     this.timer = setInterval(() => this.render(), 100);
     $("call-id").textContent = this.callId;
+    this.view.micLevel(0, true);
   }
 
   /** A 16 kHz context where the browser allows it (Chromium does), else the native rate. */
@@ -365,8 +371,7 @@ class Call {
     if (this.ended) return;
     this.ended = true;
     if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
-    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
-    if (this.ctx) this.ctx.close();
+    this.release();
     clearInterval(this.timer);
     this.view.botSpeaking(false);
     this.view.micLevel(0);
@@ -375,6 +380,12 @@ class Call {
     this.view.setState("ended", 'Appel terminé <span lang="en">· Call ended</span>');
     this.view.log(`fin : ${label}`);
     this.onEnd();
+  }
+
+  /** Frees the microphone and the audio graph (idempotent). */
+  release() {
+    if (this.stream) for (const track of this.stream.getTracks()) track.stop();
+    if (this.ctx && this.ctx.state !== "closed") this.ctx.close();
   }
 
   render() {
@@ -388,6 +399,7 @@ class Call {
       flushes: s.flushes,
       "dtmf-sent": s.digits || "—",
     });
+    $("frames-received").dataset.dropped = String(s.dropped); // lost as Asterisk would lose them
   }
 }
 
@@ -416,7 +428,7 @@ function main() {
     key.addEventListener("click", () => call && call.dtmf(key.dataset.digit));
   }
   document.addEventListener("keydown", (e) => {
-    if (call && !e.ctrlKey && !e.metaKey && !e.altKey && e.key.length === 1 && DIGITS.includes(e.key)) call.dtmf(e.key);
+    if (call && !e.repeat && !e.ctrlKey && !e.metaKey && !e.altKey && e.key.length === 1 && DIGITS.includes(e.key)) call.dtmf(e.key);
   });
   showServiceInfo();
 }

@@ -1,0 +1,216 @@
+"""The ARI bridge wired into a real callbot: simulated Asterisk (ARI + chan_websocket).
+
+The simulated ARI answers ``externalMedia`` by dialling the bot's ``/media`` endpoint
+with a simulated chan_websocket call carrying the variables the bridge set, as
+Asterisk's ``websocket_client`` connection does; the two lifetimes are linked as in
+Asterisk (hanging up the media channel closes its socket, and the other way round).
+The bot runs the test dialplan with the real models: DTMF 0 transfers to ``conseillers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callbot.audio.formats import SLIN_16K, AudioFormat
+from callbot.bridge.runtime import RunningBridge, build_bridge
+from callbot.config import AriConnection, Settings, load_settings
+from callbot.dialplan import Transfer
+from callbot.media.types import CallInfo
+from callbot.service import Callbot, Engines
+from callbot.simulator.ari_server import SimulatedAri
+from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
+from callbot.simulator.run import wait_for_record
+
+pytestmark = pytest.mark.models
+
+DIALPLAN = Path(__file__).parents[1] / "pipeline" / "dialplans" / "call-fr.yaml"
+POLL_S = 0.02
+
+
+@dataclass
+class MediaDialer:
+    """Asterisk's side of each media leg: dials the bot and links socket and channel."""
+
+    sim: SimulatedAri
+    url: str = ""
+    peers: dict[str, SimulatedChanWebsocketCall] = field(default_factory=dict)
+    links: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def __call__(
+        self, channel_id: str, params: Mapping[str, str], variables: Mapping[str, str]
+    ) -> None:
+        peer = SimulatedChanWebsocketCall(
+            self.url,
+            media_format=AudioFormat.from_asterisk_name(params["format"]),
+            call_id=variables["CALLBOT_CALL_ID"],
+            caller_number=variables.get("CALLBOT_CALLER"),
+            channel_variables=variables,
+            call_id_in_query=False,
+            connection_id=params["external_host"],
+        )
+        await peer.__aenter__()
+        self.peers[channel_id] = peer
+        self.links.append(asyncio.create_task(self._link(channel_id, peer)))
+
+    async def _link(self, channel_id: str, peer: SimulatedChanWebsocketCall) -> None:
+        chan = self.sim.channels[channel_id]
+        while not (peer.closed and chan.hung_up):
+            if peer.closed:
+                self.sim.hangup_channel(channel_id)  # the bot closed: Asterisk hangs up
+            elif chan.hung_up:
+                await peer.hangup()  # the channel was hung up: its socket closes
+            await asyncio.sleep(POLL_S)
+        await peer.__aexit__(None, None, None)
+
+
+@dataclass
+class Rig:
+    sim: SimulatedAri
+    bot: Callbot
+    bridge: RunningBridge
+    dialer: MediaDialer
+
+    async def call(self) -> tuple[str, str, SimulatedChanWebsocketCall]:
+        """Place a call; returns caller id, media id and the bot leg once bridged."""
+        caller_id = self.sim.place_call("0612345678", ["3949"])
+        await self.sim.wait_for(lambda: self.media_id(caller_id) is not None, 10)
+        media_id = self.media_id(caller_id)
+        assert media_id is not None
+        return caller_id, media_id, self.dialer.peers[media_id]
+
+    def media_id(self, caller_id: str) -> str | None:
+        """The bot leg sharing a bridge with the caller, once both are in it."""
+        bridge_id = self.sim.channels[caller_id].bridge_id
+        bridge = self.sim.bridges.get(bridge_id or "")
+        others = [c for c in bridge.channels if c != caller_id] if bridge else []
+        return others[0] if others and others[0] in self.dialer.peers else None
+
+    async def ended(self) -> None:
+        """Nothing left in Stasis, no bridge, no call in the bridge's registry."""
+        await self.sim.wait_for(
+            lambda: (
+                not self.sim.live_bridges()
+                and len(self.bridge.bridge.registry) == 0
+                and all(c.app is None for c in self.sim.live_channels())
+            ),
+            10,
+        )
+
+
+@pytest.fixture(scope="module")
+def settings(models_dir: Path) -> Settings:
+    return load_settings(
+        env={},
+        overrides={
+            "models_dir": str(models_dir),
+            "dialplan": str(DIALPLAN),
+            "server": {"port": 0, "audiosocket": False, "softphone": False},
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def engines(settings: Settings) -> Engines:
+    return Engines.load(settings)
+
+
+@pytest.fixture
+async def rig(settings: Settings, engines: Engines) -> AsyncIterator[Rig]:
+    sim = SimulatedAri(password="secret")
+    dialer = MediaDialer(sim)
+    sim.on_external_media = dialer
+    await sim.start()
+    ari = AriConnection(url=f"http://127.0.0.1:{sim.port}", password="secret")
+    settings = dataclasses.replace(settings, ari=ari)
+    bridge = build_bridge(settings)
+    bot = await Callbot.start(settings, engines=engines, control=bridge.control)
+    dialer.url = bot.media_url
+    bridge.start()
+    await sim.wait_for(lambda: "callbot" in sim.registered_apps)
+    try:
+        yield Rig(sim, bot, bridge, dialer)
+    finally:
+        await bridge.stop()
+        await bot.stop()
+        for link in dialer.links:
+            link.cancel()
+        await asyncio.gather(*dialer.links, return_exceptions=True)
+        await sim.stop()
+
+
+async def transfer_by_dtmf(rig: Rig, caller_id: str, peer: SimulatedChanWebsocketCall) -> Any:
+    """The caller presses 0 after the greeting; returns what it heard since."""
+    assert await peer.wait_for_bot_silence(0.8, 20), "no greeting heard"
+    pressed_s = time.monotonic()
+    await peer.send_dtmf("0")
+    caller = rig.sim.channels[caller_id]
+    await rig.sim.wait_for(lambda: caller.continued_to is not None, 20)
+    return peer.recording.audio(since_s=pressed_s)
+
+
+async def test_dtmf_zero_hands_the_caller_to_the_queue(rig: Rig, engines: Engines) -> None:
+    caller_id, media_id, peer = await rig.call()
+    caller = rig.sim.channels[caller_id]
+    assert caller.state == "Up"
+    media_params = rig.sim.channels[media_id].external_media_params
+    assert media_params["external_host"] == "callbot" and media_params["format"] == "slin16"
+    heard = await transfer_by_dtmf(rig, caller_id, peer)
+
+    assert caller.continued_to == ("callbot-queues", "conseillers", 1)
+    assert caller.variables["__CALLBOT_QUEUE"] == "conseillers"
+    assert caller.variables["__CALLBOT_MOTIF"] == "le demandeur veut un conseiller"
+    assert caller.variables["__CALLBOT_CALL_ID"] == caller_id
+    assert "__CALLBOT_SUMMARY" in caller.variables
+    await rig.ended()
+    assert media_id in rig.sim.hung_up
+    assert [c.id for c in rig.sim.live_channels()] == [caller_id]  # now in the dialplan
+    # The handover sentence was heard in full before the hand-over.
+    transcript = await engines.asr.transcribe(heard, "fr")
+    assert "passe" in transcript.text.lower(), transcript.text  # espeak + whisper base:
+    assert "conseil" in transcript.text.lower(), transcript.text  # "conseil est" happens
+    record = await wait_for_record(rig.bot.records, caller_id)
+    assert record is not None
+    assert record["outcome"] == "transferred" and record["transfer_queue"] == "conseillers"
+
+
+async def test_caller_hangup_mid_greeting_cleans_everything(rig: Rig) -> None:
+    caller_id, media_id, peer = await rig.call()
+    started_s = time.monotonic()
+    while peer.recording.first_audio_after(started_s - 5) is None:
+        assert time.monotonic() - started_s < 10, "the bot never greeted"
+        await asyncio.sleep(POLL_S)
+    rig.sim.caller_hangup(caller_id)
+    await rig.ended()
+    assert {caller_id, media_id} <= set(rig.sim.hung_up)
+    assert rig.sim.live_channels() == []
+    assert await peer.wait_closed(5)
+    record = await wait_for_record(rig.bot.records, caller_id)
+    assert record is not None and record["outcome"] == "hung_up_by_caller"
+    # A call the bridge no longer knows cannot be transferred: the pipeline hangs up.
+    info = CallInfo(caller_id, "chan_websocket", SLIN_16K)
+    assert not await rig.bridge.control.transfer(info, Transfer("conseillers", "x"))
+
+
+async def test_ari_restart_mid_call_reconnects_and_completes(rig: Rig) -> None:
+    caller_id, media_id, peer = await rig.call()
+    await rig.sim.restart(0.3)  # an ARI outage: the channels survive
+    assert "callbot" not in rig.sim.registered_apps
+    await rig.sim.wait_for(lambda: "callbot" in rig.sim.registered_apps, 10)
+    # The bridge reconciled (listed channels) and kept the call as it was.
+    await rig.sim.wait_for(lambda: ("GET", "/ari/channels", {}) in rig.sim.requests, 5)
+    assert rig.media_id(caller_id) == media_id and not peer.closed
+    await transfer_by_dtmf(rig, caller_id, peer)
+    caller = rig.sim.channels[caller_id]
+    assert caller.continued_to == ("callbot-queues", "conseillers", 1)
+    await rig.ended()
+    assert [c.id for c in rig.sim.live_channels()] == [caller_id]
+    record = await wait_for_record(rig.bot.records, caller_id)
+    assert record is not None and record["outcome"] == "transferred"
