@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import statistics
 import time
@@ -39,6 +40,11 @@ def rss_mib() -> tuple[float, float]:
         if line.startswith(("VmRSS", "VmHWM"))
     }
     return values["VmRSS"], values["VmHWM"]
+
+
+def write_report(out: Path, report: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -79,9 +85,10 @@ async def main(calls: int, out: Path | None) -> dict:
     rss_now, rss_peak = rss_mib()
     asr_ms = [t["asr_ms"] for r in records for t in r["turns"] if t["asr_ms"] is not None]
     report = {
-        "machine": f"{platform.node()} {platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
+        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores",
         "command": f"python benchmarks/voice_to_voice.py --calls {calls}",
-        "asr": f"whisper base {engines.asr.device}/{engines.asr.compute_type}, beam {settings.asr.beam_size}",
+        "asr": f"whisper base {engines.asr.device}/{engines.asr.compute_type}"
+        f", beam {settings.asr.beam_size}",
         "voice": records[0]["voice"] if records else None,
         "calls": calls,
         "turns_measured": len(latencies),
@@ -95,13 +102,16 @@ async def main(calls: int, out: Path | None) -> dict:
         "asr_ms_p50": percentile(asr_ms, 0.5) if asr_ms else None,
         "greeting_ms_p50": percentile(greetings, 0.5) if greetings else None,
         "models_load_s": round(load_s, 2),
-        "rss_mib": {"models_loaded": round(rss_loaded), "end": round(rss_now), "peak": round(rss_peak)},
+        "rss_mib": {
+            "models_loaded": round(rss_loaded),
+            "end": round(rss_now),
+            "peak": round(rss_peak),
+        },
         "note": "RSS is the whole process: server with models loaded plus the simulated callers.",
         "records": records,
     }
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        write_report(out, report)
     summary = {k: v for k, v in report.items() if k != "records"}
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return report

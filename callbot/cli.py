@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="callbot", description="Self-hosted voice callbot for telephone hotlines."
     )
     parser.add_argument("--version", action="version", version=f"callbot {__version__}")
-    parser.add_argument("--config", type=Path, help="settings file (TOML); see callbot.example.toml")
+    parser.add_argument(
+        "--config", type=Path, help="settings file (TOML); see callbot.example.toml"
+    )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the bot (softphone page, /media, AudioSocket)")
@@ -64,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--transport", choices=["chan_websocket", "audiosocket"], default="chan_websocket"
     )
     simulate.add_argument("--format", default="ulaw", help="ulaw, alaw, slin or slin16")
-    simulate.add_argument("--speed", type=float, default=1.0, help="caller audio pace (1 = real time)")
+    simulate.add_argument(
+        "--speed", type=float, default=1.0, help="caller audio pace (1 = real time)"
+    )
     simulate.add_argument("--save-audio", type=Path, help="write what the caller heard to a WAV")
     simulate.set_defaults(run=cmd_simulate)
 

@@ -131,7 +131,7 @@ def load_settings(
             raise ConfigError(f"{config_path}: {exc}") from exc
     _merge(data, _from_env(env))
     _merge(data, dict(overrides or {}))
-    settings = _build(Settings, data, "")
+    settings: Settings = _build(Settings, data, "")
     if settings.asr.model_dir == Path():
         settings = dataclasses.replace(
             settings, asr=dataclasses.replace(settings.asr, model_dir=settings.whisper_dir)
@@ -191,7 +191,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         if value is None or (isinstance(value, str) and value.lower() in ("", "none", "null")):
             return None
         return _convert(options[0], value, where)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, f"{where}.")
     try:
         if hint is bool:

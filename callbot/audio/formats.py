@@ -46,7 +46,7 @@ class AudioFormat:
     def asterisk_name(self) -> str:
         """The name Asterisk uses (``ulaw``, ``alaw``, ``slin``, ``slin16``...)."""
         if self.codec is not Codec.SLIN:
-            return self.codec.value
+            return str(self.codec.value)
         return "slin" if self.sample_rate_hz == 8000 else f"slin{self.sample_rate_hz // 1000}"
 
     @classmethod

@@ -52,7 +52,7 @@ def _alaw_decode_scalar(byte: int) -> int:
     byte ^= 0x55
     exponent = (byte >> 4) & 0x07
     mantissa = byte & 0x0F
-    if exponent == 0:
+    if exponent == 0:  # noqa: SIM108 - the two segments of the G.711 table, as written there
         magnitude = (mantissa << 4) + 8
     else:
         magnitude = ((mantissa << 4) + 0x108) << (exponent - 1)

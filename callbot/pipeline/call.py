@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,8 +38,8 @@ from callbot.pipeline.control import CallControl, NoCallControl
 from callbot.pipeline.dialog import DialogProcessor
 from callbot.pipeline.frames import CallerGoneFrame, MarkPlayedFrame
 from callbot.pipeline.journal import CallJournal
-from callbot.pipeline.settings import CallSettings
 from callbot.pipeline.output import LineOutput
+from callbot.pipeline.settings import CallSettings
 from callbot.pipeline.speech import SpeechProcessor
 from callbot.pipeline.transcription import TranscriptionProcessor
 from callbot.pipeline.turns import TurnProcessor
@@ -62,7 +62,7 @@ class CallServices:
     dialplans: DialplanStore
     vad: VadSettings
     call: CallSettings
-    control: CallControl = NoCallControl()
+    control: CallControl = field(default_factory=NoCallControl)
 
 
 class CallRunner:
@@ -122,7 +122,8 @@ class CallSession:
             [
                 TurnProcessor(self.services.vad, barge_in=call.barge_in),
                 TranscriptionProcessor(
-                    self.services.asr, language=_asr_language(self.dialplan.language),
+                    self.services.asr,
+                    language=_asr_language(self.dialplan.language),
                     call_id=self.info.call_id,
                 ),
                 DialogProcessor(
@@ -146,7 +147,7 @@ class CallSession:
             name=f"call-{self.info.call_id}",
         )
 
-        @worker.event_handler("on_pipeline_error")
+        @worker.event_handler("on_pipeline_error")  # type: ignore[untyped-decorator]
         async def _on_error(_worker: PipelineWorker, frame: Any) -> None:
             self._fail(f"pipeline error: {frame.error}")
 
@@ -166,7 +167,7 @@ class CallSession:
         running = asyncio.create_task(runner.run(), name=f"pipeline-{self.info.call_id}")
         try:
             await self._pump(worker)
-        except Exception as exc:  # noqa: BLE001 - one call's bug must not end the process
+        except Exception as exc:
             logger.exception("call %s: unexpected error", self.info.call_id)
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
@@ -230,7 +231,7 @@ class CallSession:
                             return
                     elif isinstance(action, Hangup):
                         break
-        except Exception:  # noqa: BLE001 - last resort: the line must still be closed
+        except Exception:
             logger.exception("call %s: could not apologise", self.info.call_id)
         await self.sink.hangup()
 
@@ -259,7 +260,7 @@ async def _stop(worker: PipelineWorker, running: asyncio.Task[None]) -> None:
     try:
         await worker.cancel(reason="call over")
         await asyncio.wait_for(running, 5.0)
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.debug("pipeline did not stop cleanly", exc_info=True)
         running.cancel()
 

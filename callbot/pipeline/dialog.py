@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
@@ -75,7 +75,7 @@ class DialogProcessor(FrameProcessor):
             self._arm_timer()
         await self.push_frame(frame, direction)
 
-    async def _perform(self, actions: Sequence[Action], *, turn: int | None) -> None:
+    async def _perform(self, actions: Iterable[Action], *, turn: int | None) -> None:
         for action in actions:
             if isinstance(action, Say):
                 if turn is not None:
@@ -106,7 +106,7 @@ class DialogProcessor(FrameProcessor):
 
     async def cleanup(self) -> None:
         self._cancel_timer()
-        await super().cleanup()
+        await super().cleanup()  # type: ignore[no-untyped-call]
 
 
 def _rounded(value: float | None) -> float | None:

@@ -1,9 +1,9 @@
 """Frames callbot adds to pipecat's own.
 
 Interruption rules live in the type, as in pipecat: ``SystemFrame`` subclasses are
-never cancelled by barge-in, ``DataFrame`` subclasses are, and uninterruptible
-data survives it (``interruptible=False``: a decided transfer must happen even if the caller talks over the
-handover sentence).
+never cancelled by barge-in, ``DataFrame`` subclasses are, and frames built with
+``interruptible=False`` survive it: a decided transfer must happen even if the caller
+talks over the handover sentence.
 """
 
 from __future__ import annotations

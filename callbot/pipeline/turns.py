@@ -54,7 +54,7 @@ class TurnProcessor(FrameProcessor):
             if isinstance(event, SpeechStarted):
                 await self.push_frame(UserStartedSpeakingFrame())
                 if self._barge_in and self._bot_speaking:
-                    await self.broadcast_interruption()
+                    await self.broadcast_interruption()  # type: ignore[no-untyped-call]
             elif isinstance(event, SpeechEnded):
                 # The stream position of the end of speech, mapped to wall time.
                 behind_s = (self._samples_in - event.at_sample) / PIPELINE_RATE_HZ

@@ -44,7 +44,7 @@ def open_peer(
         if target.audiosocket is None:
             raise ValueError("this callbot has no AudioSocket server")
         host, port = target.audiosocket
-        return SimulatedAudioSocketCall(  # type: ignore[return-value]
+        return SimulatedAudioSocketCall(
             host,
             port,
             sample_rate_hz=media_format.sample_rate_hz,
@@ -53,7 +53,7 @@ def open_peer(
         )
     if target.media_url is None:
         raise ValueError("this callbot has no media websocket URL")
-    return SimulatedChanWebsocketCall(  # type: ignore[return-value]
+    return SimulatedChanWebsocketCall(
         target.media_url,
         media_format=media_format,
         call_id=call_id or f"sim-{uuid.uuid4().hex[:12]}",
@@ -66,10 +66,10 @@ def open_peer(
 
 
 async def simulate(
-    peer: CallerPeer, turns: list[Turn], behaviour: CallerBehaviour = CallerBehaviour()
+    peer: CallerPeer, turns: list[Turn], behaviour: CallerBehaviour | None = None
 ) -> CallTrace:
     async with peer:  # type: ignore[attr-defined]
-        return await run_script(peer, turns, behaviour)
+        return await run_script(peer, turns, behaviour or CallerBehaviour())
 
 
 async def wait_for_record(

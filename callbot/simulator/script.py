@@ -108,7 +108,12 @@ class CallTrace:
             "greeting_ms": self.greeting_ms,
             "hung_up_by": self.hung_up_by,
             "turns": [
-                {"label": t.label, "kind": t.kind, "latency_ms": t.latency_ms, "answered": t.answered}
+                {
+                    "label": t.label,
+                    "kind": t.kind,
+                    "latency_ms": t.latency_ms,
+                    "answered": t.answered,
+                }
                 for t in self.turns
             ],
         }
@@ -173,7 +178,7 @@ async def _hang_up_mid_prompt(peer: CallerPeer, turn: HangupTurn) -> None:
     """Wait for the bot to start a sentence, then hang up while it is talking."""
     since = time.monotonic()
     deadline = since + 30.0
-    while peer.recording.first_audio_after(since) is None and time.monotonic() < deadline:
+    while peer.recording.first_audio_after(since) is None and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.02)
     await asyncio.sleep(turn.after_s)
     await peer.hangup()

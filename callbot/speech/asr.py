@@ -97,9 +97,7 @@ class WhisperAsr:
     def load(cls, settings: AsrSettings) -> WhisperAsr:
         """Load the model (blocking: call before serving, or in a thread)."""
         if not (settings.model_dir / "model.bin").is_file():
-            raise ModelError(
-                f"no Whisper model in {settings.model_dir}: run `callbot models pull`"
-            )
+            raise ModelError(f"no Whisper model in {settings.model_dir}: run `callbot models pull`")
         from faster_whisper import WhisperModel
 
         device = resolve_device(settings.device)

@@ -67,7 +67,11 @@ VadEvent = SpeechStarted | SpeechEnded | SpeechDiscarded
 
 def _dbfs(frame: Pcm) -> float:
     rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2)))
-    return 20.0 * np.log10(max(rms, 1e-3) / 32768.0)
+    return float(20.0 * np.log10(max(rms, 1e-3) / 32768.0))
+
+
+def _frames(duration_ms: int) -> int:
+    return max(1, duration_ms // 20)
 
 
 class TurnDetector:
@@ -78,11 +82,10 @@ class TurnDetector:
         self._vad = webrtcvad.Vad(settings.aggressiveness)
         self._pending = np.zeros(0, dtype=np.int16)
         self._position = 0  # samples consumed into whole frames
-        frames = lambda ms: max(1, ms // 20)  # noqa: E731
-        self._start_frames = frames(settings.start_ms)
-        self._stop_frames = frames(settings.stop_ms)
+        self._start_frames = _frames(settings.start_ms)
+        self._stop_frames = _frames(settings.stop_ms)
         self._max_frames = int(settings.max_utterance_s * 50)
-        self._preroll: deque[Pcm] = deque(maxlen=frames(settings.preroll_ms))
+        self._preroll: deque[Pcm] = deque(maxlen=_frames(settings.preroll_ms))
         self._recent: deque[bool] = deque(maxlen=self._start_frames)
         self._speaking = False
         self._started = False

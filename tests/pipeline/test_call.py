@@ -9,7 +9,6 @@ codec at real time, as Asterisk would.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +25,6 @@ from callbot.simulator.script import (
     DtmfTurn,
     HangupTurn,
     SilenceTurn,
-    SpeechTurn,
     speech_turn,
 )
 from tests.conftest import sound, speech_16k

@@ -48,7 +48,7 @@ def test_silence_and_hiss_are_not_speech() -> None:
 
 
 def test_a_click_is_discarded() -> None:
-    click = speech_16k("agent-pass")[4000:4000 + 3200]  # 200 ms of voice
+    click = speech_16k("agent-pass")[4000 : 4000 + 3200]  # 200 ms of voice
     settings = VadSettings(start_ms=100, min_speech_ms=400)
     events = run(TurnDetector(settings), np.concatenate([SILENCE_1S, click, SILENCE_1S]))
     assert [type(e) for e in events] == [SpeechStarted, SpeechDiscarded]
