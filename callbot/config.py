@@ -98,7 +98,7 @@ class Settings:
     log_format: str = "text"
     """``text`` or ``json``."""
     server: ServerSettings = field(default_factory=ServerSettings)
-    asr: AsrSettings = field(default_factory=lambda: AsrSettings(model_dir=Path()))
+    asr: AsrSettings = field(default_factory=AsrSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     vad: VadSettings = field(default_factory=VadSettings)
     call: CallSettings = field(default_factory=CallSettings)
@@ -170,18 +170,19 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _build(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
+    label = where.rstrip(".") or "settings"
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where or 'settings'}: expected a table, got {data!r}")
+        raise ConfigError(f"{label}: expected a table, got {data!r}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(f"{where or 'settings'}: unknown setting(s) {', '.join(unknown)}")
+        raise ConfigError(f"{label}: unknown setting(s) {', '.join(unknown)}")
     kwargs = {name: _convert(hints[name], value, f"{where}{name}") for name, value in data.items()}
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        raise ConfigError(f"{where or 'settings'}: {exc}") from exc
+        raise ConfigError(f"{label}: {exc}") from exc
 
 
 def _convert(hint: Any, value: Any, where: str) -> Any:

@@ -115,10 +115,11 @@ class LineOutput(FrameProcessor):
         action = frame.action
         if isinstance(action, Transfer):
             self._journal.transfer_queue = action.queue
-            if await self._control.transfer(self.info, action):
-                self._journal.finish("transferred", action.reason)
-            else:
-                self._journal.finish("transfer_failed", action.reason)
+            # Recorded first and shielded: handing the caller over closes the bot's media
+            # leg, which may cancel this pipeline before the ARI requests have returned.
+            self._journal.finish("transferred", action.reason)
+            if not await asyncio.shield(self._control.transfer(self.info, action)):
+                self._journal.outcome = "transfer_failed"
                 await self._sink.hangup()
         elif isinstance(action, Hangup):
             self._journal.finish("answered", action.reason)

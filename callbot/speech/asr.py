@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class AsrSettings:
-    model_dir: Path
-    """Directory of a CTranslate2 Whisper model (``callbot models pull`` fills it)."""
+    model_dir: Path = Path()
+    """Directory of a CTranslate2 Whisper model (``callbot models pull`` fills it);
+    empty: ``<models_dir>/whisper-base``."""
     device: str = "auto"
     """``cpu``, ``cuda`` or ``auto`` (CUDA when a GPU is visible to CTranslate2)."""
     compute_type: str | None = None
