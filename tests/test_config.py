@@ -52,5 +52,5 @@ def test_bad_settings_are_clear_errors(env: dict[str, str], message: str) -> Non
 def test_broken_toml_names_the_file(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[server\nport = 1")
-    with pytest.raises(ConfigError, match="bad.toml"):
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_settings(config, env={})

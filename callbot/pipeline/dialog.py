@@ -80,7 +80,11 @@ class DialogProcessor(FrameProcessor):
             if isinstance(action, Say):
                 if turn is not None:
                     self._journal.turns[turn - 1].bot_text.append(action.text)
-                await self.push_frame(BotSpeechFrame(text=action.text, turn=turn or 0))
+                await self.push_frame(
+                    BotSpeechFrame(
+                        text=action.text, turn=turn or 0, interruptible=action.interruptible
+                    )
+                )
             elif isinstance(action, Transfer | Hangup):
                 self._ended = True
                 self._cancel_timer()

@@ -41,6 +41,23 @@ class BotSpeechFrame(DataFrame):
 
     text: str = ""
     turn: int = 0
+    interruptible: bool = True
+    """False for last words before a transfer or hang-up: caller speech does not cut them."""
+
+
+@dataclass
+class PromptStartFrame(DataFrame):
+    """Opens one prompt's audio; LineOutput learns whether barge-in may cut it."""
+
+    mark_id: str = ""
+    barge_in: bool = True
+
+
+@dataclass
+class BargeInGateFrame(SystemFrame):
+    """Upstream, from LineOutput: whether caller speech may interrupt what is playing."""
+
+    open: bool = True
 
 
 @dataclass

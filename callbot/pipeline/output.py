@@ -19,7 +19,13 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from callbot.dialplan import Hangup, Transfer
 from callbot.media.types import CallInfo, MediaSink
 from callbot.pipeline.control import CallControl
-from callbot.pipeline.frames import CallActionFrame, MarkPlayedFrame, PromptEndFrame
+from callbot.pipeline.frames import (
+    BargeInGateFrame,
+    CallActionFrame,
+    MarkPlayedFrame,
+    PromptEndFrame,
+    PromptStartFrame,
+)
 from callbot.pipeline.journal import CallJournal
 
 logger = logging.getLogger(__name__)
@@ -54,6 +60,8 @@ class LineOutput(FrameProcessor):
         self._speaking = False
         self._unmarked_audio = False
         """Audio sent whose prompt has no mark yet (its PromptEndFrame is still to come)."""
+        self._locked_marks: set[str] = set()
+        """Prompts playing that caller speech must not cut (last words before an end)."""
 
     @property
     def info(self) -> CallInfo:
@@ -63,6 +71,10 @@ class LineOutput(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, OutputAudioRawFrame):
             await self._on_audio(frame)
+        elif isinstance(frame, PromptStartFrame):
+            if not frame.barge_in:
+                self._locked_marks.add(frame.mark_id)
+                await self.push_frame(BargeInGateFrame(open=False), FrameDirection.UPSTREAM)
         elif isinstance(frame, PromptEndFrame):
             self._unmarked_audio = False
             self._pending_marks.add(frame.mark_id)
@@ -70,6 +82,10 @@ class LineOutput(FrameProcessor):
             await self._sink.mark(frame.mark_id)
         elif isinstance(frame, MarkPlayedFrame):
             self._pending_marks.discard(frame.mark_id)
+            if frame.mark_id in self._locked_marks:
+                self._locked_marks.discard(frame.mark_id)
+                if not self._locked_marks:
+                    await self.push_frame(BargeInGateFrame(open=True), FrameDirection.UPSTREAM)
             if not self._pending_marks and not self._unmarked_audio:
                 await self._stopped_speaking()
         elif isinstance(frame, InterruptionFrame):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pipecat.frames.frames import Frame, TTSAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from callbot.pipeline.frames import BotSpeechFrame, PromptEndFrame
+from callbot.pipeline.frames import BotSpeechFrame, PromptEndFrame, PromptStartFrame
 from callbot.speech.tts import Synthesizer
 
 
@@ -25,11 +25,13 @@ class SpeechProcessor(FrameProcessor):
         if not isinstance(frame, BotSpeechFrame):
             await self.push_frame(frame, direction)
             return
+        self._prompts += 1
+        mark_id = f"prompt-{self._prompts}"
+        await self.push_frame(PromptStartFrame(mark_id=mark_id, barge_in=frame.interruptible))
         async for chunk in self._synthesizer.stream(frame.text):
             await self.push_frame(
                 TTSAudioRawFrame(
                     audio=chunk.pcm.tobytes(), sample_rate=chunk.sample_rate_hz, num_channels=1
                 )
             )
-        self._prompts += 1
-        await self.push_frame(PromptEndFrame(mark_id=f"prompt-{self._prompts}"))
+        await self.push_frame(PromptEndFrame(mark_id=mark_id))

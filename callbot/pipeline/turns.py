@@ -16,7 +16,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
-from callbot.pipeline.frames import UtteranceFrame
+from callbot.pipeline.frames import BargeInGateFrame, UtteranceFrame
 from callbot.speech.vad import SpeechEnded, SpeechStarted, TurnDetector, VadSettings
 
 
@@ -33,6 +33,7 @@ class TurnProcessor(FrameProcessor):
         self._detector = TurnDetector(settings)
         self._barge_in = barge_in
         self._bot_speaking = False
+        self._gate_open = True
         self._samples_in = 0
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -44,6 +45,9 @@ class TurnProcessor(FrameProcessor):
             self._bot_speaking = True
         elif isinstance(frame, BotStoppedSpeakingFrame):
             self._bot_speaking = False
+        elif isinstance(frame, BargeInGateFrame):
+            self._gate_open = frame.open
+            return
         await self.push_frame(frame, direction)
 
     async def _on_audio(self, frame: InputAudioRawFrame) -> None:
@@ -53,7 +57,7 @@ class TurnProcessor(FrameProcessor):
         for event in self._detector.feed(pcm):
             if isinstance(event, SpeechStarted):
                 await self.push_frame(UserStartedSpeakingFrame())
-                if self._barge_in and self._bot_speaking:
+                if self._barge_in and self._bot_speaking and self._gate_open:
                     await self.broadcast_interruption()  # type: ignore[no-untyped-call]
             elif isinstance(event, SpeechEnded):
                 # The stream position of the end of speech, mapped to wall time.

@@ -180,6 +180,15 @@ class SimulatedChanWebsocketCall:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def drop(self) -> None:
+        """Asterisk dies (crash, restart, network cut): the TCP connection just ends,
+        with no websocket close handshake."""
+        if self.closed:
+            return
+        self._mark_closed(None, "connection dropped")
+        if self._ws is not None:
+            self._ws.transport.abort()
+
     async def _close(self, code: int, reason: str = "") -> None:
         """Asterisk hangs the channel up: the websocket closes with ``code``."""
         if self.closed:

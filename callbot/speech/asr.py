@@ -47,6 +47,11 @@ class AsrSettings:
     timeout_s: float = 15.0
     initial_prompt: str | None = None
     """Domain words that help recognition (e.g. "carte Vitale, ameli, RIB")."""
+    window_s: float = 10.0
+    """Encoder window. Whisper pads every input to 30 s, so a 2 s telephone turn costs
+    as much as a 30 s one; CTranslate2 accepts shorter windows. 10 s cuts the encoder
+    cost six-fold at equal accuracy on telephone speech (benchmarks/asr_window.py).
+    Longer utterances get a longer window; 30 restores stock faster-whisper."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,17 @@ class Transcript:
     queued_s: float
     """Wall time spent waiting for a worker (seconds)."""
     no_speech_prob: float
+
+
+FULL_WINDOW_S = 30.0
+
+
+def _window_for(audio_s: float, window_s: float) -> float:
+    """The encoder window for an utterance: at least 1 s of room after the speech."""
+    if window_s >= FULL_WINDOW_S:
+        return FULL_WINDOW_S
+    needed = float(np.ceil(audio_s + 1.0))
+    return FULL_WINDOW_S if needed >= FULL_WINDOW_S else max(window_s, needed)
 
 
 class AsrBusy(CallError):
@@ -148,7 +164,55 @@ class WhisperAsr:
     def _decode(self, pcm: npt.NDArray[np.int16], language: str, submitted: float) -> Transcript:
         started = time.monotonic()
         audio = pcm.astype(np.float32) / 32768.0
-        segments, info = self._model.transcribe(  # type: ignore[attr-defined]
+        window_s = _window_for(audio.size / PIPELINE_RATE_HZ, self.settings.window_s)
+        if window_s < FULL_WINDOW_S:
+            text, no_speech = self._decode_window(audio, language, window_s)
+        else:
+            text, no_speech = self._decode_stock(audio, language)
+        return Transcript(
+            text=text,
+            language=language,
+            audio_s=pcm.size / PIPELINE_RATE_HZ,
+            decode_s=time.monotonic() - started,
+            queued_s=started - submitted,
+            no_speech_prob=no_speech,
+        )
+
+    def _decode_window(
+        self, audio: npt.NDArray[np.float32], language: str, window_s: float
+    ) -> tuple[str, float]:
+        """One greedy/beam decode over a window shorter than Whisper's 30 s."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        samples = int(window_s * PIPELINE_RATE_HZ)
+        # Pad the audio, not the features: the padding then looks like silence, as in training.
+        padded = np.pad(audio, (0, max(0, samples - audio.size)))
+        features = model.feature_extractor(padded)[:, : int(window_s * 100)]  # type: ignore[attr-defined]
+        tokenizer = Tokenizer(
+            model.hf_tokenizer,  # type: ignore[attr-defined]
+            model.model.is_multilingual,  # type: ignore[attr-defined]
+            task="transcribe",
+            language=language,
+        )
+        previous = (
+            tokenizer.encode(" " + self.settings.initial_prompt.strip())
+            if (self.settings.initial_prompt)
+            else []
+        )
+        prompt = model.get_prompt(tokenizer, previous, without_timestamps=True)  # type: ignore[attr-defined]
+        result = model.model.generate(  # type: ignore[attr-defined]
+            model.encode(features),  # type: ignore[attr-defined]
+            [prompt],
+            beam_size=self.settings.beam_size,
+            max_length=min(448, 32 + int(10 * audio.size / PIPELINE_RATE_HZ)),
+            return_no_speech_prob=True,
+        )[0]
+        text = tokenizer.decode(result.sequences_ids[0]).strip()
+        return text, float(result.no_speech_prob)
+
+    def _decode_stock(self, audio: npt.NDArray[np.float32], language: str) -> tuple[str, float]:
+        segments, _info = self._model.transcribe(  # type: ignore[attr-defined]
             audio,
             language=language,
             beam_size=self.settings.beam_size,
@@ -160,15 +224,7 @@ class WhisperAsr:
         )
         parts = list(segments)
         text = " ".join(s.text.strip() for s in parts).strip()
-        no_speech = max((s.no_speech_prob for s in parts), default=1.0)
-        return Transcript(
-            text=text,
-            language=info.language,
-            audio_s=pcm.size / PIPELINE_RATE_HZ,
-            decode_s=time.monotonic() - started,
-            queued_s=started - submitted,
-            no_speech_prob=no_speech,
-        )
+        return text, max((s.no_speech_prob for s in parts), default=1.0)
 
     def warm_up(self) -> None:
         """Run one decode so the first caller does not pay for lazy initialisation."""

@@ -192,3 +192,34 @@ async def test_a_failing_pipeline_apologises_and_never_kills_the_process(
     monkeypatch.undo()
     again = await call(bot, [DtmfTurn("1")])
     assert again["turns"][0]["intent"] == "mot_de_passe"
+
+
+async def test_asterisk_dying_mid_prompt_ends_the_call_cleanly(bot: Callbot) -> None:
+    peer = open_peer(target(bot), "chan_websocket", ULAW_8K)
+    async with peer:
+        started = time.monotonic()
+        while peer.recording.first_audio_after(started) is None:
+            assert time.monotonic() - started < 10, "no greeting"
+            await asyncio.sleep(0.02)
+        peer.drop()  # mid-greeting, no close handshake
+    record = await wait_for_record(bot.records, peer.call_id)
+    assert record is not None and record["outcome"] == "hung_up_by_caller"
+    assert bot.runner.active_calls == 0
+    again = await call(bot, [DtmfTurn("1")])
+    assert again["turns"][0]["intent"] == "mot_de_passe"
+
+
+async def test_last_words_before_hanging_up_are_not_cut_by_the_caller(bot: Callbot) -> None:
+    peer = open_peer(target(bot), "chan_websocket", ULAW_8K)
+    async with peer:
+        await peer.wait_for_bot_silence(0.8, 20)
+        await peer.play(speech_16k("vm-goodbye"), 16000)  # -> "Au revoir." then hang-up
+        started = time.monotonic()
+        while peer.recording.first_audio_after(started) is None:
+            assert time.monotonic() - started < 15, "the bot never answered"
+            await asyncio.sleep(0.02)
+        await peer.play(speech_16k("auth-thankyou"), 16000)  # talks over the goodbye
+        assert await peer.wait_closed(15)
+    assert "FLUSH_MEDIA" not in peer.recording.command_names()
+    record = await wait_for_record(bot.records, peer.call_id)
+    assert record is not None and record["outcome"] == "answered"
