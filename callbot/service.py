@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
-
 from callbot.config import Settings
 from callbot.dialplan.store import DialplanStore
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
@@ -24,6 +22,7 @@ from callbot.pipeline.control import CallControl, NoCallControl
 from callbot.speech.asr import WhisperAsr
 from callbot.speech.voices import VoiceLibrary
 from callbot.web.app import WebContext, create_app
+from callbot.web.serving import RunningServer, serve_app
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +58,14 @@ class Callbot:
     engines: Engines
     runner: CallRunner
     web: WebContext
-    http_server: uvicorn.Server
-    http_task: asyncio.Task[None]
+    http: RunningServer
     audiosocket: AudioSocketServer | None
-    http_port: int
     audiosocket_port: int | None
     records: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
+
+    @property
+    def http_port(self) -> int:
+        return self.http.port
 
     @property
     def http_url(self) -> str:
@@ -116,7 +117,13 @@ class Callbot:
                 "asr": f"whisper {engines.asr.device}/{engines.asr.compute_type}",
             },
         )
-        http_server, http_task, http_port = await _serve_http(web, settings)
+        http = await serve_app(
+            create_app(web),
+            settings.server.host,
+            settings.server.port,
+            ws="websockets-sansio",
+            ws_max_size=WS_MAX_MESSAGE_BYTES,
+        )
         audiosocket = None
         audiosocket_port = None
         if server.audiosocket:
@@ -127,7 +134,7 @@ class Callbot:
         logger.info(
             "callbot ready: http://%s:%d (media /media), audiosocket %s",
             server.host,
-            http_port,
+            http.port,
             audiosocket_port or "off",
         )
         return cls(
@@ -135,10 +142,8 @@ class Callbot:
             engines,
             runner,
             web,
-            http_server,
-            http_task,
+            http,
             audiosocket,
-            http_port,
             audiosocket_port,
             records,
         )
@@ -146,35 +151,7 @@ class Callbot:
     async def stop(self) -> None:
         if self.audiosocket is not None:
             await self.audiosocket.stop()
-        self.http_server.should_exit = True
-        try:
-            await asyncio.wait_for(self.http_task, 10.0)
-        except TimeoutError:
-            self.http_task.cancel()
-
-
-async def _serve_http(
-    web: WebContext, settings: Settings
-) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    config = uvicorn.Config(
-        create_app(web),
-        host=settings.server.host,
-        port=settings.server.port,
-        ws="websockets-sansio",
-        ws_max_size=WS_MAX_MESSAGE_BYTES,
-        lifespan="off",
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(), name="http")
-    while not server.started:
-        if task.done():
-            await task  # raises the start-up error (port in use...)
-            raise RuntimeError("HTTP server stopped during start-up")
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    return server, task, port
+        await self.http.stop()
 
 
 def _url_host(host: str) -> str:

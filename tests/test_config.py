@@ -16,7 +16,7 @@ def test_example_file_is_valid_and_matches_the_defaults() -> None:
 
 def test_environment_overrides_file_and_reads_secret_files(tmp_path: Path) -> None:
     config = tmp_path / "callbot.toml"
-    config.write_text('[server]\nport = 9000\n[asr]\nbeam_size = 5\n')
+    config.write_text("[server]\nport = 9000\n[asr]\nbeam_size = 5\n")
     secret = tmp_path / "ari"
     secret.write_text("s3cret\n")
     settings = load_settings(

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pytest
-import uvicorn
 from fastapi import FastAPI, WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
@@ -33,6 +32,7 @@ from callbot.media.types import (
     MarkPlayed,
     MediaSink,
 )
+from callbot.web.serving import serve_app
 
 CHAN = "1763700000.7"
 SETTINGS = ChanWebsocketSettings(start_timeout_s=1.0, handler_drain_timeout_s=0.5)
@@ -112,16 +112,10 @@ async def server() -> AsyncIterator[Server]:
         assert state.handler is not None
         await serve_call(ws, state.handler, state.settings)
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    async with asyncio.timeout(5):
-        while not uv.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.01)
-    state.port = uv.servers[0].sockets[0].getsockname()[1]
+    running = await serve_app(app)
+    state.port = running.port
     yield state
-    uv.should_exit = True
-    await asyncio.wait_for(task, 5)
+    await running.stop()
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,6 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pytest
-import uvicorn
 from fastapi import FastAPI, WebSocket
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -31,6 +30,7 @@ from callbot.media.types import (
     MediaSink,
 )
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
+from callbot.web.serving import serve_app
 
 SETTINGS = ChanWebsocketSettings(start_timeout_s=1.0, handler_drain_timeout_s=0.5)
 SPEED = 4.0
@@ -100,16 +100,10 @@ async def server() -> AsyncIterator[Server]:
     async def media(ws: WebSocket) -> None:
         await serve_call(ws, state.handler, state.settings)
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    async with asyncio.timeout(5):
-        while not uv.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.01)
-    state.port = uv.servers[0].sockets[0].getsockname()[1]
+    running = await serve_app(app)
+    state.port = running.port
     yield state
-    uv.should_exit = True
-    await asyncio.wait_for(task, 5)
+    await running.stop()
 
 
 async def test_greeting_is_played_out_and_the_mark_fires_after_it(server: Server) -> None:

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-import uvicorn
 from playwright.async_api import ConsoleMessage, Page, async_playwright
 
 from callbot.audio.formats import PIPELINE_RATE_HZ, SLIN_16K
@@ -34,6 +33,7 @@ from callbot.media.types import (
 )
 from callbot.simulator.script import write_wav
 from callbot.web.app import WebContext, create_app
+from callbot.web.serving import serve_app
 from tests.conftest import speech_16k
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -203,15 +203,9 @@ class Server:
 async def server() -> AsyncIterator[Server]:
     bot = Bot()
     app = create_app(WebContext(handler=bot, media=ChanWebsocketSettings()))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    async with asyncio.timeout(5):
-        while not uv.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-            await asyncio.sleep(0.01)
-    yield Server(uv.servers[0].sockets[0].getsockname()[1], bot)
-    uv.should_exit = True
-    await asyncio.wait_for(task, 5)
+    running = await serve_app(app)
+    yield Server(running.port, bot)
+    await running.stop()
 
 
 def chromium_args(mic: Path) -> list[str]:
