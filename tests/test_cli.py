@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -74,6 +75,16 @@ async def wait_healthy(server: subprocess.Popen[str], base: str) -> dict[str, ob
                 await asyncio.sleep(0.3)
 
 
+async def call_record(client: httpx.AsyncClient, base: str, call_id: str) -> dict[str, Any]:
+    """The server's record of a call, once the call has ended there."""
+    async with asyncio.timeout(10):
+        while True:
+            for record in (await client.get(f"{base}/api/calls")).json():
+                if record["call_id"] == call_id:
+                    return dict(record)
+            await asyncio.sleep(0.1)
+
+
 @pytest.mark.models
 async def test_serve_answers_calls_and_stops_on_sigterm(
     served: tuple[subprocess.Popen[str], int],
@@ -89,8 +100,8 @@ async def test_serve_answers_calls_and_stops_on_sigterm(
         target = Target(media_url=f"ws://127.0.0.1:{port}/media")
         trace = await simulate(open_peer(target, "chan_websocket", ULAW_8K), [DtmfTurn("1")])
         assert trace.greeting_at_s is not None and trace.turns[0].answered
-        calls = (await client.get(f"{base}/api/calls")).json()
-        assert calls[-1]["turns"][0]["intent"] == "mot_de_passe"
+        record = await call_record(client, base, trace.call_id)
+        assert record["turns"][0]["intent"] == "mot_de_passe"
     server.send_signal(signal.SIGTERM)
     output, _ = await asyncio.to_thread(server.communicate, timeout=30)
     assert server.returncode == 0, output
