@@ -24,6 +24,15 @@ class UtteranceFrame(DataFrame):
     pcm: npt.NDArray[np.int16] = field(default_factory=lambda: np.zeros(0, np.int16))
     ended_at_s: float = 0.0
     """``time.monotonic()`` when the caller stopped speaking (end of the last voiced frame)."""
+    voiced_frames: int = 0
+
+
+@dataclass
+class PausedUtteranceFrame(DataFrame):
+    """The caller paused: the turn so far, to recognise early (speculatively)."""
+
+    pcm: npt.NDArray[np.int16] = field(default_factory=lambda: np.zeros(0, np.int16))
+    voiced_frames: int = 0
 
 
 @dataclass

@@ -7,8 +7,8 @@ import logging
 from pipecat.frames.frames import Frame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from callbot.pipeline.frames import CallerTextFrame, UtteranceFrame
-from callbot.speech.asr import WhisperAsr
+from callbot.pipeline.frames import CallerTextFrame, PausedUtteranceFrame, UtteranceFrame
+from callbot.speech.asr import Transcript, WhisperAsr
 
 logger = logging.getLogger(__name__)
 
@@ -17,26 +17,48 @@ NO_SPEECH_THRESHOLD = 0.8
 
 
 class TranscriptionProcessor(FrameProcessor):
+    """Recognises each utterance; starts early when the caller pauses.
+
+    When the caller has paused long enough that the turn may be over, the audio so
+    far is recognised at once. If the caller then stays silent until the end of the
+    turn, the final audio is the same (same voiced frames, same trailing silence) and
+    that early result is used: the turn's end-of-silence wait and recognition overlap.
+    Early recognition is skipped when others are already waiting for the recogniser.
+    """
+
     def __init__(self, asr: WhisperAsr, *, language: str, call_id: str) -> None:
         super().__init__(name="asr")
         self._asr = asr
         self._language = language
         self._call_id = call_id
+        self._early: tuple[int, int, Transcript] | None = None
+        """(voiced frames, samples, transcript) of the last early recognition."""
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        if isinstance(frame, PausedUtteranceFrame):
+            if self._asr.pending == 0:
+                transcript = await self._asr.transcribe(frame.pcm, self._language)
+                self._early = (frame.voiced_frames, frame.pcm.size, transcript)
+            return
         if not isinstance(frame, UtteranceFrame):
             await self.push_frame(frame, direction)
             return
-        # AsrBusy / AsrTimeout propagate: the call then ends gracefully (apology, transfer).
-        transcript = await self._asr.transcribe(frame.pcm, self._language)
+        early, self._early = self._early, None
+        used_early = early is not None and early[:2] == (frame.voiced_frames, frame.pcm.size)
+        if early is not None and used_early:
+            transcript = early[2]
+        else:
+            # AsrBusy / AsrTimeout propagate: the call then ends gracefully (apology, transfer).
+            transcript = await self._asr.transcribe(frame.pcm, self._language)
         text = transcript.text if transcript.no_speech_prob < NO_SPEECH_THRESHOLD else ""
         logger.info(
-            "call %s: recognised %.1f s of speech in %.2f s (queued %.2f s)",
+            "call %s: recognised %.1f s of speech in %.2f s (queued %.2f s)%s",
             self._call_id,
             transcript.audio_s,
             transcript.decode_s,
             transcript.queued_s,
+            " (early)" if used_early else "",
         )
         await self.push_frame(
             CallerTextFrame(

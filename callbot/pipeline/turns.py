@@ -16,8 +16,14 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
-from callbot.pipeline.frames import BargeInGateFrame, UtteranceFrame
-from callbot.speech.vad import SpeechEnded, SpeechStarted, TurnDetector, VadSettings
+from callbot.pipeline.frames import BargeInGateFrame, PausedUtteranceFrame, UtteranceFrame
+from callbot.speech.vad import (
+    SpeechEnded,
+    SpeechPaused,
+    SpeechStarted,
+    TurnDetector,
+    VadSettings,
+)
 
 
 class TurnProcessor(FrameProcessor):
@@ -59,12 +65,20 @@ class TurnProcessor(FrameProcessor):
                 await self.push_frame(UserStartedSpeakingFrame())
                 if self._barge_in and self._bot_speaking and self._gate_open:
                     await self.broadcast_interruption()  # type: ignore[no-untyped-call]
+            elif isinstance(event, SpeechPaused):
+                await self.push_frame(
+                    PausedUtteranceFrame(pcm=event.pcm, voiced_frames=event.voiced_frames)
+                )
             elif isinstance(event, SpeechEnded):
                 # The stream position of the end of speech, mapped to wall time.
                 behind_s = (self._samples_in - event.at_sample) / PIPELINE_RATE_HZ
                 await self.push_frame(UserStoppedSpeakingFrame())
                 await self.push_frame(
-                    UtteranceFrame(pcm=event.pcm, ended_at_s=arrived_at - behind_s)
+                    UtteranceFrame(
+                        pcm=event.pcm,
+                        ended_at_s=arrived_at - behind_s,
+                        voiced_frames=event.voiced_frames,
+                    )
                 )
             else:
                 await self.push_frame(UserStoppedSpeakingFrame())

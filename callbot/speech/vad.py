@@ -38,6 +38,9 @@ class VadSettings:
     """A turn is cut (and recognised) after this long."""
     energy_floor_dbfs: float = -50.0
     """Frames quieter than this are never speech."""
+    speculative_ms: int = 250
+    """Unvoiced audio after which recognition starts early, before the turn is known to
+    be over (``stop_ms``); its result is used if the caller then stays silent. 0: off."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,18 @@ class SpeechEnded:
     at_sample: int
     """Stream position where the caller stopped speaking (the last voiced frame's end)."""
     speech_ms: int
+    voiced_frames: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPaused:
+    """The caller has been silent ``speculative_ms``: the turn may be over."""
+
+    pcm: Pcm
+    """The utterance so far."""
+    voiced_frames: int
+    """Voiced frames so far; the turn's final :class:`SpeechEnded` has the same count
+    when the caller did not speak again after this pause."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +77,7 @@ class SpeechDiscarded:
     at_sample: int
 
 
-VadEvent = SpeechStarted | SpeechEnded | SpeechDiscarded
+VadEvent = SpeechStarted | SpeechPaused | SpeechEnded | SpeechDiscarded
 
 
 def _dbfs(frame: Pcm) -> float:
@@ -84,6 +99,11 @@ class TurnDetector:
         self._position = 0  # samples consumed into whole frames
         self._start_frames = _frames(settings.start_ms)
         self._stop_frames = _frames(settings.stop_ms)
+        self._pause_frames = (
+            _frames(settings.speculative_ms)
+            if 0 < settings.speculative_ms < settings.stop_ms
+            else 0
+        )
         self._max_frames = int(settings.max_utterance_s * 50)
         self._preroll: deque[Pcm] = deque(maxlen=_frames(settings.preroll_ms))
         self._recent: deque[bool] = deque(maxlen=self._start_frames)
@@ -132,7 +152,15 @@ class TurnDetector:
             self._silent_run += 1
         if self._silent_run >= self._stop_frames or len(self._utterance) >= self._max_frames:
             return self._end()
+        pausing = self._pause_frames > 0 and self._silent_run == self._pause_frames
+        if pausing and self._voiced * 20 >= self.settings.min_speech_ms:
+            return [SpeechPaused(self._speech_pcm(), self._voiced)]
         return []
+
+    def _speech_pcm(self) -> Pcm:
+        """The utterance, keeping a little trailing silence (it helps Whisper)."""
+        keep = len(self._utterance) - max(0, self._silent_run - 10)
+        return np.concatenate(self._utterance[:keep])
 
     def _begin(self, start: int) -> list[VadEvent]:
         self._speaking = True
@@ -148,10 +176,8 @@ class TurnDetector:
     def _end(self) -> list[VadEvent]:
         self._speaking = False
         speech_ms = self._voiced * 20
-        # Keep a little trailing silence (it helps Whisper), not the whole stop window.
-        keep = len(self._utterance) - max(0, self._silent_run - 10)
-        pcm = np.concatenate(self._utterance[:keep])
+        pcm = self._speech_pcm()
         self._utterance = []
         if speech_ms < self.settings.min_speech_ms:
             return [SpeechDiscarded(self._last_voiced_end)]
-        return [SpeechEnded(pcm, self._last_voiced_end, speech_ms)]
+        return [SpeechEnded(pcm, self._last_voiced_end, speech_ms, self._voiced)]
