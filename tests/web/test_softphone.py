@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from playwright.async_api import ConsoleMessage, Page, async_playwright
+from playwright.async_api import Page, async_playwright
 
 from callbot.audio.formats import PIPELINE_RATE_HZ, SLIN_16K
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
@@ -35,8 +35,8 @@ from callbot.simulator.script import write_wav
 from callbot.web.app import WebContext, create_app
 from callbot.web.serving import serve_app
 from tests.conftest import speech_16k
+from tests.web.browser import CHROMIUM, chromium_args, on_console
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium package"),
@@ -206,27 +206,6 @@ async def server() -> AsyncIterator[Server]:
     running = await serve_app(app)
     yield Server(running.port, bot)
     await running.stop()
-
-
-def chromium_args(mic: Path) -> list[str]:
-    return [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic}",
-    ]
-
-
-def on_console(msg: ConsoleMessage, errors: list[str]) -> None:
-    if msg.type == "error":
-        errors.append(f"{msg.text} {msg.location}")
 
 
 async def wait_number(page: Page, element_id: str, condition: str) -> None:
