@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     if not hasattr(args, "run"):
-        setup_logging()
+        setup_logging(getattr(args, "log_level", "INFO"))
     try:
         return int(command(args) or 0)
     except CallbotError as exc:
@@ -77,9 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_provisioning(commands: Any) -> None:
-    from callbot.provisioning.cli import register
+    from callbot.dialplan.cli import register as register_dialplan
+    from callbot.provisioning.cli import register as register_provisioning
 
-    register(commands)
+    register_provisioning(commands)
+    register_dialplan(commands)
+    for quiet in ("dialplan", "chat"):  # their output is the report; keep logs to warnings
+        commands.choices[quiet].set_defaults(log_level="WARNING")
 
 
 def _settings(args: argparse.Namespace, **server: Any) -> Settings:

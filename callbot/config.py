@@ -38,7 +38,7 @@ class ServerSettings:
     audiosocket_port: int = 9092
     """AudioSocket TCP port (0: any free port)."""
     media_username: str | None = None
-    media_password: str | None = None
+    media_password: str | None = field(default=None, repr=False)
     """Basic auth for the media endpoint (Asterisk's websocket_client supports it)."""
     softphone: bool = True
     """Serve the browser softphone page at ``/``."""
@@ -65,7 +65,7 @@ class AriConnection:
     """ARI base URL, e.g. ``http://127.0.0.1:8088/ari`` (``/ari`` is added if missing).
     None: no ARI (embedded mode)."""
     username: str = "callbot"
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     app: str = "callbot"
     """Stasis application name, as in ``Stasis(callbot,...)``."""
     media_transport: str = "websocket"
@@ -91,6 +91,13 @@ class AriConnection:
 
 
 @dataclass(frozen=True, slots=True)
+class BackofficeSettings:
+    authorization: str | None = field(default=None, repr=False)
+    """``Authorization`` header sent with every dialplan hook, e.g. ``Bearer <token>``;
+    from ``CALLBOT_BACKOFFICE_AUTHORIZATION_FILE`` in production, never logged."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     models_dir: Path = Path("models")
     dialplan: Path = Path("dialplans/assurance-maladie.yaml")
@@ -103,6 +110,9 @@ class Settings:
     vad: VadSettings = field(default_factory=VadSettings)
     call: CallSettings = field(default_factory=CallSettings)
     ari: AriConnection = field(default_factory=AriConnection)
+    backoffice: BackofficeSettings = field(default_factory=BackofficeSettings)
+    dialplan_reload_s: float = 2.0
+    """How often ``serve`` looks for a changed dialplan file (0: never)."""
 
     @property
     def whisper_dir(self) -> Path:
@@ -149,7 +159,7 @@ def _merge(into: dict[str, Any], more: Mapping[str, Any]) -> None:
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """``CALLBOT_SECTION_KEY`` (and ``..._FILE``) variables as nested settings."""
-    sections = {"server", "asr", "tts", "vad", "call", "ari"}
+    sections = {"server", "asr", "tts", "vad", "call", "ari", "backoffice"}
     out: dict[str, Any] = {}
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX) or name == "CALLBOT_CONFIG":

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callbot.config import Settings
-from callbot.dialplan.store import DialplanStore
+from callbot.dialplan.backoffice import BackOffice
+from callbot.dialplan.store import DialplanStore, LoadedDialplan
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.pipeline.call import CallRunner, CallServices
@@ -44,10 +45,14 @@ class Engines:
         dialplans = DialplanStore.load(settings.dialplan)
         asr = WhisperAsr.load(settings.asr)
         asr.warm_up()
-        voices = VoiceLibrary(settings.tts, settings.voices_dir)
-        dialplan = dialplans.current().dialplan
-        voices.prepare(dialplan.language, dialplan.voice, dialplans.current().fixed_prompts)
-        return cls(asr, voices, dialplans)
+        engines = cls(asr, VoiceLibrary(settings.tts, settings.voices_dir), dialplans)
+        engines.prepare(dialplans.current())
+        return engines
+
+    def prepare(self, loaded: LoadedDialplan) -> None:
+        """Load the voice of a (new) dialplan and synthesize its fixed prompts (blocking)."""
+        plan = loaded.dialplan
+        self.voices.prepare(plan.language, plan.voice, loaded.fixed_prompts)
 
 
 @dataclass
@@ -61,6 +66,8 @@ class Callbot:
     http: RunningServer
     audiosocket: AudioSocketServer | None
     audiosocket_port: int | None
+    backoffice: BackOffice
+    dialplan_watch: asyncio.Task[None] | None
     records: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
 
     @property
@@ -93,6 +100,8 @@ class Callbot:
             if on_record is not None:
                 on_record(record)
 
+        authorization = settings.backoffice.authorization
+        backoffice = BackOffice(headers={"Authorization": authorization} if authorization else None)
         services = CallServices(
             asr=engines.asr,
             synthesizer_for=engines.voices.synthesizer,
@@ -100,6 +109,7 @@ class Callbot:
             vad=settings.vad,
             call=settings.call,
             control=control or NoCallControl(),
+            backoffice=backoffice,
         )
         runner = CallRunner(services, on_record=keep)
         server = settings.server
@@ -137,6 +147,14 @@ class Callbot:
             http.port,
             audiosocket_port or "off",
         )
+        watcher = (
+            asyncio.create_task(
+                engines.dialplans.watch(settings.dialplan_reload_s, on_reload=engines.prepare),
+                name="dialplan-watch",
+            )
+            if settings.dialplan_reload_s > 0
+            else None
+        )
         return cls(
             settings,
             engines,
@@ -145,13 +163,18 @@ class Callbot:
             http,
             audiosocket,
             audiosocket_port,
+            backoffice,
+            watcher,
             records,
         )
 
     async def stop(self) -> None:
+        if self.dialplan_watch is not None:
+            self.dialplan_watch.cancel()
         if self.audiosocket is not None:
             await self.audiosocket.stop()
         await self.http.stop()
+        await self.backoffice.aclose()
 
 
 def _url_host(host: str) -> str:

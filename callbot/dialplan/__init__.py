@@ -12,9 +12,25 @@ Typical use by the call runner::
     for action in engine.start(): ...
     turn = engine.on_utterance("j'ai perdu ma carte vitale")
     turn.actions, turn.intent, turn.confidence
+
+* :mod:`~callbot.dialplan.slots` and :mod:`~callbot.dialplan.validators`: typed slots;
+* :mod:`~callbot.dialplan.hours`: business hours and public holidays;
+* :mod:`~callbot.dialplan.hooks` (pure) and :mod:`~callbot.dialplan.backoffice` (HTTP):
+  back-office answers, through the ``Fetch`` action and ``DialogEngine.on_hook_result``;
+* :mod:`~callbot.dialplan.schema`: the JSON Schema of the format.
 """
 
-from callbot.dialplan.actions import Action, Hangup, Say, Transfer, TurnOutcome, TurnResult
+from callbot.dialplan.actions import (
+    Action,
+    CallbackRequest,
+    Fetch,
+    Hangup,
+    HookResult,
+    Say,
+    Transfer,
+    TurnOutcome,
+    TurnResult,
+)
 from callbot.dialplan.engine import DialogEngine, DialogState, matcher_for
 from callbot.dialplan.loader import (
     Problem,
@@ -28,11 +44,14 @@ from callbot.dialplan.model import Dialplan, Intent
 
 __all__ = [
     "Action",
+    "CallbackRequest",
     "Decision",
     "DialogEngine",
     "DialogState",
     "Dialplan",
+    "Fetch",
     "Hangup",
+    "HookResult",
     "Intent",
     "IntentMatcher",
     "MatchResult",

@@ -8,8 +8,9 @@ ARI redirect, closing the media connection).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,9 @@ class Say:
     """Sentence to synthesise, templates already filled."""
     interruptible: bool = True
     """Whether caller speech may cut it short (barge-in); not for last words before an end."""
+    audio: str | None = None
+    """Pre-recorded file to play instead of synthesising ``text`` (the intent's ``audio``,
+    as written in the dialplan: relative to the dialplan file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +31,13 @@ class Transfer:
     reason: str
     summary: str | None = None
     """One line for the agent: intents recognised so far and the last thing said."""
+    skill: str | None = None
+    """Skill the agent needs, as the dialplan names it (routing already applied)."""
+    language: str | None = None
+    """Language the agent must speak (BCP 47)."""
+    slots: tuple[tuple[str, str], ...] = ()
+    """Values the caller gave (canonical forms), for the agent's screen; may be personal
+    data (NIR): never log them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +45,53 @@ class Hangup:
     reason: str
 
 
-Action = Say | Transfer | Hangup
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """Ask the back-office, then call ``DialogEngine.on_hook_result`` with the outcome.
+
+    Always the last action of its turn. :func:`callbot.dialplan.backoffice.fetch`
+    performs it and never raises.
+    """
+
+    hook: str
+    method: Literal["GET", "POST"]
+    url: str
+    """Complete URL, template filled with URL-encoded values."""
+    params: tuple[tuple[str, str], ...]
+    """Query parameters (GET) or JSON object members (POST): the slots the hook sends."""
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """The caller asked to be called back (out of hours); record it for the agents.
+
+    Informational: it never ends the call by itself (a Hangup follows).
+    """
+
+    number: str
+    """Phone number to call, 10 digits."""
+    queue: str
+
+
+Action = Say | Transfer | Hangup | Fetch | CallbackRequest
+
+
+HookStatus = Literal["ok", "timeout", "error", "malformed", "not_found"]
+
+
+@dataclass(frozen=True, slots=True)
+class HookResult:
+    """How a :class:`Fetch` went: the JSON object of a 2xx reply, or why there is none."""
+
+    hook: str
+    status: HookStatus
+    """``ok``: 2xx with a JSON object; ``not_found``: 404 or 403 (no file for this
+    identity); ``timeout``; ``error``: 5xx, other status, network; ``malformed``: not a
+    JSON object (or, seen by the engine, a declared field missing)."""
+    data: Mapping[str, Any] | None = None
+    detail: str = ""
+    """For logs: status code or exception class; never the reply body."""
 
 
 class TurnOutcome(enum.StrEnum):
@@ -52,6 +109,16 @@ class TurnOutcome(enum.StrEnum):
     FOLLOW_UP = "follow_up"
     """The caller answered the follow-up question with a bare yes or no."""
     ERROR = "error"
+    SLOT = "slot"
+    """A slot was asked, re-asked, read back or captured (see ``TurnResult.slots``)."""
+    HOOK = "hook"
+    """The back-office answer (or its fallback sentence) was said."""
+    CLOSED = "closed"
+    """Out of hours: the opening hours were said instead of a transfer."""
+    CALLBACK = "callback"
+    """A step of the out-of-hours callback offer."""
+    SURVEY = "survey"
+    """The satisfaction question was asked or answered (``TurnResult.survey_score``)."""
     IGNORED = "ignored"
     """The call had already ended; nothing to do."""
 
@@ -72,6 +139,10 @@ class TurnResult:
     runner_up: str | None = None
     ended: bool = False
     """The turn ended the call (its last action is a Transfer or a Hangup)."""
+    slots: tuple[tuple[str, str], ...] = ()
+    """Slots captured (validated, confirmed if asked) in this turn: name, canonical value."""
+    survey_score: int | None = None
+    """Satisfaction score 1-5 given in this turn."""
 
     def __iter__(self) -> Iterator[Action]:
         return iter(self.actions)

@@ -113,9 +113,21 @@ def find_problems(text: str, source: str = "<string>") -> tuple[Dialplan | None,
     return dialplan, []
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader without YAML 1.1 timestamps: ``2025-12-24`` stays the text
+    ops wrote (checked as a date at its own line), and an impossible date such as
+    ``2025-02-30`` is a reported problem instead of a crash inside PyYAML."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _compose(text: str, source: str) -> tuple[yaml.Node | None, Any, list[Problem]]:
     """YAML node tree (with positions) and plain data, or the syntax problem."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:

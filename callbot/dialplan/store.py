@@ -1,22 +1,32 @@
-"""The dialplan a process serves, with safe reloading.
+"""The dialplan a process serves, with safe hot reloading.
 
 Each call takes :meth:`DialplanStore.current` once when it starts and keeps that
-version to its end. A changed file is validated first; an invalid one is refused
-with its errors and the previous version keeps serving.
+version to its end (the :class:`LoadedDialplan` it holds is immutable). A changed
+file is validated first; an invalid one is refused with its errors logged and the
+previous version keeps serving. :meth:`DialplanStore.watch` polls the file from the
+event loop; loading and indexing run in a worker thread so calls never wait on them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from callbot.dialplan.engine import matcher_for
 from callbot.dialplan.loader import load_dialplan
 from callbot.dialplan.model import Dialplan
 from callbot.errors import DialplanError
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_WATCH_INTERVAL_S = 2.0
+
+FileSignature = tuple[int, int]
+"""(mtime in ns, size in bytes): changes when an editor or a deployment rewrites the file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +35,8 @@ class LoadedDialplan:
     path: Path
     dialplan: Dialplan
     mtime_ns: int
+    version: int = 1
+    """1 for the file loaded at start-up, +1 for each accepted reload."""
 
     @property
     def fixed_prompts(self) -> tuple[str, ...]:
@@ -42,39 +54,78 @@ class LoadedDialplan:
 class DialplanStore:
     def __init__(self, loaded: LoadedDialplan) -> None:
         self._current = loaded
+        self._seen = _signature(loaded.path) or (loaded.mtime_ns, -1)
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, path: Path) -> DialplanStore:
-        return cls(_read(path))
+        """Load ``path`` (:class:`DialplanError` if invalid) and build its matcher index."""
+        return cls(_read(path, version=1))
 
     def current(self) -> LoadedDialplan:
+        """The version new calls must use; a call keeps the one it got."""
         return self._current
 
     def reload_if_changed(self) -> bool:
-        """Load the file again if it changed; True when a new version is now served."""
+        """Load the file again if it changed; True when a new version is now served.
+
+        Blocking (reads, validates and indexes the file): call it from a thread.
+        """
         with self._lock:
             path = self._current.path
-            try:
-                mtime = path.stat().st_mtime_ns
-            except OSError as exc:
-                logger.error("dialplan %s unreadable, keeping the loaded version: %s", path, exc)
+            signature = _signature(path)
+            if signature is None:
+                if self._seen != (-1, -1):
+                    logger.error("dialplan %s unreadable, keeping version %d", path, self._version)
+                self._seen = (-1, -1)
                 return False
-            if mtime == self._current.mtime_ns:
+            if signature == self._seen:
                 return False
+            self._seen = signature  # refused or not, retry only after the next change
             try:
-                self._current = _read(path)
+                loaded = _read(path, version=self._version + 1)
             except DialplanError as exc:
-                logger.error("dialplan %s refused, keeping the previous version:\n%s", path, exc)
-                object.__setattr__(self._current, "mtime_ns", mtime)  # do not retry every poll
+                logger.error(
+                    "dialplan %s refused, version %d keeps serving:\n%s", path, self._version, exc
+                )
                 return False
-            logger.info("dialplan %s reloaded: new calls use it", path)
+            self._current = loaded
+            logger.info("dialplan %s version %d loaded: new calls use it", path, loaded.version)
             return True
 
+    async def watch(
+        self,
+        interval_s: float = DEFAULT_WATCH_INTERVAL_S,
+        on_reload: Callable[[LoadedDialplan], None] | None = None,
+    ) -> None:
+        """Poll the file every ``interval_s`` until cancelled; ``on_reload`` gets each
+        accepted version (e.g. to synthesize its fixed prompts), in a worker thread since
+        it may block. Never raises but :class:`asyncio.CancelledError`."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                if await asyncio.to_thread(self.reload_if_changed) and on_reload is not None:
+                    await asyncio.to_thread(on_reload, self._current)
+            except Exception:
+                logger.exception("dialplan reload of %s failed", self._current.path)
 
-def _read(path: Path) -> LoadedDialplan:
+    @property
+    def _version(self) -> int:
+        return self._current.version
+
+
+def _signature(path: Path) -> FileSignature | None:
     try:
-        mtime = path.stat().st_mtime_ns
-    except OSError as exc:
-        raise DialplanError(f"{path}: {exc.strerror or exc}") from exc
-    return LoadedDialplan(path.stem, path, load_dialplan(path), mtime)
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def _read(path: Path, version: int) -> LoadedDialplan:
+    signature = _signature(path)
+    if signature is None:
+        raise DialplanError(f"{path}: cannot read dialplan")
+    dialplan = load_dialplan(path)
+    matcher_for(dialplan)  # index now, off the calls' path
+    return LoadedDialplan(path.stem, path, dialplan, signature[0], version)

@@ -10,6 +10,7 @@ never as ``$name`` read aloud.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from string import Template
 
@@ -18,6 +19,15 @@ CALL_VARIABLES = frozenset({"caller_number", "called_number", "call_id"})
 
 CLARIFY_VARIABLES = CALL_VARIABLES | {"intent_label"}
 """The clarification question may also name the intent it is unsure of."""
+
+SLOT_VALUE = "value"
+"""A slot's read-back question names the value just heard as ``${value}``."""
+
+CALLBACK_NUMBER = "callback_number"
+"""The callback confirmation names the number to call back."""
+
+RESERVED_VARIABLES = CLARIFY_VARIABLES | {SLOT_VALUE, CALLBACK_NUMBER}
+"""Names a slot or a back-office field may not take."""
 
 
 def template_problem(text: str, allowed: frozenset[str]) -> str | None:
@@ -30,6 +40,15 @@ def template_problem(text: str, allowed: frozenset[str]) -> str | None:
         names = ", ".join(f"${name}" for name in unknown)
         return f"unknown variable {names} (allowed: {', '.join(sorted(allowed))})"
     return None
+
+
+_ELIDED = re.compile(r"\b([dDlLjJ]e|[qQ]ue) ([aeiouyàâäéèêëîïôöûüœAEIOUYÀÂÉÈÊÎÔÛ])")
+
+
+def french_elision(text: str) -> str:
+    """Elide where a filled template put a vowel after ``de``, ``le``, ``je``, ``que``
+    ("parler de une réclamation" -> "parler d'une réclamation")."""
+    return _ELIDED.sub(lambda m: f"{m.group(1)[:-1]}'{m.group(2)}", text)
 
 
 def render(text: str, values: Mapping[str, str]) -> str:

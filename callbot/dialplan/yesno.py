@@ -15,12 +15,18 @@ from callbot.dialplan.normalize import normalize_words
 _YES = """
 oui | ouais | ouai | oui oui | exactement | exact | tout a fait | absolument |
 c est ca | c est bien ca | c est exact | bien sur | d accord | affirmatif | voila | effectivement |
+c est correct | c est juste | c est bon | parfait | tout a fait ca | oui c est ca | bien entendu |
+certainement | evidemment | volontiers | je confirme | confirme | oui merci | ben oui | bah oui |
+c est bien cela | exactement ca |
 ok | okay | yes | yeah | yep | yup | sure | correct | right | that s right | exactly | indeed |
 of course | absolutely
 """
 _NO = """
 non | nan | pas du tout | non non | absolument pas | pas vraiment | ce n est pas ca | c est pas ca |
-pas ca | negatif | no | nope | nah | not at all | not really | no no | absolutely not |
+pas ca | negatif | c est faux | faux | pas exactement | pas tout a fait | erreur | incorrect |
+ce n est pas le bon | c est pas le bon | non merci | surtout pas | jamais | aucunement |
+je ne crois pas |
+no | nope | nah | not at all | not really | no no | absolutely not |
 that s not it | wrong |
 c est tout | ce sera tout | rien d autre | that s all | that is all | that s it |
 that will be all | nothing else
@@ -48,6 +54,16 @@ class YesNo:
     """True for yes, False for no, None when the caller said neither."""
     rest: str
     """Normalised words after the yes/no (empty for a bare answer)."""
+
+
+YES_KEY = "1"
+NO_KEY = "2"
+"""Keypad answers to every yes/no question the bot asks outside the main menu."""
+
+
+def yes_or_no_key(digit: str) -> bool | None:
+    """``1`` is yes, ``2`` is no, any other key neither."""
+    return True if digit == YES_KEY else False if digit == NO_KEY else None
 
 
 def yes_or_no(text: str, language: str) -> YesNo:

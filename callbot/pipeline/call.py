@@ -35,7 +35,7 @@ from callbot.media.types import (
     MediaSink,
 )
 from callbot.pipeline.control import CallControl, NoCallControl
-from callbot.pipeline.dialog import DialogProcessor
+from callbot.pipeline.dialog import DialogProcessor, HookClient
 from callbot.pipeline.frames import CallerGoneFrame, MarkPlayedFrame
 from callbot.pipeline.journal import CallJournal
 from callbot.pipeline.output import LineOutput
@@ -63,6 +63,8 @@ class CallServices:
     vad: VadSettings
     call: CallSettings
     control: CallControl = field(default_factory=NoCallControl)
+    backoffice: HookClient | None = None
+    """Client for the dialplans' back-office look-ups (None: their fallback is said)."""
 
 
 class CallRunner:
@@ -108,6 +110,7 @@ class CallSession:
         self.sink = sink
         loaded = services.dialplans.current()
         self.dialplan = loaded.dialplan
+        self.dialplan_path = loaded.path
         self.engine = DialogEngine(self.dialplan, _call_variables(info))
         self.synthesizer = services.synthesizer_for(self.dialplan.language, self.dialplan.voice)
         self.journal = CallJournal(info, dialplan=loaded.name, voice=self.synthesizer.name)
@@ -127,7 +130,11 @@ class CallSession:
                     call_id=self.info.call_id,
                 ),
                 DialogProcessor(
-                    self.engine, self.journal, no_input_timeout_s=call.no_input_timeout_s
+                    self.engine,
+                    self.journal,
+                    no_input_timeout_s=call.no_input_timeout_s,
+                    backoffice=self.services.backoffice,
+                    audio_dir=self.dialplan_path.parent,
                 ),
                 SpeechProcessor(self.synthesizer),
                 LineOutput(self.sink, self.services.control, self.journal, self.finished),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
 
 from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
@@ -15,28 +16,46 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from callbot.dialplan import Action, DialogEngine, Hangup, Say, Transfer, TurnResult
+from callbot.dialplan import DialogEngine, Hangup, Say, Transfer, TurnResult
+from callbot.dialplan.actions import CallbackRequest, Fetch, HookResult
 from callbot.pipeline.frames import BotSpeechFrame, CallActionFrame, CallerTextFrame
-from callbot.pipeline.journal import CallJournal
+from callbot.pipeline.journal import CallJournal, TurnRecord
 
 logger = logging.getLogger(__name__)
+
+
+class HookClient(Protocol):
+    """The back-office client (:class:`callbot.dialplan.backoffice.BackOffice`)."""
+
+    async def fetch(self, action: Fetch, call_id: str = "-") -> HookResult: ...
 
 
 class DialogProcessor(FrameProcessor):
     """Drives one call's :class:`DialogEngine`.
 
-    Also owns the no-input timer: it starts when the bot has finished speaking
-    and stops when the caller starts to speak or presses a key.
+    Also owns the no-input timer (it starts when the bot has finished speaking and
+    stops when the caller starts to speak or presses a key) and the back-office
+    look-ups the dialplan asks for, which run beside the pipeline so that a barge-in
+    cannot cancel them and leave the caller without an answer.
     """
 
     def __init__(
-        self, engine: DialogEngine, journal: CallJournal, *, no_input_timeout_s: float
+        self,
+        engine: DialogEngine,
+        journal: CallJournal,
+        *,
+        no_input_timeout_s: float,
+        backoffice: HookClient | None = None,
+        audio_dir: Path | None = None,
     ) -> None:
         super().__init__(name="dialog")
         self._engine = engine
         self._journal = journal
         self._no_input_timeout_s = no_input_timeout_s
+        self._backoffice = backoffice
+        self._audio_dir = audio_dir
         self._timer: asyncio.Task[None] | None = None
+        self._fetching: asyncio.Task[None] | None = None
         self._ended = False
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -50,24 +69,13 @@ class DialogProcessor(FrameProcessor):
             turn.caller_text = frame.text
             turn.caller_ended_at_s = frame.ended_at_s
             turn.asr_s = round(frame.asr_s, 3)
-            result = self._engine.on_utterance(frame.text)
-            turn.intent, turn.confidence = result.intent, _rounded(result.confidence)
-            logger.info(
-                "call %s turn %d: intent=%s confidence=%s",
-                self._journal.info.call_id,
-                turn.index,
-                result.intent,
-                turn.confidence,
-            )
-            await self._perform(result.actions, turn=turn.index)
+            await self._perform(self._engine.on_utterance(frame.text), turn=turn)
             return
         if isinstance(frame, InputDTMFFrame):
             self._cancel_timer()
             turn = self._journal.new_turn()
             turn.dtmf = str(frame.button.value)
-            result = self._engine.on_dtmf(turn.dtmf)
-            turn.intent, turn.confidence = result.intent, _rounded(result.confidence)
-            await self._perform(result.actions, turn=turn.index)
+            await self._perform(self._engine.on_dtmf(turn.dtmf), turn=turn)
             return
         if isinstance(frame, UserStartedSpeakingFrame):
             self._cancel_timer()
@@ -75,24 +83,65 @@ class DialogProcessor(FrameProcessor):
             self._arm_timer()
         await self.push_frame(frame, direction)
 
-    async def _perform(self, actions: Iterable[Action], *, turn: int | None) -> None:
-        for action in actions:
+    async def _perform(self, result: TurnResult, *, turn: TurnRecord | None) -> None:
+        if turn is not None:
+            turn.intent = turn.intent or result.intent
+            turn.confidence = _rounded(result.confidence)
+            turn.outcome = str(result.outcome)
+            turn.slots += [name for name, _ in getattr(result, "slots", ())]
+            logger.info(
+                "call %s turn %d: %s intent=%s confidence=%s",
+                self._journal.info.call_id,
+                turn.index,
+                turn.outcome,
+                turn.intent,
+                turn.confidence,
+            )
+        if getattr(result, "survey_score", None) is not None:
+            self._journal.survey_score = result.survey_score
+        for action in result.actions:
             if isinstance(action, Say):
                 if turn is not None:
-                    self._journal.turns[turn - 1].bot_text.append(action.text)
+                    turn.bot_text.append(action.text)
+                audio = self._audio_path(action.audio)
                 await self.push_frame(
                     BotSpeechFrame(
-                        text=action.text, turn=turn or 0, interruptible=action.interruptible
+                        text=action.text,
+                        turn=turn.index if turn else 0,
+                        interruptible=action.interruptible,
+                        audio_path=audio,
                     )
                 )
+            elif isinstance(action, Fetch):
+                self._cancel_timer()
+                self._fetching = self.create_task(self._fetch(action, turn), name="backoffice")
+            elif isinstance(action, CallbackRequest):
+                # The number is personal data: kept out of logs and of the call record.
+                self._journal.callback_queue = action.queue
             elif isinstance(action, Transfer | Hangup):
                 self._ended = True
                 self._cancel_timer()
                 await self.push_frame(CallActionFrame(action=action))
 
+    async def _fetch(self, action: Fetch, turn: TurnRecord | None) -> None:
+        if self._backoffice is None:
+            result = HookResult(action.hook, "error", detail="no back-office configured")
+        else:
+            result = await self._backoffice.fetch(action, self._journal.info.call_id)
+        if turn is not None:
+            turn.hook_status = result.status
+        self._fetching = None
+        await self._perform(self._engine.on_hook_result(result), turn=turn)
+
+    def _audio_path(self, audio: str | None) -> Path | None:
+        if audio is None:
+            return None
+        path = Path(audio)
+        return path if path.is_absolute() or self._audio_dir is None else self._audio_dir / path
+
     def _arm_timer(self) -> None:
         self._cancel_timer()
-        if not self._ended and self._no_input_timeout_s > 0:
+        if not self._ended and self._fetching is None and self._no_input_timeout_s > 0:
             self._timer = self.create_task(self._no_input_after_timeout(), name="no-input")
 
     def _cancel_timer(self) -> None:
@@ -104,17 +153,15 @@ class DialogProcessor(FrameProcessor):
         await asyncio.sleep(self._no_input_timeout_s)
         self._timer = None
         turn = self._journal.new_turn()
-        result = self._engine.on_no_input()
-        turn.intent = result.intent or "no_input"
-        await self._perform(result.actions, turn=turn.index)
+        turn.intent = "no_input"
+        await self._perform(self._engine.on_no_input(), turn=turn)
 
     async def cleanup(self) -> None:
         self._cancel_timer()
+        if self._fetching is not None:
+            self._fetching.cancel()
         await super().cleanup()  # type: ignore[no-untyped-call]
 
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
-
-
-__all__ = ["DialogProcessor", "TurnResult"]

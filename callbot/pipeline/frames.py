@@ -9,6 +9,7 @@ talks over the handover sentence.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,8 @@ class BotSpeechFrame(DataFrame):
     turn: int = 0
     interruptible: bool = True
     """False for last words before a transfer or hang-up: caller speech does not cut them."""
+    audio_path: Path | None = None
+    """A pre-recorded WAV to play instead of synthesizing ``text``."""
 
 
 @dataclass

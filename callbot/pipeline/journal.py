@@ -24,6 +24,12 @@ class TurnRecord:
     first_audio_at_s: float | None = None
     """Monotonic time the first bot audio of the answer left for the line."""
     barged_in: bool = False
+    outcome: str | None = None
+    """What the turn amounted to for the dialplan (matched, clarify, no_match, slot...)."""
+    slots: list[str] = field(default_factory=list)
+    """Names of the slots captured in this turn (values stay out of the record)."""
+    hook_status: str | None = None
+    """Back-office look-up of this turn: ok, timeout, error, malformed, not_found."""
 
     @property
     def server_latency_ms(self) -> float | None:
@@ -50,6 +56,9 @@ class CallJournal:
     greeting_first_audio_at_s: float | None = None
     ended_at_s: float | None = None
     errors: list[str] = field(default_factory=list)
+    survey_score: int | None = None
+    callback_queue: str | None = None
+    """Set when the caller asked to be called back (the number is not kept here)."""
 
     def new_turn(self) -> TurnRecord:
         turn = TurnRecord(index=len(self.turns) + 1)
@@ -90,6 +99,8 @@ class CallJournal:
             "outcome": self.outcome,
             "outcome_detail": self.outcome_detail,
             "transfer_queue": self.transfer_queue,
+            "callback_queue": self.callback_queue,
+            "survey_score": self.survey_score,
             "turns": turns,
             "errors": self.errors,
         }

@@ -20,14 +20,14 @@ def problems_of(text: str) -> list[str]:
 class TestStarterDialplans:
     def test_all_repo_dialplans_load(self) -> None:
         loaded = load_dialplan_dir(DIALPLANS)
-        assert set(loaded) == {"assurance-maladie", "helpdesk-en"}
+        assert set(loaded) >= {"assurance-maladie", "helpdesk-en"}
 
     def test_assurance_maladie(self) -> None:
         dp = load_dialplan(DIALPLANS / "assurance-maladie.yaml")
         assert dp.language == "fr-FR"
         assert dp.voice == "fr_FR-siwis-medium"
-        assert len(dp.intents) == 12
-        assert all(6 <= len(i.examples) <= 10 for i in dp.intents)
+        assert len(dp.intents) >= 12
+        assert all(len(i.examples) >= 6 for i in dp.intents)
         assert dp.intent("reclamation").then == "transfer"
         assert dp.intent("reclamation").transfer is not None
         assert dp.intent("conseiller").dtmf == "0"  # written as a YAML int

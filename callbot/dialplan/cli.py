@@ -1,0 +1,143 @@
+"""``callbot dialplan check|test|accuracy FILE...`` and ``callbot chat FILE``.
+
+:func:`register` adds the subcommands to the main parser's subparsers; each sets
+``args.func`` to a ``cmd_*`` function that returns the process exit status (0: all
+good, 1: problems found or tests failed, 2: a file could not be used at all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from callbot.dialplan import load_dialplan
+from callbot.dialplan.tooling.accuracy import format_misses, format_table, measure
+from callbot.dialplan.tooling.chat import run_chat
+from callbot.dialplan.tooling.conversation import is_dialplan_file, run_test_file, tests_for
+from callbot.dialplan.tooling.lint import lint_file
+from callbot.dialplan.tooling.testset import default_testset_path, load_testset
+from callbot.errors import DialplanError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``dialplan check``, ``dialplan test``, ``dialplan accuracy`` and ``chat``."""
+    dialplan = subparsers.add_parser("dialplan", help="check, test and measure dialplans")
+    sub = dialplan.add_subparsers(dest="dialplan_command", required=True)
+
+    check = sub.add_parser("check", help="schema and semantic lint (file:line:column)")
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.add_argument("--testset", type=Path, help="held-out set (default testsets/STEM.yaml)")
+    check.add_argument("--strict", action="store_true", help="warnings fail too")
+    check.set_defaults(func=cmd_check)
+
+    test = sub.add_parser("test", help="run YAML conversation tests")
+    test.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="test files, or dialplans (tests/STEM.yaml)",
+    )
+    test.set_defaults(func=cmd_test)
+
+    acc = sub.add_parser("accuracy", help="intent accuracy and latency on a held-out set")
+    acc.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    acc.add_argument("--testset", type=Path, help="held-out set (default testsets/STEM.yaml)")
+    acc.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    acc.add_argument("--misses", action="store_true", help="list every wrong phrasing")
+    acc.set_defaults(func=cmd_accuracy)
+
+    chat = subparsers.add_parser("chat", help="talk to a dialplan in the terminal, as text")
+    chat.add_argument("file", type=Path, metavar="FILE")
+    chat.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="call variable"
+    )
+    chat.set_defaults(func=cmd_chat)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    if args.testset is not None and len(args.files) > 1:
+        print("--testset needs a single FILE", file=sys.stderr)
+        return 2
+    errors = warnings = 0
+    for path in args.files:
+        findings = lint_file(path, args.testset)
+        for finding in findings:
+            print(finding)
+        errors += sum(f.severity == "error" for f in findings)
+        warnings += sum(f.severity == "warning" for f in findings)
+    print(f"{len(args.files)} file(s): {errors} error(s), {warnings} warning(s)")
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    passed = failed = 0
+    broken = False
+    for path in args.files:
+        test_file = tests_for(path) if is_dialplan_file(path) else path
+        try:
+            results = run_test_file(test_file)
+        except DialplanError as exc:
+            print(exc)
+            broken = True
+            continue
+        for result in results:
+            if result.passed:
+                passed += 1
+            else:
+                failed += 1
+                print(f"FAIL {result.name}")
+                for failure in result.failures:
+                    print(f"  {failure}")
+    print(f"{passed} passed, {failed} failed")
+    return 2 if broken else (1 if failed else 0)
+
+
+def cmd_accuracy(args: argparse.Namespace) -> int:
+    if args.testset is not None and len(args.files) > 1:
+        print("--testset needs a single FILE", file=sys.stderr)
+        return 2
+    reports = []
+    for path in args.files:
+        try:
+            dialplan = load_dialplan(path)
+            testset = load_testset(args.testset or default_testset_path(path))
+        except DialplanError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        report = measure(dialplan, testset, path.stem)
+        reports.append(report)
+        if args.misses:
+            print(f"== {path.stem}")
+            print(format_misses(report) or "no misses")
+    print(format_table(reports))
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        data = [r.to_json() for r in reports]
+        args.json.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    try:
+        dialplan = load_dialplan(args.file)
+    except DialplanError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    call_vars = dict(v.split("=", 1) for v in args.var if "=" in v)
+    return run_chat(dialplan, sys.stdin, sys.stdout, call_vars)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run these commands alone: ``python -m callbot.dialplan.cli dialplan check FILE``."""
+    parser = argparse.ArgumentParser(prog="callbot")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    status: int = args.func(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

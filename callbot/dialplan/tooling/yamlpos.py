@@ -1,0 +1,77 @@
+"""YAML documents with the line and column of every value, for ``file:line:column`` messages.
+
+The tooling files (test sets, conversation tests) are validated with pydantic like
+dialplans are; this module maps a pydantic error location back to the YAML node it
+came from, so an ops person sees where to look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from callbot.errors import DialplanError
+
+Path_ = Sequence[str | int]
+
+
+def compose(text: str, source: str) -> tuple[yaml.Node, Any]:
+    """Node tree and plain data of ``text``; :class:`DialplanError` with the position if bad."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise DialplanError(f"{source}:1:1: empty file")
+        return root, loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
+        raise DialplanError(f"{source}:{line}:{column}: {message}") from exc
+    except yaml.YAMLError as exc:
+        raise DialplanError(f"{source}:1:1: invalid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+
+
+def node_at(root: yaml.Node, path: Path_) -> yaml.Node:
+    """The deepest node that exists along ``path`` (keys and list indexes)."""
+    node = root
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            pair = next((kv for kv in node.value if kv[0].value == str(part)), None)
+            if pair is None:
+                return node
+            node = pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                return node
+            node = node.value[part]
+        else:
+            return node
+    return node
+
+
+def position(root: yaml.Node, path: Path_) -> tuple[int, int]:
+    """Line and column (from 1) of the value at ``path``."""
+    mark = node_at(root, path).start_mark
+    return mark.line + 1, mark.column + 1
+
+
+def validation_message(exc: ValidationError, root: yaml.Node, source: str) -> str:
+    """Every pydantic error of ``exc`` as ``file:line:column: field: message`` lines."""
+    errors = exc.errors()
+    locs = [err["loc"] for err in errors]
+    lines = []
+    for err in errors:
+        if any(len(o) > len(err["loc"]) and o[: len(err["loc"])] == err["loc"] for o in locs):
+            continue  # explained by a deeper error ("too short" because its item is invalid)
+        path = [p for p in err["loc"] if isinstance(p, str | int)]
+        line, column = position(root, path)
+        where = ".".join(str(p) for p in path)
+        message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{source}:{line}:{column}: {where}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,143 @@
+"""Cross-field rules of the new sections, each reported at file:line:column."""
+
+from __future__ import annotations
+
+import pytest
+
+from callbot.dialplan import find_problems
+from tests.dialplan.flows import FLOWS_YAML, flows
+
+
+def problems_of(text: str) -> list[str]:
+    dialplan, problems = find_problems(text, "f.yaml")
+    assert dialplan is None
+    return [str(p) for p in problems]
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def test_full_featured_dialplan_loads() -> None:
+    plan = flows()
+    assert plan.intent("suivi_remboursement").slots[0].type == "nir"
+    assert plan.hook("remboursement").fields[0] == ("montant", "paiement.montant")
+    assert plan.hours is not None and plan.hours.closed_dates == ("2025-12-24",)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (
+            "answer: Nous vous rappellerons au ${telephone}.",
+            "answer: Nous vous rappellerons au ${telefone}.",
+            "answer: Nous vous rappellerons",
+            "unknown variable $telefone",
+        ),
+        (
+            "        prompt: Quel est votre numéro de téléphone ?",
+            "        prompt: Quel est votre numéro, ${telephone} ?",
+            "Quel est votre numéro, ",
+            "unknown variable $telephone",
+        ),
+        ("        type: phone", "        type: colour", "type: colour", "slots[0].type"),
+        (
+            "        confirm: true\n    answer",
+            "        confirmer: true\n    answer",
+            "confirmer",
+            "unknown field 'confirmer'",
+        ),
+        (
+            "    hook: remboursement",
+            "    hook: remboursemnt",
+            "hook: remboursemnt",
+            "unknown hook 'remboursemnt'",
+        ),
+        (
+            "    send: [nir, naissance]",
+            "    send: [nir, ville]",
+            "hook: remboursement",
+            "needs slot 'ville'",
+        ),
+        ("remboursements/${nir}", "remboursements/${nom}", "url:", "unknown variable $nom"),
+        ("statut: statut,", "value: statut,", "value: statut", "field name 'value' is taken"),
+        ('  monday: ["08:30-17:30"]', '  monday: ["18:30-17:30"]', "18:30-17:30", "must end after"),
+        ('  monday: ["08:30-17:30"]', '  monday: ["8h30-17h30"]', "8h30", "hours.monday[0]"),
+        (
+            "  closed_dates: [2025-12-24]",
+            "  closed_dates: [2025-02-30]",
+            "2025-02-30",
+            "not a date",
+        ),
+        ("  friday:", "  timezone: Europe/Pariss\n  friday:", "Europe/Pariss", "unknown time zone"),
+        ("  friday:", "  subdivision: ZZ\n  friday:", "subdivision: ZZ", "unknown subdivision"),
+        (
+            "    then: callback\n",
+            "    then: hangup\n",
+            "      offer: Souhaitez",
+            "needs 'then: callback'",
+        ),
+        (
+            "{skill: indemnites, reason",
+            "{skill: indemnite, reason",
+            "skill: indemnite,",
+            "no route",
+        ),
+        (
+            "    - {language: en-US, queue: agents-en}",
+            "    - {queue: agents-en}",
+            "{queue: agents-en}",
+            "needs a 'skill' or a 'language'",
+        ),
+        (
+            "        when: past\n        prompt: Quelle",
+            "        when: past\n        min_digits: 2\n        prompt: Quelle",
+            "min_digits: 2",
+            "'min_digits' is for slots of type digits",
+        ),
+        (
+            "      - name: montant",
+            "      - name: date_soins",
+            "- name: date_soins\n        type: amount",
+            "duplicate slot",
+        ),
+        ("  - name: telephone", "  - name: intent_label", "name: intent_label", "reserved"),
+        ("    timeout_s: 2\n", "    timeout_s: 0\n", "timeout_s: 0", "timeout_s"),
+    ],
+)
+def test_problem_at_its_line(old: str, new: str, needle: str, message: str) -> None:
+    assert old in FLOWS_YAML, old
+    text = FLOWS_YAML.replace(old, new, 1)
+    found = problems_of(text)
+    assert any(message in p for p in found), found
+    line = line_of(text, needle)
+    assert any(p.startswith(f"f.yaml:{line}:") and message in p for p in found), (line, found)
+
+
+def test_hook_intent_needs_answer() -> None:
+    text = FLOWS_YAML.replace(
+        "    answer: Votre remboursement de ${montant} est ${statut} depuis le ${date}.\n", ""
+    )
+    assert any("needs 'then: continue' and an 'answer'" in p for p in problems_of(text))
+
+
+def test_callback_section_required() -> None:
+    start = FLOWS_YAML.index("    callback:\n")
+    end = FLOWS_YAML.index("survey:")
+    found = problems_of(FLOWS_YAML[:start] + FLOWS_YAML[end:])
+    assert any("'then: callback' needs a 'callback' section" in p for p in found)
+
+
+def test_hook_fields_only_in_hook_intents() -> None:
+    text = FLOWS_YAML.replace(
+        "answer: Soins du ${date_soins}", "answer: ${statut} Soins du ${date_soins}"
+    )
+    assert any("unknown variable $statut" in p for p in problems_of(text))
+
+
+def test_fields_must_be_a_mapping() -> None:
+    text = FLOWS_YAML.replace(
+        "fields: {montant: paiement.montant, statut: statut, date: paiement.date}",
+        "fields: {montant: 'paiement..montant', statut: statut, date: paiement.date}",
+    )
+    assert problems_of(text)

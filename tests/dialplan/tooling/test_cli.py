@@ -1,0 +1,73 @@
+"""The ops commands as a user runs them: exit codes, output, ``chat`` driven through stdin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from callbot.dialplan.cli import main
+from tests.dialplan.conftest import MINIMAL_YAML
+from tests.dialplan.tooling.conftest import DIALPLANS, REPO, SHIPPED
+
+
+def test_check_clean_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dialplan", "check", *map(str, SHIPPED)]) == 0
+    assert capsys.readouterr().out.strip().endswith("0 error(s), 0 warning(s)")
+
+
+def test_check_bad_file_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(MINIMAL_YAML.replace("  max_count: 2\n", "  max_count: deux\n"))
+    assert main(["dialplan", "check", str(bad)]) == 1
+    assert f"{bad}:5:14: no_input.max_count: expected a whole number" in capsys.readouterr().out
+
+
+def test_test_command_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dialplan", "test", str(DIALPLANS / "helpdesk-en.yaml")]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("passed, 0 failed")
+
+
+def test_test_command_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "plan.yaml").write_text(MINIMAL_YAML)
+    tests = tmp_path / "t.yaml"
+    tests.write_text(
+        "dialplan: plan.yaml\ntests:\n  - name: x\n    turns:\n      - dtmf: 0\n"
+        "        transfer: agents\n"
+    )
+    assert main(["dialplan", "test", str(tests)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL x" in out and out.splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_accuracy_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "acc.json"
+    path = DIALPLANS / "helpdesk-en.yaml"
+    assert main(["dialplan", "accuracy", str(path), "--json", str(out)]) == 0
+    (data,) = json.loads(out.read_text())
+    assert data["dialplan"] == "helpdesk-en" and data["phrasings"] >= 140
+    assert "helpdesk-en" in capsys.readouterr().out
+
+
+def test_chat_through_stdin() -> None:
+    script = "j'ai oublié mon mot de passe ameli\n/dtmf 0\n/dtmf 9\n/quit\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "callbot.dialplan.cli", "chat", "dialplans/assurance-maladie.yaml"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == "  [greeting] intent=- confidence=-"
+    turn = lines.index("you> j'ai oublié mon mot de passe ameli")
+    assert lines[turn + 1].startswith("  [matched] intent=compte_ameli_mot_de_passe confidence=")
+    assert lines[turn + 2].startswith("bot: Sur la page de connexion du compte ameli")
+    assert "  -> transfer to queue conseillers (demande à parler à un conseiller)" in lines
+    assert "--- call ended" in lines
+    assert "--- call 2" in "\n".join(lines)  # the key pressed after the end starts a new call

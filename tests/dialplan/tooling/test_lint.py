@@ -1,0 +1,108 @@
+"""``callbot dialplan check``: shipped files are clean; each kind of mistake is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callbot.dialplan.tooling.lint import lint_file
+from tests.dialplan.conftest import MINIMAL_YAML
+from tests.dialplan.tooling.conftest import SHIPPED
+
+TWO_INTENTS = (
+    MINIMAL_YAML
+    + """\
+  - id: carte
+    examples: [j'ai perdu ma carte vitale]
+    answer: Déclarez la perte.
+"""
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "plan.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_dialplans_are_clean(path: Path) -> None:
+    findings = lint_file(path)
+    assert [str(f) for f in findings] == []
+
+
+def test_shipped_dialplans_have_test_sets() -> None:
+    for path in SHIPPED:
+        assert (path.parent / "testsets" / path.name).is_file(), path
+
+
+def test_schema_error_has_position(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL_YAML.replace("goodbye:", "goodbye_typo:"))
+    messages = [str(f) for f in lint_file(path)]
+    assert any(m.startswith(f"{path}:") and "goodbye_typo" in m for m in messages), messages
+    assert all(f.severity == "error" for f in lint_file(path))
+
+
+def test_undefined_template_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL_YAML.replace("Au revoir.", "Au revoir $prenom."))
+    (finding,) = lint_file(path)
+    assert "$prenom" in finding.message
+    assert (finding.line, finding.column) == (13, 10)
+
+
+def test_menu_announces_a_missing_digit(tmp_path: Path) -> None:
+    text = TWO_INTENTS.replace(
+        "intents:\n",
+        "menu:\n  prompt: Pour une attestation, tapez 1. Pour un conseiller, tapez 0.\n"
+        "  invalid: Non.\nintents:\n",
+    ).replace("  - id: attestation\n", "  - id: attestation\n    dtmf: 1\n")
+    text = text.replace("  - id: carte\n", "  - id: carte\n    dtmf: 2\n")
+    findings = lint_file(write(tmp_path, text))
+    messages = {(f.severity, f.message) for f in findings}
+    assert ("error", "menu announces key 0 but no intent has it") in messages
+    assert ("warning", "key 2 is never announced by menu.prompt") in messages
+
+
+def test_near_duplicate_examples_across_intents(tmp_path: Path) -> None:
+    text = TWO_INTENTS + (
+        "  - id: carte_bis\n    examples: [on a perdu la carte vital]\n    answer: Autre chose.\n"
+    )
+    findings = lint_file(write(tmp_path, text))
+    assert len(findings) == 1
+    assert findings[0].severity == "warning"
+    assert "intent 'carte'" in findings[0].message
+
+
+def test_test_set_copies_and_unknown_intents(tmp_path: Path) -> None:
+    plan = write(tmp_path, TWO_INTENTS)
+    (tmp_path / "testsets").mkdir()
+    write(
+        tmp_path,
+        "intents:\n"
+        "  carte:\n"
+        "    - euh bonjour j'ai perdu ma carte vitale\n"  # copies an example
+        "    - on m'a piqué mon portefeuille\n"
+        "  inconnu:\n"
+        "    - bla\n",
+        "testsets/plan.yaml",
+    )
+    findings = [str(f) for f in lint_file(plan)]
+    testset = tmp_path / "testsets" / "plan.yaml"
+    assert any(
+        f.startswith(f"{testset}:3:7: held-out phrasing copies an example") for f in findings
+    )
+    assert any(f.startswith(f"{testset}:6:7: unknown intent 'inconnu'") for f in findings)
+    assert any("'attestation' has 0 held-out phrasings" in f for f in findings)
+
+
+def test_invalid_test_set_is_reported(tmp_path: Path) -> None:
+    plan = write(tmp_path, TWO_INTENTS)
+    testset = write(tmp_path, "intents:\n  carte: 3\n", "held.yaml")
+    (finding,) = lint_file(plan, testset)
+    assert (finding.source, finding.line, finding.column) == (str(testset), 2, 10)
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    (finding,) = lint_file(tmp_path / "absent.yaml")
+    assert "cannot read dialplan" in finding.message

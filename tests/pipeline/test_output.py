@@ -1,0 +1,166 @@
+"""LineOutput alone: what reaches the line, and when a transfer or hang-up happens."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from pipecat.frames.frames import (
+    BotStartedSpeakingFrame,
+    BotStoppedSpeakingFrame,
+    InterruptionFrame,
+    TTSAudioRawFrame,
+)
+from pipecat.tests.utils import SleepFrame, run_test
+
+from callbot.audio.formats import ULAW_8K
+from callbot.dialplan import Hangup, Transfer
+from callbot.media.types import CallInfo
+from callbot.pipeline.frames import (
+    BargeInGateFrame,
+    CallActionFrame,
+    MarkPlayedFrame,
+    PromptEndFrame,
+    PromptStartFrame,
+)
+from callbot.pipeline.journal import CallJournal
+from callbot.pipeline.output import LineOutput
+
+INFO = CallInfo(call_id="c1", transport="chan_websocket", media_format=ULAW_8K)
+
+
+class LineRecorder:
+    """A MediaSink that writes down what the pipeline did to the line."""
+
+    format = ULAW_8K
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.samples = 0
+
+    async def send_audio(self, pcm: np.ndarray, sample_rate_hz: int) -> None:
+        self.calls.append(f"audio@{sample_rate_hz}")
+        self.samples += pcm.size
+
+    async def flush(self) -> None:
+        self.calls.append("flush")
+
+    async def mark(self, mark_id: str) -> None:
+        self.calls.append(f"mark:{mark_id}")
+
+    async def hangup(self) -> None:
+        self.calls.append("hangup")
+
+
+class Control:
+    def __init__(self, accept: bool) -> None:
+        self.accept = accept
+        self.transfers: list[Transfer] = []
+
+    async def transfer(self, info: CallInfo, transfer: Transfer) -> bool:
+        self.transfers.append(transfer)
+        return self.accept
+
+
+def audio(seconds: float = 0.1) -> TTSAudioRawFrame:
+    pcm = np.full(int(22050 * seconds), 1000, np.int16)
+    return TTSAudioRawFrame(audio=pcm.tobytes(), sample_rate=22050, num_channels=1)
+
+
+def output(control: Control | None = None) -> tuple[LineOutput, LineRecorder, CallJournal]:
+    sink, journal = LineRecorder(), CallJournal(INFO)
+    line = LineOutput(sink, control or Control(True), journal, asyncio.Event(), mark_timeout_s=2)
+    return line, sink, journal
+
+
+async def test_a_prompt_is_sent_marked_and_speaking_ends_when_heard() -> None:
+    line, sink, _ = output()
+    _, up = await run_test(
+        line,
+        frames_to_send=[
+            PromptStartFrame(mark_id="p1"),
+            audio(),
+            PromptEndFrame(mark_id="p1"),
+            SleepFrame(0.05),
+            MarkPlayedFrame(mark_id="p1"),
+        ],
+        expected_down_frames=[],
+    )
+    assert sink.calls == ["audio@22050", "mark:p1"]
+    assert [type(f) for f in up] == [BotStartedSpeakingFrame, BotStoppedSpeakingFrame]
+
+
+async def test_hangup_waits_until_the_goodbye_was_heard() -> None:
+    line, sink, journal = output()
+    await run_test(
+        line,
+        frames_to_send=[
+            PromptStartFrame(mark_id="bye", barge_in=False),
+            audio(),
+            PromptEndFrame(mark_id="bye"),
+            CallActionFrame(action=Hangup("done")),
+            SleepFrame(0.2),
+            MarkPlayedFrame(mark_id="bye"),
+            SleepFrame(0.1),
+        ],
+    )
+    assert sink.calls == ["audio@22050", "mark:bye", "hangup"]
+    assert journal.outcome == "answered"
+
+
+async def test_last_words_close_the_barge_in_gate_until_heard() -> None:
+    line, _, _ = output()
+    _, up = await run_test(
+        line,
+        frames_to_send=[
+            PromptStartFrame(mark_id="bye", barge_in=False),
+            audio(),
+            PromptEndFrame(mark_id="bye"),
+            SleepFrame(0.05),
+            MarkPlayedFrame(mark_id="bye"),
+        ],
+    )
+    gates = [f.open for f in up if isinstance(f, BargeInGateFrame)]
+    assert gates == [False, True]
+
+
+async def test_barge_in_flushes_the_line() -> None:
+    line, sink, journal = output()
+    journal.new_turn()
+    await run_test(
+        line,
+        frames_to_send=[
+            PromptStartFrame(mark_id="p1"),
+            audio(),
+            PromptEndFrame(mark_id="p1"),
+            SleepFrame(0.05),
+            InterruptionFrame(),
+            SleepFrame(0.05),
+        ],
+    )
+    assert sink.calls[-1] == "flush"
+    assert journal.turns[0].barged_in is True
+
+
+@pytest.mark.parametrize(
+    ("accepted", "outcome", "last"),
+    [(True, "transferred", "mark:p1"), (False, "transfer_failed", "hangup")],
+)
+async def test_transfer_outcomes(accepted: bool, outcome: str, last: str) -> None:
+    control = Control(accepted)
+    line, sink, journal = output(control)
+    await run_test(
+        line,
+        frames_to_send=[
+            audio(),
+            PromptEndFrame(mark_id="p1"),
+            CallActionFrame(action=Transfer("conseillers", "asked for a person")),
+            SleepFrame(0.05),
+            MarkPlayedFrame(mark_id="p1"),
+            SleepFrame(0.1),
+        ],
+    )
+    assert [t.queue for t in control.transfers] == ["conseillers"]
+    assert journal.outcome == outcome and journal.transfer_queue == "conseillers"
+    assert sink.calls[-1] == last
