@@ -1,0 +1,70 @@
+"""DialogProcessor alone: turns, back-office look-ups and the call journal."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pipecat.tests.utils import SleepFrame, run_test
+
+from callbot.audio.formats import ULAW_8K
+from callbot.dialplan import DialogEngine
+from callbot.dialplan.actions import Fetch, HookResult
+from callbot.media.types import CallInfo
+from callbot.pipeline.dialog import DialogProcessor
+from callbot.pipeline.frames import BotSpeechFrame, CallerTextFrame
+from callbot.pipeline.journal import CallJournal
+from tests.dialplan.flows import OPEN, flows
+
+INFO = CallInfo(call_id="c1", transport="chan_websocket", media_format=ULAW_8K)
+IDENTIFIED = ["où en est mon remboursement", "1 85 05 78 006 084 91", "oui", "le 3 mars 1985"]
+
+
+class BackOffice:
+    def __init__(self, result: HookResult | None = None, delay_s: float = 0.0) -> None:
+        self.result, self.delay_s = result, delay_s
+        self.asked: list[Fetch] = []
+
+    async def fetch(self, action: Fetch, call_id: str = "-") -> HookResult:
+        self.asked.append(action)
+        await asyncio.sleep(self.delay_s)
+        return self.result or HookResult(action.hook, "timeout", detail="timeout")
+
+
+async def say(backoffice: BackOffice | None) -> tuple[list[str], CallJournal]:
+    journal = CallJournal(INFO)
+    dialog = DialogProcessor(
+        DialogEngine(flows(), now=OPEN), journal, no_input_timeout_s=0, backoffice=backoffice
+    )
+    frames = [CallerTextFrame(text=t) for t in IDENTIFIED] + [SleepFrame(0.3)]
+    down, _ = await run_test(dialog, frames_to_send=frames)
+    return [f.text for f in down if isinstance(f, BotSpeechFrame)], journal
+
+
+async def test_a_back_office_answer_is_said_with_its_fields() -> None:
+    data = {"statut": "payé", "paiement": {"montant": "32 euros", "date": "3 mars"}}
+    backoffice = BackOffice(HookResult("remboursement", "ok", data=data), delay_s=0.05)
+    said, journal = await say(backoffice)
+    assert backoffice.asked and backoffice.asked[0].url.endswith("/185057800608491")
+    assert said[-2] == "Je consulte votre dossier."
+    assert "32 euros" in said[-1] and "payé" in said[-1]
+    assert journal.turns[-1].hook_status == "ok"
+    # Slot names are recorded, never their values (a NIR is health data).
+    captured = [name for turn in journal.turns for name in turn.slots]
+    assert "nir" in captured and "185057800608491" not in str(journal.to_dict())
+
+
+async def test_a_silent_back_office_gets_the_fallback_sentence() -> None:
+    said, journal = await say(BackOffice(None))
+    assert said[-2:] == [
+        "Je ne peux pas consulter votre dossier pour le moment.",
+        "Je vous passe un conseiller.",
+    ]
+    assert journal.turns[-1].hook_status == "timeout"
+
+
+async def test_without_a_back_office_the_caller_still_hears_the_fallback() -> None:
+    said, _ = await say(None)
+    assert said[-2:] == [
+        "Je ne peux pas consulter votre dossier pour le moment.",
+        "Je vous passe un conseiller.",
+    ]
