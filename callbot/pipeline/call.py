@@ -113,7 +113,9 @@ class CallSession:
         self.dialplan_path = loaded.path
         self.engine = DialogEngine(self.dialplan, _call_variables(info))
         self.synthesizer = services.synthesizer_for(self.dialplan.language, self.dialplan.voice)
-        self.journal = CallJournal(info, dialplan=loaded.name, voice=self.synthesizer.name)
+        self.journal = CallJournal(
+            info, dialplan=loaded.name, dialplan_version=loaded.version, voice=self.synthesizer.name
+        )
         self.finished = asyncio.Event()
         self.failure: str | None = None
         self._caller_gone = False

@@ -47,6 +47,8 @@ class CallJournal:
     started_at_s: float = field(default_factory=time.monotonic)
     started_at_unix: float = field(default_factory=time.time)
     dialplan: str = ""
+    dialplan_version: int = 0
+    """Which load of the dialplan file served the call (hot reload bumps it)."""
     voice: str = ""
     turns: list[TurnRecord] = field(default_factory=list)
     outcome: str = "in_progress"
@@ -92,6 +94,7 @@ class CallJournal:
             "transport": self.info.transport,
             "format": self.info.media_format.asterisk_name,
             "dialplan": self.dialplan,
+            "dialplan_version": self.dialplan_version,
             "voice": self.voice,
             "started_at": self.started_at_unix,
             "duration_s": round((self.ended_at_s or time.monotonic()) - self.started_at_s, 3),

@@ -113,6 +113,7 @@ def merge(trace: CallTrace, record: dict[str, Any] | None, peer: CallerPeer) -> 
     return {
         "call_id": trace.call_id,
         "dialplan": (record or {}).get("dialplan"),
+        "dialplan_version": (record or {}).get("dialplan_version"),
         "voice": (record or {}).get("voice"),
         "transport": (record or {}).get("transport"),
         "format": (record or {}).get("format"),

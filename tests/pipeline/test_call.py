@@ -9,8 +9,9 @@ codec at real time, as Asterisk would.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pytest
 from callbot.audio.convert import resample
 from callbot.audio.formats import SLIN_16K, ULAW_8K
 from callbot.config import Settings, load_settings
+from callbot.dialplan.store import DialplanStore
 from callbot.service import Callbot, Engines
 from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
 from callbot.simulator.script import (
@@ -223,3 +225,34 @@ async def test_last_words_before_hanging_up_are_not_cut_by_the_caller(bot: Callb
     assert "FLUSH_MEDIA" not in peer.recording.command_names()
     record = await wait_for_record(bot.records, peer.call_id)
     assert record is not None and record["outcome"] == "answered"
+
+
+async def test_an_edited_dialplan_serves_new_calls_and_a_broken_one_is_refused(
+    settings: Settings, engines: Engines, tmp_path: Path
+) -> None:
+    dialplan = tmp_path / "line.yaml"
+    dialplan.write_text(DIALPLAN.read_text(encoding="utf-8"), encoding="utf-8")
+    local = dataclasses.replace(settings, dialplan=dialplan, dialplan_reload_s=0.05)
+    own = dataclasses.replace(engines, dialplans=DialplanStore.load(dialplan))
+    running = await Callbot.start(local, engines=own)
+    try:
+        first = await call(running, [DtmfTurn("1")])
+        assert first["dialplan_version"] == 1
+        text = dialplan.read_text(encoding="utf-8")
+        edited = text.replace("utilisez le lien mot de passe oublié", "appelez le 3646")
+        dialplan.write_text(edited, encoding="utf-8")
+        await wait_until(lambda: own.dialplans.current().version == 2)
+        second = await call(running, [DtmfTurn("1")])
+        assert second["dialplan_version"] == 2 and "3646" in second["turns"][0]["bot_text"]
+        dialplan.write_text(edited + "\nunknown_field: 1\n", encoding="utf-8")
+        await asyncio.sleep(0.5)  # refused: version 2 keeps serving
+        third = await call(running, [DtmfTurn("1")])
+        assert third["dialplan_version"] == 2 and "3646" in third["turns"][0]["bot_text"]
+    finally:
+        await running.stop()
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - polling a file watcher's effect
+            await asyncio.sleep(0.05)
