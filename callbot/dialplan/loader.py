@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 from callbot.dialplan import model
 from callbot.dialplan.checks import FieldPath, check_dialplan
 from callbot.dialplan.model import Dialplan
+from callbot.dialplan.yamlpos import node_at
 from callbot.errors import DialplanError
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def find_problems(text: str, source: str = "<string>") -> tuple[Dialplan | None,
         return None, sorted(found, key=lambda p: (p.line, p.column))
     issues = check_dialplan(dialplan)
     found = [
-        _at(source, _node_at(root, issue.path), _prefixed(_dotted(issue.path), issue.message))
+        _at(source, node_at(root, issue.path), _prefixed(_dotted(issue.path), issue.message))
         for issue in issues
     ]
     if found:
@@ -172,24 +173,6 @@ def _freeze(data: Any) -> Any:
     return data
 
 
-def _node_at(root: yaml.Node, path: FieldPath, *, key: bool = False) -> yaml.Node:
-    """The deepest node along ``path`` (the key node itself when ``key``)."""
-    node = root
-    for depth, part in enumerate(path, start=1):
-        if isinstance(node, yaml.MappingNode):
-            pair = next((kv for kv in node.value if kv[0].value == str(part)), None)
-            if pair is None:
-                return node
-            node = pair[0] if key and depth == len(path) else pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if not 0 <= part < len(node.value):
-                return node
-            node = node.value[part]
-        else:
-            return node
-    return node
-
-
 def _deepest(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     """Drop errors explained by a deeper one: a list whose only item is invalid is
     also reported "too short", which would only confuse."""
@@ -212,14 +195,14 @@ def _problem_from_pydantic(err: ErrorDetails, root: yaml.Node, source: str) -> P
         close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         message = f"unknown field {name!r}{hint}"
-        return _at(source, _node_at(root, path, key=True), _prefixed(where, message))
+        return _at(source, node_at(root, path, key=True), _prefixed(where, message))
     if err["type"] == "missing":
         message = f"missing field {path[-1]!r}"
     elif err["type"] == "string_pattern_mismatch":
         message = _PATTERN_MESSAGES.get(err.get("ctx", {}).get("pattern", ""), err["msg"])
     else:
         message = _MESSAGES.get(err["type"], err["msg"])
-    return _at(source, _node_at(root, path), _prefixed(where, message))
+    return _at(source, node_at(root, path), _prefixed(where, message))
 
 
 def _dotted(path: FieldPath) -> str:

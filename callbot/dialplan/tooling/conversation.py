@@ -42,7 +42,7 @@ from callbot.dialplan import (
 )
 from callbot.dialplan.model import Dialplan
 from callbot.dialplan.normalize import strip_accents
-from callbot.dialplan.tooling.yamlpos import compose, position, validation_message
+from callbot.dialplan.yamlpos import compose, position, validation_message
 from callbot.errors import DialplanError
 
 

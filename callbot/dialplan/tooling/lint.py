@@ -29,7 +29,7 @@ from rapidfuzz.process import cdist
 from callbot.dialplan import Dialplan, find_problems
 from callbot.dialplan.normalize import content_words
 from callbot.dialplan.tooling.testset import TestSet, default_testset_path, load_testset
-from callbot.dialplan.tooling.yamlpos import compose, position
+from callbot.dialplan.yamlpos import compose, position
 from callbot.errors import DialplanError
 
 NEAR_DUPLICATE_RATIO = 90

@@ -21,7 +21,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from callbot.dialplan.tooling.yamlpos import compose, position, validation_message
+from callbot.dialplan.yamlpos import compose, position, validation_message
 from callbot.errors import DialplanError
 
 Phrase = Annotated[str, Field(min_length=1, pattern=r"\S")]

@@ -1,8 +1,8 @@
 """YAML documents with the line and column of every value, for ``file:line:column`` messages.
 
-The tooling files (test sets, conversation tests) are validated with pydantic like
-dialplans are; this module maps a pydantic error location back to the YAML node it
-came from, so an ops person sees where to look.
+Dialplans and the tooling files (test sets, conversation tests) are validated with
+pydantic; this module maps a pydantic error location back to the YAML node it came
+from, so an ops person sees where to look.
 """
 
 from __future__ import annotations
@@ -37,15 +37,16 @@ def compose(text: str, source: str) -> tuple[yaml.Node, Any]:
         loader.dispose()
 
 
-def node_at(root: yaml.Node, path: Path_) -> yaml.Node:
-    """The deepest node that exists along ``path`` (keys and list indexes)."""
+def node_at(root: yaml.Node, path: Path_, *, key: bool = False) -> yaml.Node:
+    """The deepest node that exists along ``path`` (keys and list indexes); the key
+    node itself rather than its value when ``key``."""
     node = root
-    for part in path:
+    for depth, part in enumerate(path, start=1):
         if isinstance(node, yaml.MappingNode):
             pair = next((kv for kv in node.value if kv[0].value == str(part)), None)
             if pair is None:
                 return node
-            node = pair[1]
+            node = pair[0] if key and depth == len(path) else pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             if not 0 <= part < len(node.value):
                 return node
