@@ -15,6 +15,7 @@ from callbot.audio.formats import AudioFormat
 from callbot.config import Settings, load_settings
 from callbot.errors import CallbotError
 from callbot.logs import setup_logging
+from callbot.security.secrets import secret_values
 
 logger = logging.getLogger("callbot")
 
@@ -78,10 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_provisioning(commands: Any) -> None:
     from callbot.dialplan.cli import register as register_dialplan
+    from callbot.loadtest.cli import register as register_loadtest
+    from callbot.privacy.cli import register as register_privacy
     from callbot.provisioning.cli import register as register_provisioning
+    from callbot.records.cli import register as register_records
 
     register_provisioning(commands)
     register_dialplan(commands)
+    register_loadtest(commands)
+    register_records(commands)
+    register_privacy(commands)
     for quiet in ("dialplan", "chat"):  # their output is the report; keep logs to warnings
         commands.choices[quiet].set_defaults(log_level="WARNING")
 
@@ -94,7 +101,12 @@ def _settings(args: argparse.Namespace, **server: Any) -> Settings:
     if server_overrides:
         overrides["server"] = server_overrides
     settings = load_settings(args.config, overrides=overrides)
-    setup_logging(settings.log_level, settings.log_format)
+    setup_logging(
+        settings.log_level,
+        settings.log_format,
+        secrets=secret_values(settings),
+        redact=settings.privacy.redact_logs,
+    )
     return settings
 
 

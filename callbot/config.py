@@ -22,6 +22,9 @@ from typing import Any
 
 from callbot.errors import ConfigError
 from callbot.pipeline.settings import CallSettings
+from callbot.privacy.settings import PrivacySettings
+from callbot.records.settings import RecordsSettings
+from callbot.security.settings import SecuritySettings
 from callbot.speech.asr import AsrSettings
 from callbot.speech.vad import VadSettings
 
@@ -111,6 +114,9 @@ class Settings:
     call: CallSettings = field(default_factory=CallSettings)
     ari: AriConnection = field(default_factory=AriConnection)
     backoffice: BackofficeSettings = field(default_factory=BackofficeSettings)
+    records: RecordsSettings = field(default_factory=RecordsSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
     dialplan_reload_s: float = 2.0
     """How often ``serve`` looks for a changed dialplan file (0: never)."""
 
@@ -159,7 +165,9 @@ def _merge(into: dict[str, Any], more: Mapping[str, Any]) -> None:
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """``CALLBOT_SECTION_KEY`` (and ``..._FILE``) variables as nested settings."""
-    sections = {"server", "asr", "tts", "vad", "call", "ari", "backoffice"}
+    sections = {
+        "server", "asr", "tts", "vad", "call", "ari", "backoffice", "records", "privacy", "security"
+    }  # fmt: skip
     out: dict[str, Any] = {}
     for name, value in env.items():
         if not name.startswith(ENV_PREFIX) or name == "CALLBOT_CONFIG":

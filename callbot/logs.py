@@ -1,15 +1,71 @@
-"""Logging set-up: stdlib logging for callbot, pipecat's loguru routed into it."""
+"""Logging set-up: stdlib logging for callbot, pipecat's loguru routed into it.
+
+Every line carries the call it belongs to: the call runner binds the call id once per
+call (:func:`bind_call_id`) in a :mod:`contextvars` variable, which the call's tasks and
+threads inherit, so nothing has to pass the id down to each ``logger`` call. Handlers
+also mask known secret values and, by default, redact caller identifiers
+(:class:`callbot.privacy.redact.RedactingFilter`).
+"""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterable
+
+CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "callbot_call_id", default=None
+)
+"""The id of the call the running task works for (None outside calls)."""
+
+SECRET_MASK = "***"
+
+
+def bind_call_id(call_id: str) -> contextvars.Token[str | None]:
+    """Tag every log line of the current task (and the tasks it starts) with ``call_id``."""
+    return CALL_ID.set(call_id)
+
+
+class CallIdFilter(logging.Filter):
+    """Sets ``record.call_id`` from the context unless the call gave one (``extra=``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "call_id", None) is None:
+            record.call_id = CALL_ID.get()
+        return True
+
+
+class SecretFilter(logging.Filter):
+    """Replaces known secret values (passwords, tokens) wherever they appear in a line."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        # Longest first, so that a secret containing another is masked whole.
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, SECRET_MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        masked = self.mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text, record.exc_info = self.mask(text), None
+        return True
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line, for log shippers."""
+    """One JSON object a line, for log shippers; ``call_id`` when the line has one."""
 
     def format(self, record: logging.LogRecord) -> str:
         data = {
@@ -19,23 +75,53 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        call_id = getattr(record, "call_id", None)
+        if call_id is not None:
+            data["call_id"] = call_id
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            data["exc"] = record.exc_text
         return json.dumps(data, ensure_ascii=False)
 
 
-def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(call)s%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        call_id = getattr(record, "call_id", None)
+        record.call = f"[{call_id}] " if call_id else ""
+        return super().format(record)
+
+
+def setup_logging(
+    level: str = "INFO", fmt: str = "text", *, secrets: Iterable[str] = (), redact: bool = True
+) -> None:
+    """Log to standard error, as text or JSON (``fmt``), masking ``secrets``.
+
+    ``redact``: replace caller identifiers (phone numbers, NIR...) in every line.
+    """
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    for log_filter in log_filters(secrets=secrets, redact=redact):
+        handler.addFilter(log_filter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for noisy in ("uvicorn.error", "uvicorn.access", "websockets", "httpx", "faster_whisper"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     quiet_pipecat()
+
+
+def log_filters(*, secrets: Iterable[str] = (), redact: bool = True) -> list[logging.Filter]:
+    """The filters every callbot handler carries, in order: call id, secrets, redaction."""
+    filters: list[logging.Filter] = [CallIdFilter(), SecretFilter(secrets)]
+    if redact:
+        from callbot.privacy.redact import RedactingFilter
+
+        filters.append(RedactingFilter())
+    return filters
 
 
 def quiet_pipecat(level: str = "WARNING") -> None:

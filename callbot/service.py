@@ -18,11 +18,18 @@ from callbot.dialplan.backoffice import BackOffice
 from callbot.dialplan.store import DialplanStore, LoadedDialplan
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
+from callbot.media.types import CallHandler, CallInfo
+from callbot.observability.health import Readiness
+from callbot.observability.metrics import CallMetrics
 from callbot.pipeline.call import CallRunner, CallServices
 from callbot.pipeline.control import CallControl, NoCallControl
+from callbot.records.store import RecordStore, RecordWriter, open_store
+from callbot.security.admission import CallAdmission, admitting
+from callbot.security.exposure import check_exposure
 from callbot.speech.asr import WhisperAsr
 from callbot.speech.voices import VoiceLibrary
 from callbot.web.app import WebContext, create_app
+from callbot.web.dashboard import mount_dashboard
 from callbot.web.serving import RunningServer, serve_app
 
 logger = logging.getLogger(__name__)
@@ -56,19 +63,64 @@ class Engines:
 
 
 @dataclass
+class Operations:
+    """What ops see of a running bot: records store, metrics, readiness, admission."""
+
+    metrics: CallMetrics
+    readiness: Readiness
+    admission: CallAdmission
+    store: RecordStore | None
+    writer: RecordWriter | None
+    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
+
+    @classmethod
+    async def open(cls, settings: Settings, active_calls: Callable[[], int]) -> Operations:
+        metrics = CallMetrics()
+        metrics.track_active(active_calls)
+        limit = settings.security.max_concurrent_calls
+        store = writer = None
+        if settings.records.enabled:
+            store = await asyncio.to_thread(
+                open_store, settings.records.url, settings.privacy.caller_salt
+            )
+            writer = RecordWriter(store, settings.records.max_pending)
+        readiness = Readiness(active_calls, limit, models_loaded=True)
+        return cls(metrics, readiness, CallAdmission(limit), store, writer)
+
+    def call_ended(self, record: dict[str, Any], info: CallInfo) -> None:
+        """Every finished call: kept for /api/calls, counted, stored (redacted)."""
+        self.recent.append(record)
+        self.metrics.observe_record(record)
+        if self.writer is not None and not self.writer.submit(record, info.caller_number):
+            self.metrics.error("records")
+
+    async def close(self) -> None:
+        self.readiness.shutting_down = True
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.close)
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)
+
+
+@dataclass
 class Callbot:
     """A running callbot: HTTP (softphone, /media websocket), AudioSocket, optional ARI."""
 
     settings: Settings
     engines: Engines
     runner: CallRunner
+    ops: Operations
     web: WebContext
     http: RunningServer
     audiosocket: AudioSocketServer | None
     audiosocket_port: int | None
     backoffice: BackOffice
     dialplan_watch: asyncio.Task[None] | None
-    records: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
+
+    @property
+    def records(self) -> deque[dict[str, Any]]:
+        """The most recent call records (newest last)."""
+        return self.ops.recent
 
     @property
     def http_port(self) -> int:
@@ -91,15 +143,9 @@ class Callbot:
         control: CallControl | None = None,
         on_record: Callable[[dict[str, Any]], None] | None = None,
     ) -> Callbot:
+        check_exposure(settings)
         if engines is None:
             engines = await asyncio.to_thread(Engines.load, settings)
-        records: deque[dict[str, Any]] = deque(maxlen=200)
-
-        def keep(record: dict[str, Any]) -> None:
-            records.append(record)
-            if on_record is not None:
-                on_record(record)
-
         authorization = settings.backoffice.authorization
         backoffice = BackOffice(headers={"Authorization": authorization} if authorization else None)
         services = CallServices(
@@ -111,70 +157,91 @@ class Callbot:
             control=control or NoCallControl(),
             backoffice=backoffice,
         )
-        runner = CallRunner(services, on_record=keep)
-        server = settings.server
-        media = ChanWebsocketSettings(
-            username=server.media_username, password=server.media_password
-        )
-        web = WebContext(
-            handler=runner,
-            media=media,
-            softphone=server.softphone,
-            active_calls=lambda: runner.active_calls,
-            records=records,
-            info={
-                "dialplan": engines.dialplans.current().name,
-                "asr": f"whisper {engines.asr.device}/{engines.asr.compute_type}",
-            },
-        )
-        http = await serve_app(
-            create_app(web),
-            settings.server.host,
-            settings.server.port,
-            ws="websockets-sansio",
-            ws_max_size=WS_MAX_MESSAGE_BYTES,
-        )
-        audiosocket = None
-        audiosocket_port = None
-        if server.audiosocket:
+        runner = CallRunner(services)
+        ops = await Operations.open(settings, lambda: runner.active_calls)
+
+        def finished(record: dict[str, Any], info: CallInfo) -> None:
+            ops.call_ended(record, info)
+            if on_record is not None:
+                on_record(record)
+
+        runner.on_record = finished
+        handler = admitting(runner, ops.admission, on_refused=ops.metrics.call_refused)
+        web, http = await _serve_web(settings, engines, handler, ops)
+        audiosocket, audiosocket_port = None, None
+        if settings.server.audiosocket:
             audiosocket = AudioSocketServer(
-                runner, AudioSocketSettings(host=server.host, port=server.audiosocket_port)
+                handler,
+                AudioSocketSettings(
+                    host=settings.server.host, port=settings.server.audiosocket_port
+                ),
             )
             _, audiosocket_port = await audiosocket.start()
         logger.info(
             "callbot ready: http://%s:%d (media /media), audiosocket %s",
-            server.host,
+            settings.server.host,
             http.port,
             audiosocket_port or "off",
         )
-        watcher = (
-            asyncio.create_task(
+        watcher = None
+        if settings.dialplan_reload_s > 0:
+            watcher = asyncio.create_task(
                 engines.dialplans.watch(settings.dialplan_reload_s, on_reload=engines.prepare),
                 name="dialplan-watch",
             )
-            if settings.dialplan_reload_s > 0
-            else None
-        )
         return cls(
             settings,
             engines,
             runner,
+            ops,
             web,
             http,
             audiosocket,
             audiosocket_port,
             backoffice,
             watcher,
-            records,
         )
 
     async def stop(self) -> None:
+        self.ops.readiness.shutting_down = True
         if self.dialplan_watch is not None:
             self.dialplan_watch.cancel()
         if self.audiosocket is not None:
             await self.audiosocket.stop()
         await self.http.stop()
         await self.backoffice.aclose()
+        await self.ops.close()
+
+
+async def _serve_web(
+    settings: Settings, engines: Engines, handler: CallHandler, ops: Operations
+) -> tuple[WebContext, RunningServer]:
+    server = settings.server
+    media = ChanWebsocketSettings(
+        username=server.media_username,
+        password=server.media_password,
+        token=settings.security.media_token,
+    )
+    web = WebContext(
+        handler=handler,
+        media=media,
+        softphone=server.softphone,
+        ready=ops.readiness,
+        metrics=ops.metrics,
+        active_calls=ops.readiness.active_calls,
+        records=ops.recent,
+        info={
+            "dialplan": engines.dialplans.current().name,
+            "asr": f"whisper {engines.asr.device}/{engines.asr.compute_type}",
+        },
+    )
+    app = create_app(web)
+    if ops.store is not None:
+        mount_dashboard(app, ops.store)
+    http = await serve_app(
+        app, server.host, server.port, ws="websockets-sansio", ws_max_size=WS_MAX_MESSAGE_BYTES
+    )
+    return web, http
 
 
 def _url_host(host: str) -> str:

@@ -11,8 +11,9 @@ with_tests=0
 
 # espeak-ng: last-resort voice (never silence); Asterisk's French and English
 # sound files: real recorded speech for the simulator, tests and load tests.
+# Tests also need Chromium (browser pages) and PostgreSQL (the records store).
 debs=(espeak-ng asterisk-core-sounds-fr-wav asterisk-core-sounds-fr asterisk-core-sounds-en-wav)
-(( with_tests )) && debs+=(chromium)
+(( with_tests )) && debs+=(chromium postgresql)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")

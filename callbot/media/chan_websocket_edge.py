@@ -16,10 +16,7 @@ call only, never the server.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import hmac
 import logging
 import time
 from collections.abc import Mapping
@@ -45,6 +42,7 @@ from callbot.media.types import (
     MarkPlayed,
 )
 from callbot.protocols import chan_websocket as cw
+from callbot.security.exposure import media_auth_ok
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +75,9 @@ class ChanWebsocketSettings:
     username: str | None = None
     """If set, require HTTP Basic auth (websocket_client.conf ``username``/``password``)."""
     password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    """If set, ``/media?token=...`` is accepted too (the browser softphone cannot send
+    Basic auth on a websocket)."""
 
 
 class _Transport:
@@ -167,24 +168,18 @@ class _WebsocketsTransport(_Transport):
         await self._conn.close(code, reason)
 
 
-def _basic_auth_ok(header: str | None, settings: ChanWebsocketSettings) -> bool:
-    if settings.username is None:
-        return True
-    if not header or not header.lower().startswith("basic "):
-        return False
-    try:
-        user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    user_ok = hmac.compare_digest(user.encode(), settings.username.encode())
-    return user_ok & hmac.compare_digest(password.encode(), (settings.password or "").encode())
-
-
 async def serve_call(ws: WebSocket, handler: CallHandler, settings: ChanWebsocketSettings) -> None:
     """Run one call Asterisk dialled out to us, on a Starlette/FastAPI websocket route."""
     query = dict(ws.query_params)
     label = query.get(CALL_ID_PARAM, "?")
-    if not _basic_auth_ok(ws.headers.get("authorization"), settings):
+    authorized = media_auth_ok(
+        ws.headers.get("authorization"),
+        ws.query_params.get("token"),
+        username=settings.username,
+        password=settings.password,
+        token=settings.token,
+    )
+    if not authorized:
         logger.warning("call %s: websocket refused: bad or missing credentials", label)
         await ws.close(code=1008)  # before accept: the client gets HTTP 403
         return

@@ -25,6 +25,7 @@ from pipecat.workers.runner import WorkerRunner
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.dialplan import DialogEngine, Hangup, Say, Transfer
 from callbot.dialplan.store import DialplanStore
+from callbot.logs import bind_call_id
 from callbot.media.types import (
     CallEnded,
     CallerAudio,
@@ -49,7 +50,9 @@ from callbot.speech.vad import VadSettings
 
 logger = logging.getLogger(__name__)
 
-CallRecordSink = Callable[[dict[str, Any]], None]
+CallRecordSink = Callable[[dict[str, Any], CallInfo], None]
+"""Gets each finished call's record (and its CallInfo: the caller number stays out of
+the record itself)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +75,13 @@ class CallRunner:
 
     def __init__(self, services: CallServices, on_record: CallRecordSink | None = None):
         self.services = services
-        self._on_record = on_record
+        self.on_record = on_record
         self.active_calls = 0
 
     async def __call__(
         self, info: CallInfo, inbound: asyncio.Queue[InboundEvent], sink: MediaSink
     ) -> None:
+        bind_call_id(info.call_id)
         self.active_calls += 1
         session = CallSession(self.services, info, inbound, sink)
         try:
@@ -92,8 +96,8 @@ class CallRunner:
                 record["outcome_detail"],
                 len(record["turns"]),
             )
-            if self._on_record is not None:
-                self._on_record(record)
+            if self.on_record is not None:
+                self.on_record(record, info)
 
 
 class CallSession:

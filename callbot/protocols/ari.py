@@ -305,7 +305,7 @@ def parse_event(message: str | bytes) -> AriEvent:
     """
     try:
         decoded = json.loads(message)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise AriError(f"ARI event is not valid JSON: {exc}") from None
     obj = _obj(decoded, "event")
     kind = _str(obj, "type", "event")

@@ -308,7 +308,7 @@ def _plain_fields(rest: str) -> dict[str, str]:
 def _parse_json_event(text: str) -> Event:
     try:
         obj = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise MalformedMessage(f"invalid JSON event: {exc}") from None
     if not isinstance(obj, dict) or not isinstance(obj.get("event"), str):
         raise MalformedMessage("JSON event without an 'event' string")
@@ -348,7 +348,7 @@ def _int(fields: Mapping[str, Any], key: str) -> int:
         raise MalformedMessage(f"{key} is not an integer")
     try:
         return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise MalformedMessage(f"{key} is not an integer: {value!r}") from None
 
 

@@ -17,6 +17,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
 from callbot.media.types import CallHandler
+from callbot.observability.health import Readiness
+from callbot.observability.metrics import CallMetrics, add_metrics_route
 
 STATIC = resources.files("callbot.web") / "static"
 
@@ -26,7 +28,9 @@ class WebContext:
     handler: CallHandler
     media: ChanWebsocketSettings
     softphone: bool = True
-    ready: Callable[[], bool] = lambda: True
+    ready: Readiness | None = None
+    """None: always ready (tests and tools that serve no calls of their own)."""
+    metrics: CallMetrics | None = None
     active_calls: Callable[[], int] = lambda: 0
     records: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
     info: dict[str, Any] = field(default_factory=dict)
@@ -46,9 +50,14 @@ def create_app(context: WebContext) -> FastAPI:
 
     @app.get("/readyz")
     async def ready() -> Response:
-        if context.ready():
+        """Ready: models loaded, not shutting down, under the concurrent-call limit."""
+        if context.ready is None:
             return JSONResponse({"ready": True})
-        return JSONResponse({"ready": False}, status_code=503)
+        status = context.ready.status()
+        return JSONResponse(status, status_code=200 if status["ready"] else 503)
+
+    if context.metrics is not None:
+        add_metrics_route(app, context.metrics)
 
     @app.get("/api/calls")
     async def calls() -> list[dict[str, Any]]:

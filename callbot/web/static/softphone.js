@@ -120,6 +120,9 @@ class Call {
     if (this.ended) return this.release();
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const query = new URLSearchParams({ call_id: this.callId, caller: "softphone" });
+    // A bot listening beyond loopback asks for a token: open the page as /?token=...
+    const token = new URLSearchParams(location.search).get("token");
+    if (token) query.set("token", token);
     this.ws = new WebSocket(`${scheme}//${location.host}/media?${query}`, "media");
     this.ws.binaryType = "arraybuffer";
     this.ws.onopen = () => this.opened();

@@ -1,0 +1,1 @@
+"""Load tester: replays recorded calls through the simulated Asterisk (``callbot loadtest``)."""

@@ -1,0 +1,253 @@
+"""Per-turn and aggregate measures of a load test.
+
+The simulated caller knows what it heard and when (voice-to-voice latency, greeting,
+barge-in reaction, late or dropped frames); the server's call record knows what it
+recognised and decided (transcript, intent, outcome). Both are joined turn by turn
+against what the manifest expects.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import jiwer
+import numpy as np
+from num2words import num2words
+
+from callbot.loadtest.corpus import CallSpec
+from callbot.simulator.script import CallerPeer, CallTrace
+
+OUTCOME_ALIASES = {"transfer_failed": "transferred"}
+"""For outcome accuracy: the bot decided to transfer; a server without ARI cannot."""
+
+NO_INTENT = "(none)"
+"""Label of turns where the bot should recognise no intent (not understood, yes/no)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    turn: int
+    kind: str
+    reference: str | None
+    heard: str | None
+    """What the server recognised (None: DTMF or no record)."""
+    expected_intent: str | None
+    intent: str | None
+    latency_ms: float | None
+    """End of caller speech (or key press) to the first bot audio frame received."""
+    barge_in: bool = False
+    barge_in_ms: float | None = None
+    """Barge-in turns: caller starts speaking to the interrupted prompt's last frame."""
+
+    @property
+    def intent_ok(self) -> bool:
+        return self.intent == self.expected_intent
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    call_id: str
+    corpus_call: str
+    concurrency: int
+    started_s: float
+    """Seconds since the start of the run."""
+    duration_s: float
+    expected_outcome: str
+    outcome: str
+    failure: str = ""
+    """Why the call counts as failed ("" when it did not fail)."""
+    greeting_ms: float | None = None
+    dropped_frames: int = 0
+    underruns: int = 0
+    turns: tuple[TurnResult, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failure)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["failed"] = self.failed
+        return data
+
+
+def call_result(
+    spec: CallSpec,
+    trace: CallTrace,
+    record: dict[str, Any] | None,
+    peer: CallerPeer,
+    *,
+    concurrency: int,
+    started_s: float,
+    duration_s: float,
+) -> CallResult:
+    """Join the caller's trace, the server's record and the manifest for one call."""
+    server = [
+        t
+        for t in (record or {}).get("turns", [])
+        if t.get("caller_text") is not None or t.get("dtmf")
+    ]
+    turns = []
+    for index, (sim, expected) in enumerate(zip(trace.turns, spec.turns, strict=False)):
+        heard = server.pop(0) if sim.kind in ("speech", "dtmf") and server else {}
+        turns.append(
+            TurnResult(
+                turn=index + 1,
+                kind=sim.kind,
+                reference=expected.text,
+                heard=heard.get("caller_text"),
+                expected_intent=expected.intent,
+                intent=heard.get("intent"),
+                latency_ms=sim.latency_ms,
+                barge_in=expected.barge_in_s is not None,
+                barge_in_ms=sim.barge_in_ms,
+            )
+        )
+    outcome = (record or {}).get("outcome", "no record")
+    return CallResult(
+        call_id=trace.call_id,
+        corpus_call=spec.id,
+        concurrency=concurrency,
+        started_s=round(started_s, 3),
+        duration_s=round(duration_s, 3),
+        expected_outcome=spec.outcome,
+        outcome=outcome,
+        failure=_failure(trace, record, len(spec.turns)),
+        greeting_ms=trace.greeting_ms,
+        dropped_frames=peer.recording.dropped_frames,
+        underruns=peer.recording.underruns,
+        turns=tuple(turns),
+    )
+
+
+def _failure(trace: CallTrace, record: dict[str, Any] | None, planned_turns: int) -> str:
+    if record is None:
+        return "no call record on the server"
+    if record.get("outcome") == "failed":
+        return f"server: {record.get('outcome_detail') or 'failed'}"
+    if trace.greeting_ms is None:
+        return "no greeting heard"
+    unanswered = [t.label for t in trace.turns if t.kind != "silence" and not t.answered]
+    if unanswered:
+        return f"no answer to {', '.join(unanswered)}"
+    if len(trace.turns) < planned_turns and trace.hung_up_by != "caller-mid-prompt":
+        return f"call ended after {len(trace.turns)} of {planned_turns} turns"
+    return ""
+
+
+def failed_call(
+    spec: CallSpec,
+    call_id: str,
+    error: str,
+    *,
+    concurrency: int,
+    started_s: float,
+    duration_s: float,
+) -> CallResult:
+    """A call that broke on the caller's side (connection refused, timeout...)."""
+    return CallResult(
+        call_id=call_id,
+        corpus_call=spec.id,
+        concurrency=concurrency,
+        started_s=round(started_s, 3),
+        duration_s=round(duration_s, 3),
+        expected_outcome=spec.outcome,
+        outcome="error",
+        failure=error or "error",
+    )
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float | int | None]:
+    """count, p50, p95, p99, mean, max (None when there are no values)."""
+    if not values:
+        return {"count": 0, "p50": None, "p95": None, "p99": None, "mean": None, "max": None}
+    data = np.asarray(values, dtype=np.float64)
+    return {
+        "count": int(data.size),
+        **{f"p{q}": round(float(np.percentile(data, q)), 1) for q in (50, 95, 99)},
+        "mean": round(float(data.mean()), 1),
+        "max": round(float(data.max()), 1),
+    }
+
+
+def normalize_text(text: str, language: str = "fr") -> str:
+    """Lower case, no punctuation, numbers in words: "06 12." and "zéro six douze" agree."""
+    text = unicodedata.normalize("NFC", text.lower()).replace("’", "'")
+    text = re.sub(r"\d+", lambda m: " ".join(_number_words(m.group(), language)), text)
+    text = re.sub(r"[-'’]", " ", text)
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+def _number_words(digits: str, language: str) -> list[str]:
+    if len(digits) > 1 and digits.startswith("0"):
+        return [num2words(int(d), lang=language) for d in digits]
+    return [str(num2words(int(digits), lang=language))]
+
+
+def word_error_rate(pairs: Sequence[tuple[str, str]], language: str = "fr") -> float | None:
+    """Corpus-level WER (jiwer) over (reference, hypothesis) pairs; None without pairs."""
+    refs, hyps = [], []
+    for reference, hypothesis in pairs:
+        ref = normalize_text(reference, language)
+        if ref:
+            refs.append(ref)
+            hyps.append(normalize_text(hypothesis, language))
+    if not refs:
+        return None
+    return round(float(jiwer.wer(refs, hyps)), 4)
+
+
+def summarize(calls: Sequence[CallResult], language: str = "fr") -> dict[str, Any]:
+    """The aggregate figures of one run (or one concurrency level)."""
+    turns = [t for c in calls for t in c.turns]
+    replied = [t for t in turns if t.kind in ("speech", "dtmf")]
+    latencies = [t.latency_ms for t in replied if t.latency_ms is not None]
+    barge = [t for t in turns if t.barge_in]
+    wer_pairs = [(t.reference, t.heard or "") for t in turns if t.kind == "speech" and t.reference]
+    judged = [t for c in calls if not c.failed for t in c.turns if t.kind != "silence"]
+    failed = [c for c in calls if c.failed]
+    return {
+        "calls": len(calls),
+        "failed_calls": len(failed),
+        "error_rate": round(len(failed) / len(calls), 4) if calls else 0.0,
+        "failures": sorted({c.failure for c in failed}),
+        "turns": len(replied),
+        "unanswered_turns": sum(1 for t in replied if t.latency_ms is None),
+        "voice_to_voice_ms": percentiles(latencies),
+        "greeting_ms": percentiles([c.greeting_ms for c in calls if c.greeting_ms is not None]),
+        "barge_in_ms": percentiles([t.barge_in_ms for t in barge if t.barge_in_ms is not None]),
+        "barge_in_turns": len(barge),
+        "wer": word_error_rate(wer_pairs, language),
+        "intent_accuracy": _ratio(sum(t.intent_ok for t in judged), len(judged)),
+        "per_intent": per_intent(judged),
+        "outcome_accuracy": _ratio(
+            sum(OUTCOME_ALIASES.get(c.outcome, c.outcome) == c.expected_outcome for c in calls),
+            len(calls),
+        ),
+        "dropped_frames": sum(c.dropped_frames for c in calls),
+        "underruns": sum(c.underruns for c in calls),
+    }
+
+
+def per_intent(turns: Sequence[TurnResult]) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy by expected intent (``(none)``: the bot should recognise nothing)."""
+    groups: dict[str, list[TurnResult]] = {}
+    for turn in turns:
+        groups.setdefault(turn.expected_intent or NO_INTENT, []).append(turn)
+    return {
+        intent: {
+            "turns": len(group),
+            "correct": sum(t.intent_ok for t in group),
+            "accuracy": _ratio(sum(t.intent_ok for t in group), len(group)),
+        }
+        for intent, group in sorted(groups.items())
+    }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None

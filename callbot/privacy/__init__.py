@@ -1,0 +1,1 @@
+"""Privacy: redaction of identifiers, caller pseudonyms, retention, export and erasure."""

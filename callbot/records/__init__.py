@@ -1,0 +1,21 @@
+"""Call records: one row per call and per turn, in SQLite (default) or PostgreSQL.
+
+The call runner hands the journal dict of each finished call to a
+:class:`~callbot.records.store.RecordWriter`, which stores it off the event loop; KPIs
+(:mod:`callbot.records.kpi`) and clusters of not-understood utterances
+(:mod:`callbot.records.clusters`) are pure functions over the stored calls, shown by the
+dashboard (:mod:`callbot.web.dashboard`) and ``callbot report``.
+"""
+
+from callbot.records.model import StoredCall, StoredTurn
+from callbot.records.settings import RecordsSettings
+from callbot.records.store import RecordStore, RecordWriter, open_store
+
+__all__ = [
+    "RecordStore",
+    "RecordWriter",
+    "RecordsSettings",
+    "StoredCall",
+    "StoredTurn",
+    "open_store",
+]

@@ -1,0 +1,144 @@
+"""A stored call: the journal of :mod:`callbot.pipeline.journal`, redacted and flattened.
+
+:func:`from_journal` is the only way in: it redacts caller and bot text (through
+:mod:`callbot.records.sanitize`) and keeps only the caller's pseudonymous hash. Everything
+else in this package reads these frozen objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from callbot.records.sanitize import redact_text
+
+ABANDONED = frozenset({"hung_up_by_caller", "abandoned"})
+"""Outcomes where the caller left before the bot or a human had finished."""
+TRANSFERRED = frozenset({"transferred", "transfer_failed"})
+FAILED = frozenset({"failed", "transfer_failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTurn:
+    index: int
+    caller_text: str | None
+    """Recognised text, redacted; None for a keypad or no-input turn."""
+    dtmf: str | None
+    intent: str | None
+    confidence: float | None
+    outcome: str | None
+    """The dialplan's verdict: matched, clarify, no_match, slot, survey...
+    (:class:`callbot.dialplan.actions.TurnOutcome`)."""
+    latency_ms: float | None
+    """End of caller speech to first bot audio, measured in the server."""
+    asr_ms: float | None
+    barged_in: bool
+    hook_status: str | None
+    slots: tuple[str, ...]
+    """Names of the slots captured (values are never kept)."""
+    bot_text: tuple[str, ...]
+    """What the bot said, redacted (read-backs may carry caller data)."""
+
+    @property
+    def has_caller_input(self) -> bool:
+        return self.caller_text is not None or self.dtmf is not None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCall:
+    call_id: str
+    started_at: float
+    """Unix time (s) the call reached callbot."""
+    duration_s: float
+    transport: str
+    format: str
+    dialplan: str
+    dialplan_version: int
+    voice: str
+    greeting_ms: float | None
+    """Call start to first greeting audio; None when the bot never spoke."""
+    outcome: str
+    """answered | transferred | transfer_failed | hung_up_by_caller | failed | abandoned"""
+    outcome_detail: str
+    """Why: hang-up reason or transfer reason (``intent X``, ``no match``, ``error``...)."""
+    transfer_queue: str | None
+    callback_queue: str | None
+    survey_score: int | None
+    caller_hash: str | None
+    errors: tuple[str, ...]
+    turns: tuple[StoredTurn, ...]
+
+    @property
+    def answered_by_bot(self) -> bool:
+        """The caller heard the bot (its greeting left for the line)."""
+        return self.greeting_ms is not None
+
+    @property
+    def contained(self) -> bool:
+        """Resolved by the bot alone: it ended the call itself, with no human needed later."""
+        return self.outcome == "answered" and self.callback_queue is None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["turns"] = [asdict(turn) for turn in self.turns]
+        return data
+
+
+def from_journal(record: Mapping[str, Any], caller_hash: str | None) -> StoredCall:
+    """A journal dict (``CallJournal.to_dict()``) as a redacted :class:`StoredCall`."""
+    return StoredCall(
+        call_id=str(record["call_id"]),
+        started_at=float(record["started_at"]),
+        duration_s=float(record.get("duration_s") or 0.0),
+        transport=str(record.get("transport") or ""),
+        format=str(record.get("format") or ""),
+        dialplan=str(record.get("dialplan") or ""),
+        dialplan_version=int(record.get("dialplan_version") or 0),
+        voice=str(record.get("voice") or ""),
+        greeting_ms=_float(record.get("greeting_ms")),
+        outcome=str(record.get("outcome") or "failed"),
+        outcome_detail=redact_text(str(record.get("outcome_detail") or "")) or "",
+        transfer_queue=record.get("transfer_queue"),
+        callback_queue=record.get("callback_queue"),
+        survey_score=_int(record.get("survey_score")),
+        caller_hash=caller_hash,
+        errors=tuple(redact_text(str(e)) or "" for e in record.get("errors") or ()),
+        turns=tuple(_turn(turn) for turn in record.get("turns") or ()),
+    )
+
+
+def _turn(turn: Mapping[str, Any]) -> StoredTurn:
+    return StoredTurn(
+        index=int(turn["index"]),
+        caller_text=redact_text(turn.get("caller_text")),
+        dtmf=turn.get("dtmf"),
+        intent=turn.get("intent"),
+        confidence=_float(turn.get("confidence")),
+        outcome=turn.get("outcome"),
+        latency_ms=_float(turn.get("server_latency_ms", turn.get("latency_ms"))),
+        asr_ms=_asr_ms(turn),
+        barged_in=bool(turn.get("barged_in")),
+        hook_status=turn.get("hook_status"),
+        slots=tuple(str(s) for s in turn.get("slots") or ()),
+        bot_text=_texts(turn.get("bot_text")),
+    )
+
+
+def _asr_ms(turn: Mapping[str, Any]) -> float | None:
+    if "asr_ms" in turn:
+        return _float(turn["asr_ms"])
+    seconds = _float(turn.get("asr_s"))
+    return None if seconds is None else round(seconds * 1000.0, 1)
+
+
+def _texts(texts: Sequence[str] | None) -> tuple[str, ...]:
+    return tuple(redact_text(str(t)) or "" for t in texts or ())
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

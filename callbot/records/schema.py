@@ -1,0 +1,86 @@
+"""The records schema and its migrations, shared by SQLite and PostgreSQL.
+
+Each migration is a list of statements, applied in one transaction; the database keeps
+the number of migrations applied (SQLite: ``PRAGMA user_version``; PostgreSQL: the one
+row of ``callbot_schema``). Append new migrations, never edit applied ones. The SQL is the
+common subset of both (``DOUBLE PRECISION`` is REAL to SQLite); booleans are 0/1 integers.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE calls (
+            call_id TEXT PRIMARY KEY,
+            started_at DOUBLE PRECISION NOT NULL,
+            duration_s DOUBLE PRECISION NOT NULL,
+            transport TEXT NOT NULL,
+            format TEXT NOT NULL,
+            dialplan TEXT NOT NULL,
+            dialplan_version INTEGER NOT NULL,
+            voice TEXT NOT NULL,
+            greeting_ms DOUBLE PRECISION,
+            outcome TEXT NOT NULL,
+            outcome_detail TEXT NOT NULL,
+            transfer_queue TEXT,
+            callback_queue TEXT,
+            survey_score INTEGER,
+            caller_hash TEXT,
+            errors TEXT NOT NULL
+        )""",
+        """CREATE TABLE turns (
+            call_id TEXT NOT NULL REFERENCES calls (call_id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            caller_text TEXT,
+            dtmf TEXT,
+            intent TEXT,
+            confidence DOUBLE PRECISION,
+            outcome TEXT,
+            latency_ms DOUBLE PRECISION,
+            asr_ms DOUBLE PRECISION,
+            barged_in INTEGER NOT NULL,
+            hook_status TEXT,
+            slots TEXT NOT NULL,
+            bot_text TEXT NOT NULL,
+            PRIMARY KEY (call_id, idx)
+        )""",
+        "CREATE INDEX calls_started_at ON calls (started_at)",
+        "CREATE INDEX calls_caller_hash ON calls (caller_hash)",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+CALL_COLUMNS = (
+    "call_id",
+    "started_at",
+    "duration_s",
+    "transport",
+    "format",
+    "dialplan",
+    "dialplan_version",
+    "voice",
+    "greeting_ms",
+    "outcome",
+    "outcome_detail",
+    "transfer_queue",
+    "callback_queue",
+    "survey_score",
+    "caller_hash",
+    "errors",
+)
+TURN_COLUMNS = (
+    "call_id",
+    "idx",
+    "caller_text",
+    "dtmf",
+    "intent",
+    "confidence",
+    "outcome",
+    "latency_ms",
+    "asr_ms",
+    "barged_in",
+    "hook_status",
+    "slots",
+    "bot_text",
+)

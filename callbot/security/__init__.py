@@ -1,0 +1,1 @@
+"""Exposure checks, media authentication, secrets in logs, call admission."""

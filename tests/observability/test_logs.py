@@ -1,0 +1,71 @@
+"""callbot.logs: JSON lines carry the call id; secrets and identifiers never reach them."""
+
+import asyncio
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from callbot.logs import CALL_ID, JsonFormatter, TextFormatter, bind_call_id, log_filters
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    for f in log_filters(secrets=["s3cr3t-pass"]):
+        handler.addFilter(f)
+    logger = logging.getLogger("test.logs")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    yield out
+    logger.removeHandler(handler)
+
+
+def lines(out: io.StringIO) -> list[dict[str, str]]:
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+async def test_each_calls_lines_carry_its_id(stream: io.StringIO) -> None:
+    logger = logging.getLogger("test.logs")
+
+    async def call(call_id: str) -> None:
+        bind_call_id(call_id)
+        await asyncio.sleep(0)
+        logger.info("turn")
+        await asyncio.to_thread(logger.info, "in a thread")
+
+    await asyncio.gather(asyncio.create_task(call("a")), asyncio.create_task(call("b")))
+    logger.info("outside")
+    got = lines(stream)
+    assert sorted((d["call_id"], d["msg"]) for d in got if "call_id" in d) == [
+        ("a", "in a thread"),
+        ("a", "turn"),
+        ("b", "in a thread"),
+        ("b", "turn"),
+    ]
+    assert next(d for d in got if d["msg"] == "outside").get("call_id") is None
+    assert CALL_ID.get() is None
+
+
+def test_secrets_and_identifiers_are_masked(stream: io.StringIO) -> None:
+    logger = logging.getLogger("test.logs")
+    logger.info("connecting with %s", "s3cr3t-pass")
+    try:
+        raise RuntimeError("auth failed for s3cr3t-pass")
+    except RuntimeError:
+        logger.exception("caller said %s", "06 12 34 56 78")
+    text = stream.getvalue()
+    assert "s3cr3t-pass" not in text
+    assert "06 12 34 56 78" not in text
+    assert "***" in text and "<TEL>" in text
+
+
+def test_text_format_shows_the_call_id() -> None:
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "hello", None, None)
+    record.call_id = "c-9"
+    assert "[c-9] hello" in TextFormatter().format(record)

@@ -1,0 +1,132 @@
+"""KPIs on a small, hand-counted set of calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from callbot.records.kpi import compute_kpis, percentile, transfer_reason, understood
+from callbot.records.model import StoredCall, from_journal
+from tests.records.seed import journal, turn
+
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+DAY = dt.datetime(2026, 11, 3, tzinfo=PARIS)
+
+
+def at(hour: int) -> float:
+    return (DAY + dt.timedelta(hours=hour)).timestamp()
+
+
+def calls() -> list[StoredCall]:
+    records = [
+        # 09h: resolved with one re-prompt, survey 5
+        journal(
+            "a",
+            at(9),
+            turns=[
+                turn(1, "euh truc", "no_match", latency_ms=500.0),
+                turn(2, "attestation", "matched", "attestation_droits", 0.9, 700.0),
+                turn(3, "5", "survey", latency_ms=900.0),
+            ],
+            survey_score=5,
+        ),
+        # 09h: transferred after a clarify, then confirmed
+        journal(
+            "b",
+            at(9),
+            "transferred",
+            "intent conseiller",
+            [
+                turn(1, "carte", "clarify", "carte_vitale_perdue", 0.5, 600.0),
+                turn(2, "oui", "confirmed", "carte_vitale_perdue", 1.0, 800.0),
+            ],
+            transfer_queue="conseillers",
+        ),
+        # 03h: the caller hangs up during the greeting
+        journal("c", at(3), "hung_up_by_caller", "", []),
+        # 03h: the bot never spoke
+        journal("d", at(3), "failed", "asr overloaded", [], greeting_ms=None),
+        # 14h: resolved, but a callback is owed; keypad slot turn; survey 2
+        journal(
+            "e",
+            at(14),
+            "answered",
+            "callback requested",
+            [
+                turn(1, None, "slot", dtmf="1", slots=["nir"], latency_ms=None),
+                turn(2, "2", "survey", latency_ms=1000.0),
+                turn(3, None, "no_input", latency_ms=None),
+            ],
+            callback_queue="rappels",
+            survey_score=2,
+        ),
+        # 14h: transfer failed after an error
+        journal(
+            "f",
+            at(14),
+            "transfer_failed",
+            "failure: asr timeout",
+            [
+                turn(1, "bonjour", "matched", "attestation_droits", 0.95, 400.0),
+            ],
+        ),
+    ]
+    return [from_journal(r, None) for r in records]
+
+
+def test_rates() -> None:
+    k = compute_kpis(calls(), at(0), at(24), PARIS)
+    assert (k.offered, k.answered, k.answer_rate) == (6, 5, round(5 / 6, 4))
+    # understood: matched a, survey a, confirmed b, slot e, survey e, matched f = 6
+    # not understood: no_match a, clarify b = 2; no_input e counts for neither
+    assert (k.turns_understood, k.turns_interpreted, k.understanding_rate) == (6, 8, 0.75)
+    assert (k.contained, k.containment_rate) == (1, 0.2)  # only "a"; "e" owes a callback
+    assert (k.transferred, k.transfer_rate) == (2, 0.4)
+    assert k.transfer_reasons == {"failure": 1, "intent conseiller": 1}
+    assert (k.abandoned, k.abandonment_rate) == (1, round(1 / 6, 4))
+    assert k.failed == 2  # failed + transfer_failed
+    assert k.outcomes["transferred"] == 1 and sum(k.outcomes.values()) == 6
+
+
+def test_satisfaction_intents_and_latency() -> None:
+    k = compute_kpis(calls(), at(0), at(24), PARIS)
+    s = k.satisfaction
+    assert (s.responses, s.mean, s.csat) == (2, 3.5, 0.5)
+    assert s.scores == {1: 0, 2: 1, 3: 0, 4: 0, 5: 1}
+    assert k.intents == {"attestation_droits": 2, "carte_vitale_perdue": 1}
+    # latencies: 500 700 900 600 800 1000 400 -> p50 700, p95 970
+    assert (k.latency.count, k.latency.p50_ms, k.latency.p95_ms) == (7, 700.0, 970.0)
+    assert k.greeting.count == 5
+
+
+def test_hours_are_local_and_cover_the_whole_day() -> None:
+    k = compute_kpis(calls(), at(0), at(24), PARIS)
+    assert len(k.by_hour) == 24
+    volumes = {h.hour: (h.offered, h.answered) for h in k.by_hour if h.offered}
+    assert volumes == {3: (2, 1), 9: (2, 2), 14: (2, 2)}
+    assert k.by_hour[3].answer_rate == 0.5
+    assert [(d.day, d.offered, d.answered, d.contained) for d in k.by_day] == [
+        ("2026-11-03", 6, 5, 1)
+    ]
+    utc = compute_kpis(calls(), at(0), at(24), dt.UTC)
+    assert {h.hour for h in utc.by_hour if h.offered} == {2, 8, 13}
+
+
+def test_empty_period_has_no_rates() -> None:
+    k = compute_kpis([], 0.0, 1.0)
+    assert k.offered == 0 and k.answer_rate is None and k.understanding_rate is None
+    assert k.latency.p50_ms is None and k.satisfaction.mean is None
+    assert k.to_dict()["by_hour"][0] == {
+        "hour": 0,
+        "offered": 0,
+        "answered": 0,
+        "answer_rate": None,
+    }
+
+
+def test_helpers() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert percentile([5.0], 95) == 5.0
+    assert transfer_reason("failure: boom") == "failure" and transfer_reason("") == "unspecified"
+    [call] = [c for c in calls() if c.call_id == "e"]
+    assert [understood(t) for t in call.turns] == [True, True, None]

@@ -1,0 +1,77 @@
+"""SQLite specifics: WAL, ``user_version`` migrations, nothing identifying in the file."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from callbot.errors import ConfigError
+from callbot.records.schema import SCHEMA_VERSION
+from callbot.records.sqlite import SqliteStore
+from callbot.records.store import open_store
+from tests.records.seed import journal, turn
+
+T0 = 1_793_000_000.0
+
+
+def test_new_file_is_wal_and_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "records.sqlite3"
+    store = SqliteStore(path, "salt")
+    assert store.schema_version == SCHEMA_VERSION >= 1
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"calls", "turns"} <= tables
+
+
+def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite3"
+    first = SqliteStore(path, "salt")
+    first.save(journal("c1", T0), "0612345678")
+    first.close()
+    again = open_store(f"sqlite:///{path}", "salt")
+    assert [c.call_id for c in again.calls(0)] == ["c1"]
+    again.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite3"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ConfigError, match="newer than this callbot"):
+        SqliteStore(path)
+
+
+def test_a_reader_is_not_blocked_by_an_open_write(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite3"
+    store = SqliteStore(path, "salt")
+    store.save(journal("c1", T0), None)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("DELETE FROM turns")
+    try:
+        reader = SqliteStore(path, "salt")  # another process, dashboard side
+        assert [c.call_id for c in reader.calls(0)] == ["c1"]
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_the_file_holds_no_caller_number_nor_identifier(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite3"
+    store = SqliteStore(path, "salt")
+    said = "mon numéro de sécu 1 85 05 78 006 084 36 et mon mail paul.martin@example.org"
+    record = journal(
+        "c1", T0, turns=[turn(1, said, "no_match", bot_text=["Vous avez dit " + said])]
+    )
+    store.save(record, "06 11 22 33 44")
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for secret in (b"0611223344", b"06 11 22 33 44", b"paul.martin", b"006 084", b"1 85 05"):
+        assert secret not in raw
+    assert "mon numéro de sécu".encode() in raw
