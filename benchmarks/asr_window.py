@@ -24,7 +24,7 @@ from rapidfuzz.distance import Levenshtein
 
 from callbot.audio.convert import decode, encode, resample
 from callbot.audio.formats import ULAW_8K
-from callbot.simulator.script import read_wav
+from callbot.audio.wavfile import read_wav
 from callbot.speech.asr import AsrSettings, WhisperAsr
 
 SOUNDS = Path("/usr/share/asterisk/sounds/fr_CA_f_June")

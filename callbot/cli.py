@@ -135,7 +135,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     record, heard = asyncio.run(simulate_once(settings, turns, args.transport, fmt, args.speed))
     if args.save_audio:
-        from callbot.simulator.script import write_wav
+        from callbot.audio.wavfile import write_wav
 
         write_wav(args.save_audio, heard)
     json.dump(record, sys.stdout, ensure_ascii=False, indent=2)

@@ -9,7 +9,7 @@ import pytest
 
 from callbot.audio.convert import resample
 from callbot.audio.formats import PIPELINE_RATE_HZ
-from callbot.simulator.script import read_wav
+from callbot.audio.wavfile import read_wav
 
 REPO = Path(__file__).resolve().parent.parent
 SOUNDS_FR = Path("/usr/share/asterisk/sounds/fr_CA_f_June")

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from callbot.audio.convert import resample
+from callbot.audio.wavfile import Pcm, read_wav, ulaw_wav_bytes
 from callbot.errors import ConfigError
 from callbot.loadtest.corpus import CallSpec, Corpus, Make
-from callbot.loadtest.wavfile import Pcm, read_audio, ulaw_wav_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def espeak(text: str, voice: str, speed_wpm: int, rate_hz: int) -> Pcm:
             )
         except (OSError, subprocess.SubprocessError) as exc:
             raise ConfigError(f"espeak-ng failed for {text!r}: {exc}") from exc
-        pcm, rate = read_audio(out)
+        pcm, rate = read_wav(out)
     return resample(pcm, rate, rate_hz)
 
 
@@ -94,7 +94,7 @@ def _recording(sounds_dir: Path, name: str, rate_hz: int) -> Pcm:
     path = sounds_dir / f"{name}.wav"
     if not path.is_file():
         raise ConfigError(f"{path}: recording missing (install asterisk-core-sounds-fr/-en)")
-    pcm, rate = read_audio(path)
+    pcm, rate = read_wav(path)
     return resample(pcm, rate, rate_hz)
 
 

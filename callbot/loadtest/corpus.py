@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from callbot.audio.convert import resample
 from callbot.audio.formats import PIPELINE_RATE_HZ
+from callbot.audio.wavfile import read_wav
 from callbot.dialplan import load_dialplan
 from callbot.errors import CallbotError, ConfigError
-from callbot.loadtest.wavfile import read_audio
 from callbot.simulator.recording import SILENCE_RMS
 from callbot.simulator.script import DtmfTurn, Pcm, SilenceTurn, SpeechTurn, Turn
 
@@ -147,7 +147,7 @@ class Corpus:
             elif turn.silence_s is not None:
                 script.append(SilenceTurn(turn.silence_s))
             else:
-                pcm, rate = read_audio(self.audio_path(call, index))
+                pcm, rate = read_wav(self.audio_path(call, index))
                 pcm = trim_trailing_silence(resample(pcm, rate, PIPELINE_RATE_HZ))
                 gap = np.zeros(int(turn.gap_s * PIPELINE_RATE_HZ), dtype=np.int16)
                 label = f"{call.id}-{index + 1}"

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 from pipecat.frames.frames import Frame, TTSAudioRawFrame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from callbot.audio.wavfile import read_wav
+from callbot.errors import ConfigError
 from callbot.pipeline.frames import BotSpeechFrame, PromptEndFrame, PromptStartFrame
-from callbot.simulator.script import read_wav
 from callbot.speech.tts import SpeechChunk, Synthesizer
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class SpeechProcessor(FrameProcessor):
         if frame.audio_path is not None:
             try:
                 pcm, rate = await asyncio.to_thread(read_wav, frame.audio_path)
-            except (OSError, ValueError, EOFError) as exc:
+            except (OSError, ValueError, EOFError, ConfigError) as exc:
                 logger.error("prompt %s unreadable, speaking its text: %s", frame.audio_path, exc)
             else:
                 yield SpeechChunk(pcm, rate)

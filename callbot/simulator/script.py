@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +20,8 @@ import numpy.typing as npt
 
 from callbot.audio.convert import resample
 from callbot.audio.formats import PIPELINE_RATE_HZ
+from callbot.audio.levels import trim_silence
+from callbot.audio.wavfile import read_wav
 from callbot.simulator.recording import BotRecording
 
 Pcm = npt.NDArray[np.int16]
@@ -270,27 +271,9 @@ async def _hang_up_mid_prompt(peer: CallerPeer, turn: HangupTurn) -> None:
     await peer.hangup()
 
 
-def read_wav(path: Path) -> tuple[Pcm, int]:
-    """A mono 16-bit WAV file (any rate) as int16 samples and its rate."""
-    with wave.open(str(path), "rb") as wav:
-        if wav.getsampwidth() != 2:
-            raise ValueError(f"{path}: only 16-bit PCM WAV is supported")
-        rate = wav.getframerate()
-        channels = wav.getnchannels()
-        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.int16)
-    if channels > 1:
-        pcm = pcm.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    return pcm, rate
-
-
-def write_wav(path: Path, pcm: Pcm, sample_rate_hz: int = PIPELINE_RATE_HZ) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(sample_rate_hz)
-        wav.writeframes(pcm.astype("<i2").tobytes())
-
-
 def speech_turn(path: Path, reference: str | None = None) -> SpeechTurn:
+    """A recorded caller turn, without the silence around the words: the end of the
+    turn is then the end of the caller's speech, where latency is measured from."""
     pcm, rate = read_wav(path)
-    return SpeechTurn(resample(pcm, rate, PIPELINE_RATE_HZ), PIPELINE_RATE_HZ, path.stem, reference)
+    speech = trim_silence(resample(pcm, rate, PIPELINE_RATE_HZ), PIPELINE_RATE_HZ)
+    return SpeechTurn(speech, PIPELINE_RATE_HZ, path.stem, reference)

@@ -16,6 +16,7 @@ import numpy.typing as npt
 import webrtcvad
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
+from callbot.audio.levels import dbfs
 
 Pcm = npt.NDArray[np.int16]
 
@@ -80,11 +81,6 @@ class SpeechDiscarded:
 VadEvent = SpeechStarted | SpeechPaused | SpeechEnded | SpeechDiscarded
 
 
-def _dbfs(frame: Pcm) -> float:
-    rms = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2)))
-    return float(20.0 * np.log10(max(rms, 1e-3) / 32768.0))
-
-
 def _frames(duration_ms: int) -> int:
     return max(1, duration_ms // 20)
 
@@ -128,7 +124,7 @@ class TurnDetector:
         return events
 
     def _is_voiced(self, frame: Pcm) -> bool:
-        if _dbfs(frame) < self.settings.energy_floor_dbfs:
+        if dbfs(frame) < self.settings.energy_floor_dbfs:
             return False
         return bool(self._vad.is_speech(frame.tobytes(), PIPELINE_RATE_HZ))
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
+from callbot.audio.wavfile import read_wav, ulaw_wav_bytes
 from callbot.errors import ConfigError
 from callbot.loadtest.build import build_corpus, digit_words
 from callbot.loadtest.corpus import load_corpus, trim_trailing_silence
-from callbot.loadtest.wavfile import read_audio, ulaw_wav_bytes
 from callbot.simulator.script import DtmfTurn, SilenceTurn, SpeechTurn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,7 +141,7 @@ def test_corpus_generation_is_deterministic(tmp_path: Path) -> None:
     assert digests[0] == digests[1]
     speech_turns = sum(t.kind == "speech" for c in corpus.calls for t in c.turns)
     assert len(digests[0]) == speech_turns
-    pcm, rate = read_audio(tmp_path / "one" / "01-attestation-droits-1.wav")
+    pcm, rate = read_wav(tmp_path / "one" / "01-attestation-droits-1.wav")
     assert rate == 8000 and pcm.size > 8000
 
 
@@ -151,7 +151,7 @@ def test_ulaw_wav_round_trip(tmp_path: Path) -> None:
     path.write_bytes(ulaw_wav_bytes(pcm))
     data = path.read_bytes()
     assert data[:4] == b"RIFF" and data[20:22] == b"\x07\x00"  # WAVE_FORMAT_MULAW
-    back, rate = read_audio(path)
+    back, rate = read_wav(path)
     assert rate == 8000
     assert np.abs(back.astype(int) - pcm).max() < 300  # μ-law quantisation only
 

@@ -21,6 +21,7 @@ import pytest
 from playwright.async_api import Page, async_playwright
 
 from callbot.audio.formats import PIPELINE_RATE_HZ, SLIN_16K
+from callbot.audio.wavfile import write_wav
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import (
     CallEnded,
@@ -31,7 +32,6 @@ from callbot.media.types import (
     MarkPlayed,
     MediaSink,
 )
-from callbot.simulator.script import write_wav
 from callbot.web.app import WebContext, create_app
 from callbot.web.serving import serve_app
 from tests.conftest import speech_16k

@@ -16,10 +16,10 @@ import pytest
 from playwright.async_api import async_playwright
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
+from callbot.audio.wavfile import write_wav
 from callbot.config import load_settings
 from callbot.service import Callbot
 from callbot.simulator.run import wait_for_record
-from callbot.simulator.script import write_wav
 from tests.conftest import speech_16k
 from tests.web.browser import CHROMIUM, chromium_args, on_console
 

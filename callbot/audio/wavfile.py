@@ -1,4 +1,4 @@
-"""WAV files of the corpus: 16-bit PCM at any rate, and G.711 (μ-law, A-law) WAV.
+"""WAV files: 16-bit PCM at any rate, and G.711 (μ-law, A-law) WAV.
 
 The stdlib :mod:`wave` module only handles PCM; telephone recordings are usually
 8 kHz μ-law WAV (format tag 7, with the ``fact`` chunk RIFF requires for non-PCM
@@ -8,6 +8,7 @@ data), so both directions are done here with :mod:`struct`.
 from __future__ import annotations
 
 import struct
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ FORMAT_ULAW = 7
 FORMAT_EXTENSIBLE = 0xFFFE
 
 
-def read_audio(path: Path) -> tuple[Pcm, int]:
+def read_wav(path: Path) -> tuple[Pcm, int]:
     """Mono int16 samples and rate of a PCM16, μ-law or A-law WAV (stereo is mixed down)."""
     data = path.read_bytes()
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
@@ -83,3 +84,12 @@ def ulaw_wav_bytes(pcm: Pcm, sample_rate_hz: int = 8000) -> bytes:
         + (b"\0" if len(payload) & 1 else b"")
     )
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def write_wav(path: Path, pcm: Pcm, sample_rate_hz: int = 16_000) -> None:
+    """A mono 16-bit PCM WAV file."""
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate_hz)
+        wav.writeframes(pcm.astype("<i2").tobytes())
