@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from callbot.errors import ConfigError
+from callbot.handover.settings import HandoverSettings
 from callbot.pipeline.settings import CallSettings
 from callbot.privacy.settings import PrivacySettings
 from callbot.records.settings import RecordsSettings
@@ -91,6 +92,17 @@ class AriConnection:
     request_timeout_s: float = 5.0
     reconnect_max_delay_s: float = 30.0
     shutdown_timeout_s: float = 5.0
+    context_url_base: str | None = None
+    """Public base URL of the agent console's context pages, put in ``__CALLBOT_CONTEXT_URL``
+    (e.g. ``http://callbot.example:8080/agent/context``)."""
+    sounds_dir: Path | None = None
+    """A directory Asterisk reads sounds from (e.g. /var/lib/asterisk/sounds/callbot): the
+    summary the agent hears before taking the call is written there. None: no screening."""
+    sounds_prefix: str = "callbot"
+    queue_timeout_s: int = 120
+    """A caller still unanswered in the queue after this gets the callback offer."""
+    agent_accept_timeout_s: float = 20.0
+    callback_wait_s: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +129,7 @@ class Settings:
     records: RecordsSettings = field(default_factory=RecordsSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    handover: HandoverSettings = field(default_factory=HandoverSettings)
     dialplan_reload_s: float = 2.0
     """How often ``serve`` looks for a changed dialplan file (0: never)."""
 
@@ -166,7 +179,8 @@ def _merge(into: dict[str, Any], more: Mapping[str, Any]) -> None:
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """``CALLBOT_SECTION_KEY`` (and ``..._FILE``) variables as nested settings."""
     sections = {
-        "server", "asr", "tts", "vad", "call", "ari", "backoffice", "records", "privacy", "security"
+        "server", "asr", "tts", "vad", "call", "ari", "backoffice", "records", "privacy",
+        "security", "handover",
     }  # fmt: skip
     out: dict[str, Any] = {}
     for name, value in env.items():

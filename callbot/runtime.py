@@ -12,7 +12,8 @@ import numpy.typing as npt
 
 from callbot.audio.formats import AudioFormat
 from callbot.config import Settings
-from callbot.service import Callbot
+from callbot.handover.hub import HandoverHub
+from callbot.service import Callbot, Engines
 from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
 from callbot.simulator.script import Turn
 
@@ -21,12 +22,17 @@ logger = logging.getLogger(__name__)
 
 async def serve_forever(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; calls in progress get a polite end."""
+    engines = await asyncio.to_thread(Engines.load, settings)
+    hub = await asyncio.to_thread(HandoverHub.from_settings, settings.handover)
     bridge = None
     if settings.ari.url:
         from callbot.bridge.runtime import build_bridge
 
-        bridge = build_bridge(settings)  # before the bot: its calls transfer through ARI
-    bot = await Callbot.start(settings, control=bridge.control if bridge else None)
+        # Before the bot: its calls transfer through ARI, with the context in the hub.
+        bridge = build_bridge(settings, hub=hub, synthesize=engines.voices.render_wav)
+    bot = await Callbot.start(
+        settings, engines=engines, hub=hub, control=bridge.control if bridge else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,6 +16,8 @@ from typing import Any
 from callbot.config import Settings
 from callbot.dialplan.backoffice import BackOffice
 from callbot.dialplan.store import DialplanStore, LoadedDialplan
+from callbot.handover.console import mount_console
+from callbot.handover.hub import HandoverHub
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import CallHandler, CallInfo
@@ -116,6 +118,8 @@ class Callbot:
     audiosocket_port: int | None
     backoffice: BackOffice
     dialplan_watch: asyncio.Task[None] | None
+    hub: HandoverHub
+    """Hand-over contexts for agents (console, webhook)."""
 
     @property
     def records(self) -> deque[dict[str, Any]]:
@@ -141,11 +145,14 @@ class Callbot:
         *,
         engines: Engines | None = None,
         control: CallControl | None = None,
+        hub: HandoverHub | None = None,
         on_record: Callable[[dict[str, Any]], None] | None = None,
     ) -> Callbot:
         check_exposure(settings)
         if engines is None:
             engines = await asyncio.to_thread(Engines.load, settings)
+        if hub is None:
+            hub = await asyncio.to_thread(HandoverHub.from_settings, settings.handover)
         authorization = settings.backoffice.authorization
         backoffice = BackOffice(headers={"Authorization": authorization} if authorization else None)
         services = CallServices(
@@ -167,7 +174,7 @@ class Callbot:
 
         runner.on_record = finished
         handler = admitting(runner, ops.admission, on_refused=ops.metrics.call_refused)
-        web, http = await _serve_web(settings, engines, handler, ops)
+        web, http = await _serve_web(settings, engines, handler, ops, hub)
         audiosocket, audiosocket_port = None, None
         if settings.server.audiosocket:
             audiosocket = AudioSocketServer(
@@ -200,6 +207,7 @@ class Callbot:
             audiosocket_port,
             backoffice,
             watcher,
+            hub,
         )
 
     async def stop(self) -> None:
@@ -209,12 +217,17 @@ class Callbot:
         if self.audiosocket is not None:
             await self.audiosocket.stop()
         await self.http.stop()
+        await self.hub.aclose()
         await self.backoffice.aclose()
         await self.ops.close()
 
 
 async def _serve_web(
-    settings: Settings, engines: Engines, handler: CallHandler, ops: Operations
+    settings: Settings,
+    engines: Engines,
+    handler: CallHandler,
+    ops: Operations,
+    hub: HandoverHub,
 ) -> tuple[WebContext, RunningServer]:
     server = settings.server
     media = ChanWebsocketSettings(
@@ -238,6 +251,7 @@ async def _serve_web(
     app = create_app(web)
     if ops.store is not None:
         mount_dashboard(app, ops.store)
+    mount_console(app, hub, settings.handover.console_token or settings.security.media_token)
     http = await serve_app(
         app, server.host, server.port, ws="websockets-sansio", ws_max_size=WS_MAX_MESSAGE_BYTES
     )

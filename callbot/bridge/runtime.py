@@ -14,7 +14,12 @@ import logging
 from dataclasses import dataclass, field
 
 from callbot.bridge.ari_client import AriClient, AriSettings
-from callbot.bridge.control import AriCallControl, TransferSettings
+from callbot.bridge.control import (
+    AriCallControl,
+    HandoverPublisher,
+    Synthesizer,
+    TransferSettings,
+)
 from callbot.bridge.stasis import MediaTransport, StasisBridge, StasisSettings
 from callbot.config import AriConnection, Settings
 from callbot.errors import ConfigError
@@ -40,6 +45,7 @@ class RunningBridge:
     async def stop(self) -> None:
         """Callers to the fallback context (or hung up), then disconnect from ARI."""
         await self.bridge.stop()
+        await self.control.warm.aclose()
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -83,10 +89,30 @@ def stasis_settings(conn: AriConnection) -> StasisSettings:
     )
 
 
-def build_bridge(settings: Settings) -> RunningBridge:
-    """Client, Stasis app and call control from ``settings.ari`` (not started)."""
+def transfer_settings(conn: AriConnection) -> TransferSettings:
+    return TransferSettings(
+        queue_context=conn.queue_context,
+        context_url_base=conn.context_url_base,
+        sounds_dir=conn.sounds_dir,
+        sounds_prefix=conn.sounds_prefix,
+        queue_timeout_s=conn.queue_timeout_s,
+        agent_accept_timeout_s=conn.agent_accept_timeout_s,
+        callback_wait_s=conn.callback_wait_s,
+    )
+
+
+def build_bridge(
+    settings: Settings,
+    hub: HandoverPublisher | None = None,
+    synthesize: Synthesizer | None = None,
+) -> RunningBridge:
+    """Client, Stasis app and call control from ``settings.ari`` (not started).
+
+    ``hub`` receives each hand-over's context before the caller leaves the bot;
+    ``synthesize`` writes the summary the agent hears before taking the call.
+    """
     conn = settings.ari
     client = AriClient(ari_settings(conn))
     bridge = StasisBridge(client, stasis_settings(conn))
-    control = AriCallControl(bridge, TransferSettings(queue_context=conn.queue_context))
+    control = AriCallControl(bridge, transfer_settings(conn), hub=hub, synthesize=synthesize)
     return RunningBridge(client, bridge, control)

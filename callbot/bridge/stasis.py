@@ -128,6 +128,8 @@ class CallRegistry:
 
 
 Step = Callable[[], Awaitable[None]]
+EventTap = Callable[[ari.AriEvent], bool]
+"""Sees an event before the call routing; True when it took the event."""
 
 
 class _CallActor:
@@ -198,8 +200,30 @@ class StasisBridge:
         self._actors: dict[str, _CallActor] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._taps: list[EventTap] = []
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def client(self) -> AriClient:
+        return self._client
+
+    @property
+    def app(self) -> str:
+        return self._app
+
+    def add_event_tap(self, tap: EventTap) -> None:
+        """Let ``tap`` see every event first; it returns True for those it takes.
+
+        The warm transfer uses it for channels that are no calls of this bridge: agent
+        legs (``Stasis(callbot,agent,<id>)``), callers back from a queue
+        (``Stasis(callbot,noanswer,<id>)``) and queued callers it subscribed to.
+        """
+        self._taps.append(tap)
+
+    def caller_channel_id(self, call_id: str) -> str | None:
+        legs = self.registry.get(call_id)
+        return legs.caller_channel_id if legs is not None else None
 
     async def run(self) -> None:
         """Consume the event stream until cancelled (reconnects are the client's job)."""
@@ -261,6 +285,8 @@ class StasisBridge:
             return
         if isinstance(item, ari.ApplicationReplaced):
             logger.error("another client registered Stasis app %s: no more events", self._app)
+            return
+        if any(tap(item) for tap in self._taps):
             return
         if not isinstance(
             item,
@@ -532,6 +558,8 @@ class StasisBridge:
         for channel in channels.values():
             if channel.id in known or not channel.in_stasis_app(self._app):
                 continue
+            if channel.app_data.split(",")[1:2] in (["agent"], ["noanswer"]):
+                continue  # a warm-transfer leg (see callbot.bridge.control), not a caller
             logger.info("reconcile: channel %s in Stasis without a call", channel.id)
             self._on_unknown_channel(channel, adopt=self._settings.reattach_lost_calls)
         await self._destroy_stray_bridges()

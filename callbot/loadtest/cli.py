@@ -24,6 +24,7 @@ from tqdm import tqdm
 from callbot.audio.formats import AudioFormat
 from callbot.config import load_settings
 from callbot.dialplan import Transfer
+from callbot.handover.context import HandoverContext
 from callbot.loadtest.build import build_corpus
 from callbot.loadtest.corpus import Corpus, load_corpus
 from callbot.loadtest.metrics import CallResult
@@ -195,7 +196,9 @@ class _QueueAcceptsAll:
     """Embedded mode's stand-in for ARI: every transfer reaches its queue, as on a
     healthy Asterisk, so a transfer ends the call the way it would in production."""
 
-    async def transfer(self, info: CallInfo, transfer: Transfer) -> bool:
+    async def transfer(
+        self, info: CallInfo, transfer: Transfer, context: HandoverContext | None = None
+    ) -> bool:
         return True
 
 

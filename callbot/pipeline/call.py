@@ -143,7 +143,14 @@ class CallSession:
                     audio_dir=self.dialplan_path.parent,
                 ),
                 SpeechProcessor(self.synthesizer),
-                LineOutput(self.sink, self.services.control, self.journal, self.finished),
+                LineOutput(
+                    self.sink,
+                    self.services.control,
+                    self.journal,
+                    self.finished,
+                    language=self.dialplan.language,
+                    intent_labels={i.id: i.spoken_label for i in self.dialplan.intents},
+                ),
             ]
         )
         worker = PipelineWorker(

@@ -6,6 +6,7 @@ import logging
 from typing import Protocol
 
 from callbot.dialplan import Transfer
+from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
 
 logger = logging.getLogger(__name__)
@@ -14,8 +15,11 @@ logger = logging.getLogger(__name__)
 class CallControl(Protocol):
     """Carries out a transfer to a human queue. ARI implements it; see callbot.bridge."""
 
-    async def transfer(self, info: CallInfo, transfer: Transfer) -> bool:
-        """Hand the caller to ``transfer.queue``; False when this call cannot be transferred."""
+    async def transfer(
+        self, info: CallInfo, transfer: Transfer, context: HandoverContext | None = None
+    ) -> bool:
+        """Hand the caller to ``transfer.queue`` with ``context`` for the agent; False when
+        this call cannot be transferred."""
         ...
 
 
@@ -26,7 +30,9 @@ class NoCallControl:
     media side, and the record says the transfer was requested but not possible.
     """
 
-    async def transfer(self, info: CallInfo, transfer: Transfer) -> bool:
+    async def transfer(
+        self, info: CallInfo, transfer: Transfer, context: HandoverContext | None = None
+    ) -> bool:
         logger.warning(
             "call %s: transfer to queue %r requested but no call control (ARI) is configured",
             info.call_id,

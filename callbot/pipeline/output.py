@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 
 import numpy as np
 from pipecat.frames.frames import (
@@ -17,6 +18,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from callbot.dialplan import Hangup, Transfer
+from callbot.handover.build import build_context
 from callbot.media.types import CallInfo, MediaSink
 from callbot.pipeline.control import CallControl
 from callbot.pipeline.frames import (
@@ -47,6 +49,8 @@ class LineOutput(FrameProcessor):
         finished: asyncio.Event,
         *,
         mark_timeout_s: float = 30.0,
+        language: str | None = None,
+        intent_labels: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(name="line")
         self._sink = sink
@@ -54,6 +58,8 @@ class LineOutput(FrameProcessor):
         self._journal = journal
         self._finished = finished
         self._mark_timeout_s = mark_timeout_s
+        self._language = language
+        self._intent_labels = intent_labels
         self._pending_marks: set[str] = set()
         self._all_heard = asyncio.Event()
         self._all_heard.set()
@@ -134,7 +140,14 @@ class LineOutput(FrameProcessor):
             # Recorded first and shielded: handing the caller over closes the bot's media
             # leg, which may cancel this pipeline before the ARI requests have returned.
             self._journal.finish("transferred", action.reason)
-            if not await asyncio.shield(self._control.transfer(self.info, action)):
+            context = build_context(
+                self._journal,
+                action,
+                self.info,
+                intent_labels=self._intent_labels,
+                language=self._language,
+            )
+            if not await asyncio.shield(self._control.transfer(self.info, action, context)):
                 self._journal.outcome = "transfer_failed"
                 await self._sink.hangup()
         elif isinstance(action, Hangup):

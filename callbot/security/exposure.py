@@ -58,6 +58,12 @@ def check_exposure(settings: Settings) -> None:
             "credentials: set server.media_username and server.media_password (Basic auth, "
             "as in websocket_client.conf) or security.media_token, or listen on 127.0.0.1"
         )
+    handover = getattr(settings, "handover", None)
+    if not (getattr(handover, "console_token", None) or token):
+        raise ConfigError(
+            f"server.host is {server.host!r} but the agent console (caller numbers, summaries) "
+            "has no token: set handover.console_token or security.media_token"
+        )
     if server.audiosocket and not getattr(security, "audiosocket_beyond_loopback", False):
         raise ConfigError(
             f"server.host is {server.host!r} and AudioSocket has no authentication: turn it off "

@@ -13,6 +13,15 @@ Test controls: :meth:`SimulatedAri.place_call`, :meth:`SimulatedAri.hangup_chann
 :attr:`SimulatedAri.channels`, :attr:`SimulatedAri.bridges`, :attr:`SimulatedAri.hung_up`
 and :attr:`SimulatedAri.requests`.
 
+Human queues (``asterisk/extensions.conf``): a caller continued into ``queue_context``
+waits in :attr:`SimulatedAri.queued`. :meth:`SimulatedAri.agent_answers` makes an agent's
+phone answer: it inherits the caller's ``_``/``__`` variables and runs the
+``callbot-agent-screen`` subroutine, i.e. enters ``Stasis(callbot,agent,<context id>)``;
+continuing it (``Return()``) bridges it with the caller (:attr:`SimulatedAri.queue_bridged`),
+hanging it up leaves the caller queued. :meth:`SimulatedAri.queue_timeout` runs the
+no-answer priority, ``Stasis(callbot,noanswer,<context id>,<QUEUESTATUS>)``. Playbacks
+are recorded in :attr:`SimulatedAri.playbacks` and finish after ``playback_duration_s``.
+
 Media is not simulated here. ``externalMedia`` creates a media channel in state ``Down``
 and awaits ``on_external_media(channel_id, params, variables)``: the hook connects a
 simulated media peer (e.g. ``SimulatedChanWebsocketCall``) to the callbot media server and
@@ -67,6 +76,8 @@ class SimChannel:
     """The Stasis application the channel is in (None: in the dialplan or not yet up)."""
     subscribed_app: str | None = None
     """The application that receives its events."""
+    subscriptions: set[str] = field(default_factory=set)
+    """Applications subscribed explicitly (``POST /applications/{app}/subscription``)."""
     app_data: str = ""
     args: tuple[str, ...] = ()
     variables: dict[str, str] = field(default_factory=dict)
@@ -143,6 +154,8 @@ class SimulatedAri:
         websocket_connections: Iterable[str] = ("callbot",),
         on_external_media: ExternalMediaHook | None = None,
         command_delay_s: float = 0.0,
+        queue_context: str = "callbot-queues",
+        playback_duration_s: float = 0.0,
     ) -> None:
         self._username, self._password = username, password
         self.websocket_connections = set(websocket_connections)
@@ -152,6 +165,16 @@ class SimulatedAri:
         self.bridges: dict[str, SimBridge] = {}
         self.hung_up: list[str] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.queue_context = queue_context
+        self.playback_duration_s = playback_duration_s
+        self.queued: dict[str, str] = {}
+        """Caller channel id -> queue name, while the caller waits for an agent."""
+        self.queue_bridged: dict[str, str] = {}
+        """Caller channel id -> the agent channel it was bridged with."""
+        self.agent_of: dict[str, str] = {}
+        """Agent channel id -> the caller channel it rings for."""
+        self.playbacks: list[tuple[str, str, str]] = []
+        """(channel id, playback id, media) of every play request, in order."""
         self.asterisk_id = "02:42:ac:11:00:02"
         self._sessions: dict[str, web.WebSocketResponse] = {}
         self._queues: dict[int, asyncio.Queue[str | None]] = {}
@@ -188,6 +211,10 @@ class SimulatedAri:
             ("POST", "/ari/channels/{id}/continue", self._continue),
             ("POST", "/ari/channels/{id}/variable", self._set_variable),
             ("POST", "/ari/channels/{id}/moh", self._moh),
+            ("POST", "/ari/channels/{id}/play", self._play),
+            ("POST", "/ari/channels/{id}/play/{playback}", self._play),
+            ("POST", "/ari/applications/{app}/subscription", self._subscribe),
+            ("DELETE", "/ari/applications/{app}/subscription", self._subscribe),
             ("DELETE", "/ari/channels/{id}/moh", self._moh),
             ("GET", "/ari/bridges", self._list_bridges),
             ("POST", "/ari/bridges", self._create_bridge),
@@ -283,6 +310,51 @@ class SimulatedAri:
         chan = self.channels[channel_id]
         self._emit_channel("ChannelDtmfReceived", chan, digit=digit, duration_ms=duration_ms)
 
+    def agent_answers(self, caller_id: str, agent: str = "1001") -> str:
+        """An agent's phone answers for a queued caller; returns the agent channel id.
+
+        As ``Local/<agent>@callbot-agents`` -> ``Dial(PJSIP/<agent>,,U(callbot-agent-screen
+        ^${CALLBOT_CONTEXT_ID}))``: the phone inherits the caller's ``_``/``__`` variables,
+        then its subroutine enters ``Stasis(callbot,agent,<context id>)``.
+        """
+        caller = self.channels[caller_id]
+        if caller_id not in self.queued or caller.hung_up:
+            raise AriError(f"caller {caller_id} is not queued")
+        seq = next(self._seq)
+        inherited = {_inherited(k): v for k, v in caller.variables.items() if k.startswith("_")}
+        args = ("agent", inherited.get("__CALLBOT_CONTEXT_ID", ""))
+        chan = SimChannel(
+            id=f"{self._epoch}.{seq}",
+            name=f"PJSIP/{agent}-{seq:08x}",
+            state="Up",
+            caller_number=caller.caller_number,
+            context="callbot-agent-screen",
+            exten="s",
+            priority=1,
+            app="callbot",
+            subscribed_app="callbot",
+            app_data=",".join(("callbot", *args)),
+            args=args,
+            variables=inherited,
+        )
+        self.channels[chan.id] = chan
+        self.agent_of[chan.id] = caller_id
+        self._emit_channel("StasisStart", chan, args=list(args))
+        return chan.id
+
+    def queue_timeout(self, caller_id: str, status: str = "TIMEOUT") -> None:
+        """Queue() gives up: the next priority runs ``Stasis(callbot,noanswer,<id>,<status>)``."""
+        caller = self.channels[caller_id]
+        if self.queued.pop(caller_id, None) is None or caller.hung_up:
+            raise AriError(f"caller {caller_id} is not queued")
+        context_id = caller.variables.get("__CALLBOT_CONTEXT_ID", "")
+        args = ("noanswer", context_id, status)
+        caller.variables["QUEUESTATUS"] = status
+        caller.app, caller.subscribed_app = "callbot", "callbot"
+        caller.app_data, caller.args = ",".join(("callbot", *args)), args
+        caller.priority += 2
+        self._emit_channel("StasisStart", caller, args=list(args))
+
     def live_channels(self) -> list[SimChannel]:
         return [c for c in self.channels.values() if not c.hung_up]
 
@@ -300,13 +372,15 @@ class SimulatedAri:
         self._queues[id(ws)].put_nowait(json.dumps(message))
 
     def _emit_channel(self, kind: str, chan: SimChannel, **fields: Any) -> None:
-        self._emit(chan.subscribed_app, kind, channel=chan.to_json(), **fields)
+        for app in _listeners(chan):
+            self._emit(app, kind, channel=chan.to_json(), **fields)
 
     def _destroy_channel(self, chan: SimChannel, cause: int, *, soft: bool) -> None:
         request: dict[str, Any] = {"cause": cause, "channel": chan.to_json()}
         if soft:
             request["soft"] = True
-        self._emit(chan.subscribed_app, "ChannelHangupRequest", **request)
+        for app in _listeners(chan):
+            self._emit(app, "ChannelHangupRequest", **request)
         self._leave_bridge(chan)
         if chan.app:
             self._emit_channel("StasisEnd", chan)
@@ -316,6 +390,8 @@ class SimulatedAri:
         cause_txt = _CAUSE_TXT.get(cause, "Unknown")
         self._emit_channel("ChannelDestroyed", chan, cause=cause, cause_txt=cause_txt)
         chan.subscribed_app = None
+        chan.subscriptions.clear()
+        self.queued.pop(chan.id, None)
 
     def _leave_bridge(self, chan: SimChannel) -> None:
         bridge = self.bridges.get(chan.bridge_id or "")
@@ -454,14 +530,77 @@ class SimulatedAri:
         async with chan.lock:
             self._check_state(chan)
             await self._serialised(chan)
+            # ast_ari_channels_continue_in_dialplan: no target at all -> next priority.
             context = q.get("context") or chan.context
             exten = q.get("extension") or ("s" if q.get("context") else chan.exten)
-            priority = int(q.get("priority") or 1)
+            if q.get("priority"):
+                priority = int(q["priority"])
+            elif q.get("context") or q.get("extension"):
+                priority = 1
+            else:
+                priority = chan.priority + 1
             self._leave_bridge(chan)
             self._emit_channel("StasisEnd", chan)
             chan.app, chan.subscribed_app = None, None
             chan.context, chan.exten, chan.priority = context, exten, priority
             chan.continued_to = (context, exten, priority)
+            self._after_continue(chan)
+
+    def _after_continue(self, chan: SimChannel) -> None:
+        """What the sample dialplan does next: queue the caller, or bridge an agent."""
+        if chan.context == self.queue_context and chan.priority == 1:
+            self.queued[chan.id] = chan.exten
+            chan.moh = True  # Queue() plays the queue's musicclass while waiting
+            return
+        caller_id = self.agent_of.get(chan.id)
+        if caller_id is not None and self.queued.pop(caller_id, None) is not None:
+            self.queue_bridged[caller_id] = chan.id  # Return() -> Dial/Queue bridge
+            self.channels[caller_id].moh = False
+
+    async def _play(self, request: web.Request) -> Any:
+        """``ast_ari_channels_play``: 404 unknown, 409 not in Stasis, 412 not up."""
+        media = request.query.get("media", "")
+        if not media:
+            raise _Fail(400, "Missing parameter media")
+        chan = self._control(request.match_info["id"])
+        self._check_state(chan)
+        playback_id = request.match_info.get("playback") or str(uuid.uuid4())
+        self.playbacks.append((chan.id, playback_id, media))
+        playback = {
+            "id": playback_id,
+            "media_uri": media,
+            "target_uri": f"channel:{chan.id}",
+            "language": "fr",
+            "state": "queued",
+        }
+        app = chan.subscribed_app
+        self._emit(app, "PlaybackStarted", playback={**playback, "state": "playing"})
+        task = asyncio.create_task(self._finish_playback(app, playback))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return playback
+
+    async def _finish_playback(self, app: str | None, playback: dict[str, Any]) -> None:
+        await asyncio.sleep(self.playback_duration_s)
+        self._emit(app, "PlaybackFinished", playback={**playback, "state": "done"})
+
+    async def _subscribe(self, request: web.Request) -> Any:
+        """``/applications/{app}/subscription``: 400 no source, 404 app, 422 unknown source."""
+        app = request.match_info["app"]
+        source = request.query.get("eventSource", "")
+        if not source:
+            raise _Fail(400, "Missing parameter eventSource")
+        if app not in self._sessions:
+            raise _Fail(404, "Application not found")
+        kind, _, resource = source.partition(":")
+        chan = self.channels.get(resource) if kind == "channel" else None
+        if chan is None or chan.hung_up:
+            raise _Fail(422, "Unable to find event source")
+        if request.method == "POST":
+            chan.subscriptions.add(app)
+        else:
+            chan.subscriptions.discard(app)
+        return {"name": app, "channel_ids": [chan.id], "bridge_ids": [], "endpoint_ids": []}
 
     async def _set_variable(self, request: web.Request) -> Any:
         variable = request.query.get("variable", "")
@@ -634,3 +773,14 @@ class SimulatedAri:
             async with chan.lock:
                 await self._serialised(chan)
                 self._leave_bridge(chan)
+
+
+def _listeners(chan: SimChannel) -> list[str]:
+    """The applications that get a channel's events: its Stasis app, then subscribers."""
+    apps = [chan.subscribed_app] if chan.subscribed_app else []
+    return apps + sorted(chan.subscriptions - set(apps))
+
+
+def _inherited(name: str) -> str:
+    """``__X`` stays ``__X`` on the child (inherited again); ``_X`` becomes ``X``."""
+    return name if name.startswith("__") else name[1:]

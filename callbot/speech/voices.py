@@ -14,11 +14,16 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from callbot.audio.convert import resample
+from callbot.audio.wavfile import write_wav
 from callbot.errors import ModelError
 from callbot.speech.tts import (
     CachedSynthesizer,
     EspeakSynthesizer,
     PiperSynthesizer,
+    SpeechChunk,
     Synthesizer,
 )
 
@@ -122,3 +127,19 @@ class VoiceLibrary:
 
         asyncio.run(render())
         return synthesizer
+
+    def render_wav(self, text: str, language: str, path: Path, sample_rate_hz: int = 8000) -> None:
+        """Say ``text`` into a mono 16-bit WAV file (blocking: e.g. the summary an agent
+        hears before taking a call, played by Asterisk from its sounds directory)."""
+        synthesizer = self.synthesizer(language, None)
+
+        async def render() -> list[SpeechChunk]:
+            return [chunk async for chunk in synthesizer.stream(text)]
+
+        chunks = asyncio.run(render())
+        pcm = np.concatenate(
+            [resample(c.pcm, c.sample_rate_hz, sample_rate_hz) for c in chunks]
+            or [np.zeros(0, np.int16)]
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_wav(path, pcm, sample_rate_hz)

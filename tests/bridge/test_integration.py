@@ -23,6 +23,7 @@ from callbot.audio.formats import SLIN_16K, AudioFormat
 from callbot.bridge.runtime import RunningBridge, build_bridge
 from callbot.config import AriConnection, Settings, load_settings
 from callbot.dialplan import Transfer
+from callbot.handover.hub import HandoverHub
 from callbot.media.types import CallInfo
 from callbot.service import Callbot, Engines
 from callbot.simulator.ari_server import SimulatedAri
@@ -130,8 +131,9 @@ async def rig(settings: Settings, engines: Engines) -> AsyncIterator[Rig]:
     await sim.start()
     ari = AriConnection(url=f"http://127.0.0.1:{sim.port}", password="secret")
     settings = dataclasses.replace(settings, ari=ari)
-    bridge = build_bridge(settings)
-    bot = await Callbot.start(settings, engines=engines, control=bridge.control)
+    hub = HandoverHub()  # in memory: the agent console's source of contexts
+    bridge = build_bridge(settings, hub=hub)
+    bot = await Callbot.start(settings, engines=engines, control=bridge.control, hub=hub)
     dialer.url = bot.media_url
     bridge.start()
     await sim.wait_for(lambda: "callbot" in sim.registered_apps)
@@ -168,7 +170,11 @@ async def test_dtmf_zero_hands_the_caller_to_the_queue(rig: Rig, engines: Engine
     assert caller.variables["__CALLBOT_QUEUE"] == "conseillers"
     assert caller.variables["__CALLBOT_MOTIF"] == "le demandeur veut un conseiller"
     assert caller.variables["__CALLBOT_CALL_ID"] == caller_id
-    assert "__CALLBOT_SUMMARY" in caller.variables
+    # The agent's context was published (console, webhook) before the caller left the bot,
+    # and the channel carries its id for screen-pop.
+    context = rig.bot.hub.get(caller.variables["__CALLBOT_CONTEXT_ID"])
+    assert context is not None and context.queue == "conseillers" and context.call_id == caller_id
+    assert caller.variables["__CALLBOT_SUMMARY"] == context.summary and context.summary
     await rig.ended()
     assert media_id in rig.sim.hung_up
     assert [c.id for c in rig.sim.live_channels()] == [caller_id]  # now in the dialplan

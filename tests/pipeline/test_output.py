@@ -16,6 +16,7 @@ from pipecat.tests.utils import SleepFrame, run_test
 
 from callbot.audio.formats import ULAW_8K
 from callbot.dialplan import Hangup, Transfer
+from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
 from callbot.pipeline.frames import (
     BargeInGateFrame,
@@ -57,9 +58,13 @@ class Control:
     def __init__(self, accept: bool) -> None:
         self.accept = accept
         self.transfers: list[Transfer] = []
+        self.contexts: list[HandoverContext | None] = []
 
-    async def transfer(self, info: CallInfo, transfer: Transfer) -> bool:
+    async def transfer(
+        self, info: CallInfo, transfer: Transfer, context: HandoverContext | None = None
+    ) -> bool:
         self.transfers.append(transfer)
+        self.contexts.append(context)
         return self.accept
 
 
@@ -162,5 +167,8 @@ async def test_transfer_outcomes(accepted: bool, outcome: str, last: str) -> Non
         ],
     )
     assert [t.queue for t in control.transfers] == ["conseillers"]
+    # The agent's context goes with the transfer.
+    context = control.contexts[0]
+    assert context is not None and context.queue == "conseillers" and context.call_id == "c1"
     assert journal.outcome == outcome and journal.transfer_queue == "conseillers"
     assert sink.calls[-1] == last

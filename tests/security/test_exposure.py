@@ -1,21 +1,13 @@
 import base64
-import dataclasses
 from typing import ClassVar
 
 import pytest
 
 from callbot.config import ServerSettings, Settings
 from callbot.errors import ConfigError
+from callbot.handover.settings import HandoverSettings
 from callbot.security.exposure import check_exposure, is_loopback, media_auth_ok
 from callbot.security.settings import SecuritySettings
-
-
-@dataclasses.dataclass(frozen=True)
-class WithSecurity:
-    """Settings as the lead nests them: ``settings.security``."""
-
-    server: ServerSettings
-    security: SecuritySettings = dataclasses.field(default_factory=SecuritySettings)
 
 
 def basic(user: str, password: str) -> str:
@@ -46,17 +38,29 @@ def test_basic_auth_or_token_is_enough_for_the_websocket() -> None:
     server = ServerSettings(
         host="0.0.0.0", audiosocket=False, media_username="asterisk", media_password="pw"
     )
-    check_exposure(Settings(server=server))
+    console = HandoverSettings(console_token="agents")
+    check_exposure(Settings(server=server, handover=console))
     server = ServerSettings(host="0.0.0.0", audiosocket=False)
-    check_exposure(WithSecurity(server, SecuritySettings(media_token="t0ken")))  # type: ignore[arg-type]
+    # The media token also guards the agent console.
+    check_exposure(Settings(server=server, security=SecuritySettings(media_token="t0ken")))
+
+
+def test_the_agent_console_beyond_loopback_needs_a_token() -> None:
+    server = ServerSettings(
+        host="0.0.0.0", audiosocket=False, media_username="asterisk", media_password="pw"
+    )
+    with pytest.raises(ConfigError, match="agent console"):
+        check_exposure(Settings(server=server))
 
 
 def test_audiosocket_beyond_loopback_needs_an_explicit_opt_in() -> None:
     server = ServerSettings(host="10.0.0.5", media_username="asterisk", media_password="pw")
     with pytest.raises(ConfigError, match="AudioSocket"):
-        check_exposure(Settings(server=server))
+        check_exposure(Settings(server=server, handover=HandoverSettings(console_token="a")))
     allowed = SecuritySettings(audiosocket_beyond_loopback=True)
-    check_exposure(WithSecurity(server, allowed))  # type: ignore[arg-type]
+    check_exposure(
+        Settings(server=server, security=allowed, handover=HandoverSettings(console_token="a"))
+    )
 
 
 def test_username_without_password_is_an_error() -> None:

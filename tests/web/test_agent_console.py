@@ -1,0 +1,156 @@
+"""The agent console in a real headless Chromium: transfers appear live, as they happen.
+
+The app is the lead's ``create_app`` with the console mounted, served by uvicorn on a
+loopback port; the hub stores into a real SQLite file. With the page open, two hand-overs
+are published and one is answered: the page must show them without reloading, the
+waiting time must tick, and the badge must change. Set ``AGENT_SCREENSHOT=/path.png`` to
+keep the screenshot (it is always taken, into the test's temp folder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright
+
+from callbot.handover.console import mount_console
+from callbot.handover.hub import HandoverHub
+from callbot.media.chan_websocket_edge import ChanWebsocketSettings
+from callbot.media.types import CallInfo, InboundEvent, MediaSink
+from callbot.web.app import WebContext, create_app
+from callbot.web.serving import serve_app
+from tests.handover.test_hub import sample_context
+from tests.web.browser import CHROMIUM, chromium_args, on_console
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium package"),
+]
+STEP_TIMEOUT_S = 15.0
+
+
+async def no_calls(info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink) -> None:
+    await sink.hangup()
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[HandoverHub, str]]:
+    hub = HandoverHub(tmp_path / "handover.sqlite3")
+    app = create_app(WebContext(handler=no_calls, media=ChanWebsocketSettings()))
+    mount_console(app, hub)
+    running = await serve_app(app)
+    yield hub, f"http://127.0.0.1:{running.port}"
+    await hub.aclose()
+    await running.stop()
+
+
+async def seconds_waited(page: Page, selector: str) -> int:
+    return int(await page.locator(selector).get_attribute("data-seconds") or -1)
+
+
+async def test_transfers_appear_live(served: tuple[HandoverHub, str], tmp_path: Path) -> None:
+    hub, base_url = served
+    errors: list[str] = []
+    shot = tmp_path / "agent.png"
+    args = [a for a in chromium_args(Path("/dev/null")) if "media-stream" not in a]
+    args = [a for a in args if "fake-audio" not in a]
+    first = sample_context(created_at=time.time() - 95.0)
+    second = sample_context(
+        "M. Durand ne reçoit plus ses indemnités journalières depuis mars ; "
+        "son identité n'a pas pu être vérifiée.",
+        caller_number="+33198765432",
+        queue="indemnites",
+    )
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=args, timeout=STEP_TIMEOUT_S * 1000
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 860})
+            page.set_default_timeout(STEP_TIMEOUT_S * 1000)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: on_console(msg, errors))
+            await page.goto(f"{base_url}/agent")
+            await page.wait_for_selector("#console[data-state=live]")
+            assert await page.locator("#empty").is_visible()
+
+            await hub.publish(first)
+            await hub.publish(second)
+            await page.wait_for_function(
+                "document.querySelectorAll('#handovers .item').length == 2"
+            )
+            order = await page.locator("#handovers .item").evaluate_all(
+                "items => items.map(i => i.dataset.id)"
+            )
+            detail_summary = await page.locator("#d-summary").inner_text()
+            number = await page.locator("#d-number").inner_text()
+            slots = await page.locator("#d-slots").inner_text()
+            turns = await page.locator("#d-turns li").count()
+            waited = await seconds_waited(page, f"[data-id='{second.context_id}'] .wait")
+            await page.wait_for_function(
+                f"+document.querySelector(\"[data-id='{second.context_id}'] .wait\")"
+                f".dataset.seconds > {waited}"
+            )
+
+            await hub.update(first.context_id, "answered", "poste 204")
+            item = page.locator(f"#handovers .item[data-id='{first.context_id}']")
+            await page.wait_for_selector(
+                f".item[data-id='{first.context_id}'][data-status=answered]"
+            )
+            badge = await item.locator(".badge").inner_text()
+            detail_badge = await page.locator("#d-status").inner_text()
+            status_note = await page.locator("#d-status-detail").inner_text()
+            frozen = await seconds_waited(page, "#d-wait")
+            await page.locator(f".item[data-id='{second.context_id}']").click()
+            await page.locator(f".item[data-id='{first.context_id}']").click()
+            await asyncio.sleep(1.2)
+            still = await seconds_waited(page, "#d-wait")
+            await page.screenshot(path=str(shot), full_page=True)
+            if target := os.environ.get("AGENT_SCREENSHOT"):
+                await page.screenshot(path=target, full_page=True)
+        finally:
+            await browser.close()
+    assert errors == []
+    assert order == [second.context_id, first.context_id]  # newest first
+    assert detail_summary == first.summary  # the first arrival is opened
+    assert number == "06 12 34 56 78"
+    assert "Numero securite sociale" in slots and "2 84 05 75 123 456 78" in slots
+    assert turns == len(first.turns)
+    assert 95 <= frozen <= 120
+    assert still == frozen  # stops ticking once answered
+    assert badge == detail_badge == "Pris en charge"
+    assert status_note == "Pris en charge : poste 204"
+    assert shot.stat().st_size > 20_000
+
+
+async def test_screen_pop_shows_one_context(served: tuple[HandoverHub, str]) -> None:
+    hub, base_url = served
+    ctx = sample_context()
+    await hub.publish(ctx)
+    await hub.publish(sample_context("Un autre appel."))
+    errors: list[str] = []
+    args = [a for a in chromium_args(Path("/dev/null")) if "media-stream" not in a]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=args, timeout=STEP_TIMEOUT_S * 1000
+        )
+        try:
+            page = await browser.new_page()
+            page.set_default_timeout(STEP_TIMEOUT_S * 1000)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: on_console(msg, errors))
+            await page.goto(f"{base_url}/agent/context/{ctx.context_id}")
+            await page.wait_for_selector(f"#detail[data-id='{ctx.context_id}']")
+            summary = await page.locator("#d-summary").inner_text()
+            await hub.update(ctx.context_id, "abandoned")
+            await page.wait_for_selector("#d-status[data-status=abandoned]")
+            list_visible = await page.locator("#handovers").is_visible()
+        finally:
+            await browser.close()
+    assert errors == []
+    assert summary == ctx.summary and not list_visible
