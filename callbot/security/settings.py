@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class SecuritySettings:
-    max_concurrent_calls: int = 8
+    max_concurrent_calls: int = 7
     """Calls handled at once; one more is refused before the bot answers (0: no limit).
     Size it from the load test: past it, every caller's latency degrades."""
     media_token: str | None = field(default=None, repr=False)

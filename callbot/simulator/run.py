@@ -78,12 +78,13 @@ async def wait_for_record(
     """The server's record of ``call_id`` once the call has ended there."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
+    while True:  # looks at least once, even with no time to wait
         for record in reversed(records):
             if record.get("call_id") == call_id:
                 return dict(record)
+        if loop.time() >= deadline:
+            return None
         await asyncio.sleep(0.05)
-    return None
 
 
 def merge(trace: CallTrace, record: dict[str, Any] | None, peer: CallerPeer) -> dict[str, Any]:

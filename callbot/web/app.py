@@ -64,19 +64,20 @@ def create_app(context: WebContext) -> FastAPI:
         """The most recent call records (newest last)."""
         return list(context.records)
 
+    @app.get("/static/{name}")
+    async def static(name: str) -> Response:
+        """The pages' shared assets (the softphone's, the palette of every page)."""
+        kinds = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+        suffix = name[name.rfind(".") :] if "." in name else ""
+        target = STATIC / name
+        if "/" in name or suffix not in kinds or not target.is_file():
+            return Response(status_code=404)
+        return Response(target.read_bytes(), media_type=kinds[suffix])
+
     if context.softphone:
 
         @app.get("/", response_class=HTMLResponse)
         async def softphone() -> str:
             return (STATIC / "softphone.html").read_text(encoding="utf-8")
-
-        @app.get("/static/{name}")
-        async def static(name: str) -> Response:
-            kinds = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
-            suffix = name[name.rfind(".") :] if "." in name else ""
-            target = STATIC / name
-            if "/" in name or suffix not in kinds or not target.is_file():
-                return Response(status_code=404)
-            return Response(target.read_bytes(), media_type=kinds[suffix])
 
     return app
