@@ -8,14 +8,16 @@ from, so an ops person sees where to look.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from callbot.errors import DialplanError
 
 Path_ = Sequence[str | int]
+M = TypeVar("M", bound=BaseModel)
 
 
 def compose(text: str, source: str) -> tuple[yaml.Node, Any]:
@@ -76,3 +78,18 @@ def validation_message(exc: ValidationError, root: yaml.Node, source: str) -> st
         message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
         lines.append(f"{source}:{line}:{column}: {where}: {message}")
     return "\n".join(lines)
+
+
+def load_validated(path: Path, model: type[M], what: str) -> tuple[yaml.Node, M]:
+    """Read ``path`` and validate it as ``model``; :class:`DialplanError` says where it is
+    wrong (``file:line:column``). ``what`` names the file in messages ("test set")."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DialplanError(f"{source}: cannot read {what}: {exc}") from exc
+    root, data = compose(text, source)
+    try:
+        return root, model.model_validate(data)
+    except ValidationError as exc:
+        raise DialplanError(validation_message(exc, root, source)) from exc

@@ -9,8 +9,9 @@ from playwright.async_api import ConsoleMessage
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-def chromium_args(mic: Path) -> list[str]:
-    return [
+def chromium_args(mic: Path | None = None) -> list[str]:
+    """Headless, offline flags; with ``mic``, a fake microphone playing that WAV."""
+    args = [
         "--headless=new",
         "--no-sandbox",
         "--disable-gpu",
@@ -19,10 +20,14 @@ def chromium_args(mic: Path) -> list[str]:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic}",
     ]
+    if mic is not None:
+        args += [
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic}",
+        ]
+    return args
 
 
 def on_console(msg: ConsoleMessage, errors: list[str]) -> None:

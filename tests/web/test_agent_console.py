@@ -57,8 +57,7 @@ async def test_transfers_appear_live(served: tuple[HandoverHub, str], tmp_path: 
     hub, base_url = served
     errors: list[str] = []
     shot = tmp_path / "agent.png"
-    args = [a for a in chromium_args(Path("/dev/null")) if "media-stream" not in a]
-    args = [a for a in args if "fake-audio" not in a]
+    args = chromium_args()
     first = sample_context(created_at=time.time() - 95.0)
     second = sample_context(
         "M. Durand ne reçoit plus ses indemnités journalières depuis mars ; "
@@ -134,7 +133,7 @@ async def test_screen_pop_shows_one_context(served: tuple[HandoverHub, str]) -> 
     await hub.publish(ctx)
     await hub.publish(sample_context("Un autre appel."))
     errors: list[str] = []
-    args = [a for a in chromium_args(Path("/dev/null")) if "media-stream" not in a]
+    args = chromium_args()
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=args, timeout=STEP_TIMEOUT_S * 1000

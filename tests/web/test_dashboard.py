@@ -85,8 +85,7 @@ async def test_dashboard_draws_every_chart(base_url: str, tmp_path: Path) -> Non
         clusters = (await get_json(client, f"/api/clusters?{WEEK}"))["clusters"]
     errors: list[str] = []
     shot = tmp_path / "dashboard.png"
-    args = [a for a in chromium_args(Path("/dev/null")) if "media-stream" not in a]
-    args = [a for a in args if "fake-audio" not in a]
+    args = chromium_args()
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=args, timeout=STEP_TIMEOUT_S * 1000

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from callbot.dialplan import (
     DialogEngine,
@@ -42,8 +42,7 @@ from callbot.dialplan import (
 )
 from callbot.dialplan.model import Dialplan
 from callbot.dialplan.normalize import strip_accents
-from callbot.dialplan.yamlpos import compose, position, validation_message
-from callbot.errors import DialplanError
+from callbot.dialplan.yamlpos import load_validated, position
 
 
 def _text_from_yaml(value: object) -> object:
@@ -127,16 +126,8 @@ def tests_for(dialplan_path: Path) -> Path:
 
 def run_test_file(path: Path) -> list[ConversationResult]:
     """Run every conversation of ``path``; :class:`DialplanError` if the file is invalid."""
+    root, parsed = load_validated(path, _TestFile, "test file")
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DialplanError(f"{source}: cannot read test file: {exc}") from exc
-    root, data = compose(text, source)
-    try:
-        parsed = _TestFile.model_validate(data)
-    except ValidationError as exc:
-        raise DialplanError(validation_message(exc, root, source)) from exc
     dialplan = load_dialplan(path.parent / parsed.dialplan)
     results = []
     for n, conversation in enumerate(parsed.tests):

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from callbot.dialplan.yamlpos import compose, position, validation_message
-from callbot.errors import DialplanError
+from callbot.dialplan.yamlpos import load_validated, position
 
 Phrase = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
@@ -75,16 +74,7 @@ def default_testset_path(dialplan_path: Path) -> Path:
 
 def load_testset(path: Path) -> TestSet:
     """Read and validate a test set; :class:`DialplanError` says where it is wrong."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DialplanError(f"{source}: cannot read test set: {exc}") from exc
-    root, data = compose(text, source)
-    try:
-        parsed = _TestSetFile.model_validate(data)
-    except ValidationError as exc:
-        raise DialplanError(validation_message(exc, root, source)) from exc
+    root, parsed = load_validated(path, _TestSetFile, "test set")
     cases = []
     for intent, phrases in parsed.intents.items():
         for k, phrase in enumerate(phrases):
