@@ -27,6 +27,7 @@ from callbot.audio.formats import AudioFormat
 from callbot.errors import AriError, AudioSocketError, ChanWebsocketError
 from callbot.protocols import ari, audiosocket
 from callbot.protocols import chan_websocket as cw
+from callbot.protocols import chan_websocket_asterisk as cwa
 
 JSON_VALUES: tuple[Any, ...] = (None, True, False, 0, -1, 2**70, -(2**63), 1.5, float("nan"))
 JSON_VALUES += ("", "x" * 300, "\u00e9\u20ac\U0001f600", "\x00", [], {}, [[[]]], {"a": {}})
@@ -228,7 +229,7 @@ def _cw_connection(data: bytes) -> object:
 
 def _cw_commands(data: bytes) -> object:
     fmt = cw.ControlFormat.JSON if data[:1] == b"{" else cw.ControlFormat.PLAIN
-    return cw.parse_command(_text(data), fmt)
+    return cwa.parse_command(_text(data), fmt)
 
 
 def _audiosocket(data: bytes) -> object:
@@ -285,7 +286,7 @@ def _cw_event_seeds() -> tuple[bytes, ...]:
     ]
     out = []
     for fmt_ in (cw.ControlFormat.PLAIN, cw.ControlFormat.JSON):
-        out += [cw.encode_event(e, fmt_).encode() for e in events]
+        out += [cwa.encode_event(e, fmt_).encode() for e in events]
     return tuple(out)
 
 

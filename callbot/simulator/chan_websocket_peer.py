@@ -3,7 +3,7 @@
 It connects as Asterisk's websocket client does (subprotocol ``media``, optional Basic
 auth, ``v()`` query parameters), sends MEDIA_START, then runs Asterisk's 20 ms timer: each
 tick sends one caller frame and plays one bot frame out of the playback queue
-(:class:`~callbot.protocols.chan_websocket.AsteriskChannel`, the same rules as
+(:class:`~callbot.protocols.chan_websocket_asterisk.AsteriskChannel`, the same rules as
 chan_websocket.c) into a :class:`~callbot.simulator.recording.BotRecording`.
 
 ``speed`` > 1 runs the timer faster than real time; every duration in this API is in
@@ -33,6 +33,7 @@ from websockets.exceptions import ConnectionClosed
 from callbot.audio.convert import OutboundConverter, decode
 from callbot.audio.formats import FRAME_MS, PIPELINE_RATE_HZ, ULAW_8K, AudioFormat
 from callbot.protocols import chan_websocket as cw
+from callbot.protocols import chan_websocket_asterisk as cwa
 from callbot.simulator.recording import BotRecording
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class SimulatedChanWebsocketCall:
         self._auth = (username, password or "") if username is not None else None
         self._send_silence = send_silence
         self._in_query = call_id_in_query
-        self._channel = cw.AsteriskChannel(
+        self._channel = cwa.AsteriskChannel(
             self._media_start(connection_id, channel_variables or {}), self._control
         )
         self._silence = cw.silence_frame(media_format)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from callbot.errors import AriError, AudioSocketError, ChanWebsocketError
 from callbot.protocols import ari, audiosocket
 from callbot.protocols import chan_websocket as cw
+from callbot.protocols import chan_websocket_asterisk as cwa
 from callbot.security.fuzzing import default_targets, fuzz, mutate_bytes, mutate_json
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -70,8 +71,8 @@ def test_chan_websocket_json_events(name: str, fields: dict[str, Any]) -> None:
 def test_chan_websocket_plain_events_and_commands(text: str) -> None:
     for parse in (
         lambda: cw.parse_event(text),
-        lambda: cw.parse_command(text, cw.ControlFormat.PLAIN),
-        lambda: cw.parse_command(text, cw.ControlFormat.JSON),
+        lambda: cwa.parse_command(text, cw.ControlFormat.PLAIN),
+        lambda: cwa.parse_command(text, cw.ControlFormat.JSON),
     ):
         with contextlib.suppress(ChanWebsocketError):
             parse()

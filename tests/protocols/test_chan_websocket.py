@@ -9,6 +9,7 @@ import pytest
 from callbot.audio.formats import SLIN_8K, SLIN_16K, ULAW_8K, AudioFormat, Codec
 from callbot.errors import ChanWebsocketError
 from callbot.protocols import chan_websocket as cw
+from callbot.protocols import chan_websocket_asterisk as cwa
 from callbot.protocols.chan_websocket import (
     AsteriskError,
     BufferingCompleted,
@@ -115,7 +116,7 @@ class TestMediaStart:
         variables["CITY"] = "Liège"
         start = dataclasses.replace(START, channel_variables=variables)
         expected = START_PLAIN if fmt is PLAIN else START_JSON
-        assert cw.encode_event(start, fmt) == expected
+        assert cwa.encode_event(start, fmt) == expected
 
     @pytest.mark.parametrize(
         ("name", "fmt", "frame"),
@@ -149,8 +150,8 @@ class TestEvents:
 
     @pytest.mark.parametrize(("event", "plain", "js"), EVENT_FIXTURES)
     def test_encode_both_formats(self, event: cw.Event, plain: str, js: str) -> None:
-        assert cw.encode_event(event, PLAIN) == plain
-        assert cw.encode_event(event, JSON) == js
+        assert cwa.encode_event(event, PLAIN) == plain
+        assert cwa.encode_event(event, JSON) == js
 
     def test_error_text_keeps_spaces_and_drops_trailing_newline(self) -> None:
         text = (
@@ -241,8 +242,8 @@ class TestCommands:
     def test_asterisk_parses_what_the_app_sends(
         self, command: Command, plain: str, js: str
     ) -> None:
-        assert cw.parse_command(plain, PLAIN) == command
-        assert cw.parse_command(js, JSON) == command
+        assert cwa.parse_command(plain, PLAIN) == command
+        assert cwa.parse_command(js, JSON) == command
 
     def test_set_media_direction_is_json_only(self) -> None:
         cmd = Command("SET_MEDIA_DIRECTION", direction="in")
@@ -261,18 +262,18 @@ class TestCommands:
             cw.encode_command(Command("DANCE"), PLAIN)
 
     def test_asterisk_ignores_empty_and_long_text(self) -> None:
-        assert cw.parse_command("", PLAIN) is None
-        assert cw.parse_command("MARK_MEDIA " + "x" * 118, PLAIN) is None  # 129 bytes
-        assert cw.parse_command("MARK_MEDIA " + "x" * 117, PLAIN) == Command(
+        assert cwa.parse_command("", PLAIN) is None
+        assert cwa.parse_command("MARK_MEDIA " + "x" * 118, PLAIN) is None  # 129 bytes
+        assert cwa.parse_command("MARK_MEDIA " + "x" * 117, PLAIN) == Command(
             "MARK_MEDIA", "x" * 117
         )
-        assert cw.parse_command("  FLUSH_MEDIA \n", PLAIN) == Command("FLUSH_MEDIA")
+        assert cwa.parse_command("  FLUSH_MEDIA \n", PLAIN) == Command("FLUSH_MEDIA")
 
     def test_asterisk_json_parse_errors(self) -> None:
         with pytest.raises(cw.MalformedMessage, match="Unable to parse JSON command"):
-            cw.parse_command("FLUSH_MEDIA", JSON)
-        assert cw.parse_command("[1]", JSON) == Command("")
-        assert cw.parse_command('{"command":7}', JSON) == Command("")
+            cwa.parse_command("FLUSH_MEDIA", JSON)
+        assert cwa.parse_command("[1]", JSON) == Command("")
+        assert cwa.parse_command('{"command":7}', JSON) == Command("")
 
 
 class TestAppConnection:
@@ -362,11 +363,11 @@ PARSE_ERROR = '"error_text":"Unable to parse JSON command"'
 ULAW_START = MediaStart("media1", "WebSocket/media1/0x1", CHAN, "ulaw", ULAW_8K, 160, 20)
 
 
-def _channel(fmt: ControlFormat = PLAIN) -> cw.AsteriskChannel:
-    return cw.AsteriskChannel(ULAW_START, fmt)
+def _channel(fmt: ControlFormat = PLAIN) -> cwa.AsteriskChannel:
+    return cwa.AsteriskChannel(ULAW_START, fmt)
 
 
-def _play(channel: cw.AsteriskChannel, ticks: int) -> tuple[list[bytes | None], list[str]]:
+def _play(channel: cwa.AsteriskChannel, ticks: int) -> tuple[list[bytes | None], list[str]]:
     frames: list[bytes | None] = []
     events: list[str] = []
     for _ in range(ticks):
@@ -505,4 +506,4 @@ class TestAsteriskChannel:
     def test_passthrough_refused(self) -> None:
         start = MediaStart("m", "WebSocket/m/0x1", CHAN, "opus", None, 0, 20)
         with pytest.raises(cw.UnsupportedMedia):
-            cw.AsteriskChannel(start, PLAIN)
+            cwa.AsteriskChannel(start, PLAIN)
