@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from callbot.bridge.settings import AriSettings
 from callbot.errors import ConfigError
 from callbot.handover.settings import HandoverSettings
 from callbot.pipeline.settings import CallSettings
@@ -62,50 +63,6 @@ class TtsSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class AriConnection:
-    """The ARI bridge (Stasis app); defaults match ``asterisk/*.conf``."""
-
-    url: str | None = None
-    """ARI base URL, e.g. ``http://127.0.0.1:8088/ari`` (``/ari`` is added if missing).
-    None: no ARI (embedded mode)."""
-    username: str = "callbot"
-    password: str | None = field(default=None, repr=False)
-    app: str = "callbot"
-    """Stasis application name, as in ``Stasis(callbot,...)``."""
-    media_transport: str = "websocket"
-    """``websocket`` (chan_websocket, Asterisk 20.16+/22.6+/23) or ``audiosocket``."""
-    websocket_connection: str = "callbot"
-    """Section of ``websocket_client.conf`` pointing at callbot's ``/media``."""
-    media_format: str = "slin16"
-    """Media leg format: ``slin16`` or ``ulaw``."""
-    transport_data: str = "f(json)"
-    """chan_websocket dial options (``f(json)`` needs 20.18+/22.8+/23.2+; else empty)."""
-    audiosocket_host: str = "127.0.0.1:9092"
-    """Where Asterisk reaches callbot's AudioSocket server (audiosocket transport)."""
-    queue_context: str = "callbot-queues"
-    """Dialplan context of the human queues; the extension is the queue name."""
-    fallback_context: str | None = "callbot-queues"
-    """Where callers go when the bot cannot take them (shutdown, bot down). None: hang up."""
-    fallback_extension: str = "accueil"
-    """Extension in the fallback context (``CALLBOT_FALLBACK_QUEUE`` in extensions.conf)."""
-    media_start_timeout_s: float = 10.0
-    request_timeout_s: float = 5.0
-    reconnect_max_delay_s: float = 30.0
-    shutdown_timeout_s: float = 5.0
-    context_url_base: str | None = None
-    """Public base URL of the agent console's context pages, put in ``__CALLBOT_CONTEXT_URL``
-    (e.g. ``http://callbot.example:8080/agent/context``)."""
-    sounds_dir: Path | None = None
-    """A directory Asterisk reads sounds from (e.g. /var/lib/asterisk/sounds/callbot): the
-    summary the agent hears before taking the call is written there. None: no screening."""
-    sounds_prefix: str = "callbot"
-    queue_timeout_s: int = 120
-    """A caller still unanswered in the queue after this gets the callback offer."""
-    agent_accept_timeout_s: float = 20.0
-    callback_wait_s: float = 10.0
-
-
-@dataclass(frozen=True, slots=True)
 class BackofficeSettings:
     authorization: str | None = field(default=None, repr=False)
     """``Authorization`` header sent with every dialplan hook, e.g. ``Bearer <token>``;
@@ -124,7 +81,7 @@ class Settings:
     tts: TtsSettings = field(default_factory=TtsSettings)
     vad: VadSettings = field(default_factory=VadSettings)
     call: CallSettings = field(default_factory=CallSettings)
-    ari: AriConnection = field(default_factory=AriConnection)
+    ari: AriSettings = field(default_factory=AriSettings)
     backoffice: BackofficeSettings = field(default_factory=BackofficeSettings)
     records: RecordsSettings = field(default_factory=RecordsSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)

@@ -7,14 +7,9 @@ never leaves a channel stranded. Not needed in the ``Dial(WebSocket/...)`` mode,
 dialplan alone connects calls to the media server.
 """
 
-from callbot.bridge.ari_client import AriClient, AriHttpError, AriSettings, EventsConnected
-from callbot.bridge.stasis import (
-    CallLegs,
-    CallRegistry,
-    MediaTransport,
-    StasisBridge,
-    StasisSettings,
-)
+from callbot.bridge.ari_client import AriClient, AriHttpError, EventsConnected
+from callbot.bridge.settings import AriSettings, MediaTransport
+from callbot.bridge.stasis import CallLegs, CallRegistry, StasisBridge
 
 __all__ = [
     "AriClient",
@@ -25,5 +20,4 @@ __all__ = [
     "EventsConnected",
     "MediaTransport",
     "StasisBridge",
-    "StasisSettings",
 ]

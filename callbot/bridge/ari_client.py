@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 from collections.abc import AsyncGenerator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -24,29 +24,11 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
 
+from callbot.bridge.settings import AriSettings
 from callbot.errors import AriError
 from callbot.protocols import ari
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class AriSettings:
-    """How to reach ARI. The lead fills it from the settings file, env and secret files."""
-
-    url: str = "http://127.0.0.1:8088/ari"
-    """ARI base URL (http.conf ``bindaddr``/``bindport`` plus ``/ari``)."""
-    username: str = "callbot"
-    """An ari.conf user (``type=user``)."""
-    password: str = field(default="", repr=False)
-    app: str = "callbot"
-    """Stasis application name, as in the dialplan's ``Stasis(callbot)``."""
-    request_timeout_s: float = 5.0
-    reconnect_initial_delay_s: float = 0.5
-    reconnect_max_delay_s: float = 30.0
-    """Upper bound of the reconnect backoff (jitter included)."""
-    api_key_auth: bool = False
-    """Authenticate the events websocket with ``?api_key=user:pass`` instead of Basic auth."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +83,8 @@ class AriClient:
         self._settings = settings
         self._rng = rng or random.Random()
         self._http = httpx.AsyncClient(
-            base_url=settings.url.rstrip("/"),
-            auth=(settings.username, settings.password),
+            base_url=settings.base_url,
+            auth=(settings.username, settings.password or ""),
             timeout=settings.request_timeout_s,
         )
         self._connected = False
@@ -199,17 +181,17 @@ class AriClient:
 
     def events_url(self) -> str:
         """``ws(s)://host:port/ari/events?app=...`` (with api_key only if configured)."""
-        parts = urlsplit(self._settings.url.rstrip("/"))
+        parts = urlsplit(self._settings.base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         query: dict[str, str] = ari.events_params(self._settings.app)
         if self._settings.api_key_auth:
-            query["api_key"] = f"{self._settings.username}:{self._settings.password}"
+            query["api_key"] = f"{self._settings.username}:{self._settings.password or ''}"
         return urlunsplit((scheme, parts.netloc, parts.path + "/events", urlencode(query), ""))
 
     def _auth_headers(self) -> Mapping[str, str]:
         if self._settings.api_key_auth:
             return {}
-        token = f"{self._settings.username}:{self._settings.password}".encode()
+        token = f"{self._settings.username}:{self._settings.password or ''}".encode()
         return {"Authorization": "Basic " + base64.b64encode(token).decode("ascii")}
 
     async def events(self) -> AsyncGenerator[ari.AriEvent | EventsConnected, None]:

@@ -38,6 +38,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 from callbot.bridge.ari_client import AriClient, AriHttpError
+from callbot.bridge.settings import AriSettings
 from callbot.bridge.stasis import StasisBridge
 from callbot.dialplan import Transfer
 from callbot.errors import AriError, CallError
@@ -74,37 +75,18 @@ class HandoverPublisher(Protocol):
     ) -> HandoverContext | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class TransferSettings:
-    queue_context: str = "callbot-queues"
-    priority: int = 1
-    context_url_base: str | None = None
-    """Console URL prefix, e.g. ``http://callbot:8080/agent/context``: ``<base>/<id>``."""
-    sounds_dir: Path | None = None
-    """Where summaries are written, readable by Asterisk (``/var/lib/asterisk/sounds/callbot``)."""
-    sounds_prefix: str = "callbot"
-    """``sounds_dir`` as Asterisk names it under its sounds directory."""
-    queue_timeout_s: int = 120
-    """How long a caller waits in the queue before the no-answer offer."""
-    agent_accept_timeout_s: float = 20.0
-    """How long an agent has to press 1 after the summary starts."""
-    callback_wait_s: float = 10.0
-    """How long the caller has to press 1 (callback) after the no-answer prompt starts."""
-    playback_wait_s: float = 15.0
-    noanswer_prompt: dict[str, str] = field(
-        default_factory=lambda: {
-            "fr": "Aucun conseiller n'est disponible pour le moment. Pour être rappelé, "
-            "tapez 1. Sinon, merci de rappeler plus tard.",
-            "en": "No agent is available right now. To be called back, press 1. "
-            "Otherwise, please call again later.",
-        }
-    )
-    callback_confirm: dict[str, str] = field(
-        default_factory=lambda: {
-            "fr": "C'est noté, un conseiller vous rappellera. Au revoir.",
-            "en": "Thank you, an agent will call you back. Goodbye.",
-        }
-    )
+PLAYBACK_WAIT_S = 15.0
+"""Longest wait for a prompt played to a caller to finish."""
+NOANSWER_PROMPT = {
+    "fr": "Aucun conseiller n'est disponible pour le moment. Pour être rappelé, "
+    "tapez 1. Sinon, merci de rappeler plus tard.",
+    "en": "No agent is available right now. To be called back, press 1. "
+    "Otherwise, please call again later.",
+}
+CALLBACK_CONFIRM = {
+    "fr": "C'est noté, un conseiller vous rappellera. Au revoir.",
+    "en": "Thank you, an agent will call you back. Goodbye.",
+}
 
 
 class AriCallControl:
@@ -113,13 +95,13 @@ class AriCallControl:
     def __init__(
         self,
         bridge: StasisBridge,
-        settings: TransferSettings | None = None,
+        settings: AriSettings | None = None,
         *,
         hub: HandoverPublisher | None = None,
         synthesize: Synthesizer | None = None,
     ) -> None:
         self._bridge = bridge
-        self._settings = settings or TransferSettings()
+        self._settings = settings or AriSettings()
         self._hub = hub
         self.warm = WarmTransfers(bridge, self._settings, hub, synthesize)
         bridge.add_event_tap(self.warm.on_event)
@@ -145,7 +127,7 @@ class AriCallControl:
                 call_id,
                 context=self._ctx,
                 extension=queue,
-                priority=self._settings.priority,
+                priority=1,
                 variables=self._variables(ctx),
             )
         except (CallError, AriError) as exc:
@@ -203,7 +185,7 @@ class WarmTransfers:
     def __init__(
         self,
         bridge: StasisBridge,
-        settings: TransferSettings,
+        settings: AriSettings,
         hub: HandoverPublisher | None,
         synthesize: Synthesizer | None,
     ) -> None:
@@ -338,13 +320,13 @@ class WarmTransfers:
         h.digits[caller_id] = digits
         await self._set_status(h, "no_answer", why or "TIMEOUT")
         lang = "en" if h.ctx.language.lower().startswith("en") else "fr"
-        prompt = await self._prompt(h, "noanswer", self._s.noanswer_prompt[lang])
+        prompt = await self._prompt(h, "noanswer", NOANSWER_PROMPT[lang])
         if prompt is not None:
             await self._play(caller_id, prompt, wait=False)
         digit = await _first_digit(digits, ("1",), self._s.callback_wait_s)
         if digit == "1":
             await self._set_status(h, "callback_requested", h.ctx.queue)
-            confirm = await self._prompt(h, "callback", self._s.callback_confirm[lang])
+            confirm = await self._prompt(h, "callback", CALLBACK_CONFIRM[lang])
             if confirm is not None:
                 await self._play(caller_id, confirm, wait=True)
         if digit is not None or caller_id in h.digits:
@@ -376,7 +358,7 @@ class WarmTransfers:
             await self._client.request(_play(channel_id, playback_id, media))
             if wait:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(done, self._s.playback_wait_s)
+                    await asyncio.wait_for(done, PLAYBACK_WAIT_S)
         except AriHttpError as exc:
             logger.info("playback on %s failed: %s", channel_id, exc)
         finally:

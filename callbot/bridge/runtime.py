@@ -13,16 +13,10 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from callbot.bridge.ari_client import AriClient, AriSettings
-from callbot.bridge.control import (
-    AriCallControl,
-    HandoverPublisher,
-    Synthesizer,
-    TransferSettings,
-)
-from callbot.bridge.stasis import MediaTransport, StasisBridge, StasisSettings
-from callbot.config import AriConnection, Settings
-from callbot.errors import ConfigError
+from callbot.bridge.ari_client import AriClient
+from callbot.bridge.control import AriCallControl, HandoverPublisher, Synthesizer
+from callbot.bridge.stasis import StasisBridge
+from callbot.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -53,54 +47,6 @@ class RunningBridge:
         await self.client.close()
 
 
-def ari_settings(conn: AriConnection) -> AriSettings:
-    if not conn.url:
-        raise ConfigError("ari.url is not set")
-    url = conn.url.rstrip("/")
-    if not url.endswith("/ari"):
-        url += "/ari"
-    return AriSettings(
-        url=url,
-        username=conn.username,
-        password=conn.password or "",
-        app=conn.app,
-        request_timeout_s=conn.request_timeout_s,
-        reconnect_max_delay_s=conn.reconnect_max_delay_s,
-    )
-
-
-def stasis_settings(conn: AriConnection) -> StasisSettings:
-    try:
-        transport = MediaTransport(conn.media_transport)
-    except ValueError:
-        raise ConfigError(
-            f"ari.media_transport: expected websocket or audiosocket, got {conn.media_transport!r}"
-        ) from None
-    return StasisSettings(
-        media_transport=transport,
-        websocket_connection=conn.websocket_connection,
-        media_format=conn.media_format,
-        transport_data=conn.transport_data,
-        audiosocket_host=conn.audiosocket_host,
-        media_start_timeout_s=conn.media_start_timeout_s,
-        fallback_context=conn.fallback_context,
-        fallback_extension=conn.fallback_extension,
-        shutdown_timeout_s=conn.shutdown_timeout_s,
-    )
-
-
-def transfer_settings(conn: AriConnection) -> TransferSettings:
-    return TransferSettings(
-        queue_context=conn.queue_context,
-        context_url_base=conn.context_url_base,
-        sounds_dir=conn.sounds_dir,
-        sounds_prefix=conn.sounds_prefix,
-        queue_timeout_s=conn.queue_timeout_s,
-        agent_accept_timeout_s=conn.agent_accept_timeout_s,
-        callback_wait_s=conn.callback_wait_s,
-    )
-
-
 def build_bridge(
     settings: Settings,
     hub: HandoverPublisher | None = None,
@@ -111,8 +57,8 @@ def build_bridge(
     ``hub`` receives each hand-over's context before the caller leaves the bot;
     ``synthesize`` writes the summary the agent hears before taking the call.
     """
-    conn = settings.ari
-    client = AriClient(ari_settings(conn))
-    bridge = StasisBridge(client, stasis_settings(conn))
-    control = AriCallControl(bridge, transfer_settings(conn), hub=hub, synthesize=synthesize)
+    ari = settings.ari
+    client = AriClient(ari)
+    bridge = StasisBridge(client, ari)
+    control = AriCallControl(bridge, ari, hub=hub, synthesize=synthesize)
     return RunningBridge(client, bridge, control)

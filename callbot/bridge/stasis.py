@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import functools
 import logging
 import re
@@ -37,6 +36,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from callbot.bridge.ari_client import AriClient, AriHttpError, EventsConnected
+from callbot.bridge.settings import AriSettings, MediaTransport
 from callbot.errors import AriError, CallError
 from callbot.protocols import ari
 
@@ -45,34 +45,6 @@ logger = logging.getLogger(__name__)
 _NO_VARS: Mapping[str, str] = MappingProxyType({})
 _VAR_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _AUDIOSOCKET_NS = uuid.UUID("6f1c1e0a-2b7c-4c57-9a43-63616c6c626f")
-
-
-class MediaTransport(enum.Enum):
-    WEBSOCKET = "websocket"
-    """chan_websocket (Asterisk 20.16+/22.6+/23): Asterisk dials the media server."""
-    AUDIOSOCKET = "audiosocket"
-    """AudioSocket channel driver (Asterisk 18+): Asterisk connects over TCP."""
-
-
-@dataclass(frozen=True, slots=True)
-class StasisSettings:
-    media_transport: MediaTransport = MediaTransport.WEBSOCKET
-    websocket_connection: str = "callbot"
-    """Section of websocket_client.conf that points at the callbot media server."""
-    media_format: str = "slin16"
-    """``slin16`` (wideband) or ``ulaw``."""
-    transport_data: str = "f(json)"
-    """chan_websocket dial options appended by externalMedia (JSON control messages)."""
-    audiosocket_host: str = "127.0.0.1:9092"
-    media_start_timeout_s: float = 10.0
-    """How long the bot leg may take to connect before the caller goes to the fallback."""
-    reattach_lost_calls: bool = True
-    """After a reconnect, give a new bot leg to callers whose leg vanished (else end them)."""
-    fallback_context: str | None = None
-    """Where callers go when the bot cannot take them (shutdown, no bot); None: hang up."""
-    fallback_extension: str = "s"
-    fallback_priority: int = 1
-    shutdown_timeout_s: float = 5.0
 
 
 @dataclass(slots=True)
@@ -191,7 +163,7 @@ class StasisBridge:
     uses :meth:`transfer` and :meth:`hangup`; :meth:`stop` ends every call."""
 
     def __init__(
-        self, client: AriClient, settings: StasisSettings, registry: CallRegistry | None = None
+        self, client: AriClient, settings: AriSettings, registry: CallRegistry | None = None
     ) -> None:
         self._client = client
         self._settings = settings
@@ -325,7 +297,7 @@ class StasisBridge:
 
     def _new_call(self, channel: ari.Channel) -> CallLegs:
         call_id = channel.id
-        if self._settings.media_transport is MediaTransport.AUDIOSOCKET:
+        if self._settings.transport is MediaTransport.AUDIOSOCKET:
             # AudioSocket only carries a UUID: make it the call id the media edge will see.
             call_id = str(uuid.uuid5(_AUDIOSOCKET_NS, channel.id))
         legs = CallLegs(call_id, channel.id, channel.caller_number, f"{call_id}-bridge")
@@ -384,7 +356,7 @@ class StasisBridge:
         self.registry.bind(media_id, legs.call_id)  # before the request: StasisStart may race
         variables = {"CALLBOT_CALL_ID": legs.call_id, "CALLBOT_CALLER": legs.caller_number}
         s = self._settings
-        if s.media_transport is MediaTransport.WEBSOCKET:
+        if s.transport is MediaTransport.WEBSOCKET:
             await self._client.external_media(
                 app=self._app,
                 external_host=s.websocket_connection,
@@ -513,7 +485,7 @@ class StasisBridge:
                         caller,
                         context=context,
                         extension=self._settings.fallback_extension,
-                        priority=self._settings.fallback_priority,
+                        priority=1,
                     )
                 else:
                     logger.info("call %s: %s: hanging up the caller", legs.call_id, reason)

@@ -7,7 +7,7 @@ Routes (mounted by :func:`mount_console`):
 * ``GET /api/handovers?limit=50``: the newest contexts as JSON;
 * ``GET /agent/context/{context_id}``: one context; JSON, or the console page showing
   just that context when a browser asks for ``text/html``. This is the screen-pop URL
-  the bridge puts on the channel (``TransferSettings.context_url_base`` =
+  the bridge puts on the channel (``AriSettings.context_url_base`` =
   ``https://<console host>/agent/context``);
 * ``WS /agent/ws``: a snapshot, then every new transfer and status change.
 

@@ -21,7 +21,8 @@ import pytest
 
 from callbot.audio.formats import SLIN_16K, AudioFormat
 from callbot.bridge.runtime import RunningBridge, build_bridge
-from callbot.config import AriConnection, Settings, load_settings
+from callbot.bridge.settings import AriSettings
+from callbot.config import Settings, load_settings
 from callbot.dialplan import Transfer
 from callbot.handover.hub import HandoverHub
 from callbot.media.types import CallInfo
@@ -129,7 +130,7 @@ async def rig(settings: Settings, engines: Engines) -> AsyncIterator[Rig]:
     dialer = MediaDialer(sim)
     sim.on_external_media = dialer
     await sim.start()
-    ari = AriConnection(url=f"http://127.0.0.1:{sim.port}", password="secret")
+    ari = AriSettings(url=f"http://127.0.0.1:{sim.port}", password="secret")
     settings = dataclasses.replace(settings, ari=ari)
     hub = HandoverHub()  # in memory: the agent console's source of contexts
     bridge = build_bridge(settings, hub=hub)

@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from callbot.bridge.ari_client import AriClient, AriSettings
-from callbot.bridge.stasis import CallLegs, MediaTransport, StasisBridge, StasisSettings
+from callbot.bridge.ari_client import AriClient
+from callbot.bridge.settings import AriSettings
+from callbot.bridge.stasis import CallLegs, StasisBridge
 from callbot.errors import CallError
 from callbot.simulator.ari_server import SimulatedAri
 
@@ -61,15 +62,15 @@ async def make_rig(**settings: object) -> tuple[Rig, AriClient, asyncio.Task[Non
     peers = MediaPeers()
     sim = SimulatedAri(password="pw", on_external_media=peers)
     await sim.start()
-    client = AriClient(
-        AriSettings(
-            url=sim.url,
-            password="pw",
-            reconnect_initial_delay_s=0.05,
-            reconnect_max_delay_s=0.2,
-        )
+    ari = AriSettings(
+        url=sim.url,
+        password="pw",
+        reconnect_initial_delay_s=0.05,
+        reconnect_max_delay_s=0.2,
+        **settings,  # type: ignore[arg-type]
     )
-    bridge = StasisBridge(client, StasisSettings(**settings))  # type: ignore[arg-type]
+    client = AriClient(ari)
+    bridge = StasisBridge(client, ari)
     task = asyncio.create_task(bridge.run())
     await sim.wait_for(lambda: "callbot" in sim.registered_apps)
     return Rig(sim, bridge, peers), client, task
@@ -88,7 +89,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
 
 
 def with_settings(**settings: object) -> Callable[[F], F]:
-    """Run a test with these :class:`StasisSettings` fields."""
+    """Run a test with these :class:`AriSettings` fields."""
 
     def mark(fn: F) -> F:
         fn.stasis_settings = settings  # type: ignore[attr-defined]
@@ -204,11 +205,11 @@ async def test_media_dial_failure_sends_caller_to_fallback(rig: Rig) -> None:
     channel_id = rig.sim.place_call("0600000001")
     caller = rig.sim.channels[channel_id]
     await rig.sim.wait_for(lambda: caller.continued_to is not None)
-    assert caller.continued_to == ("callbot-fallback", "s", 1)
+    assert caller.continued_to == ("callbot-fallback", "accueil", 1)
     await rig.sim.wait_for(lambda: rig.sim.live_bridges() == [])
 
 
-@with_settings(media_start_timeout_s=0.2)
+@with_settings(media_start_timeout_s=0.2, fallback_context=None)
 async def test_media_timeout_hangs_up_everything(rig: Rig) -> None:
     rig.peers.delay_s = 5.0
     channel_id = rig.sim.place_call("0600000002")
@@ -246,7 +247,7 @@ async def test_reconnect_reconciliation_leaves_nothing_stranded(rig: Rig) -> Non
     }
 
 
-@with_settings(reattach_lost_calls=False)
+@with_settings(reattach_lost_calls=False, fallback_context=None)
 async def test_reconnect_without_reattach_hangs_up_bereft_callers(rig: Rig) -> None:
     legs = await rig.call()
     assert legs.media_channel_id is not None
@@ -262,7 +263,11 @@ async def test_shutdown_sends_callers_to_fallback(rig: Rig) -> None:
     first, second = await rig.call(), await rig.call()
     await rig.bridge.stop()
     for legs in (first, second):
-        assert rig.sim.channels[legs.caller_channel_id].continued_to == ("callbot-fallback", "s", 1)
+        assert rig.sim.channels[legs.caller_channel_id].continued_to == (
+            "callbot-fallback",
+            "accueil",
+            1,
+        )
     assert {c.id for c in rig.sim.live_channels()} == {
         first.caller_channel_id,
         second.caller_channel_id,
@@ -270,7 +275,7 @@ async def test_shutdown_sends_callers_to_fallback(rig: Rig) -> None:
     assert rig.sim.live_bridges() == []
 
 
-@with_settings(media_transport=MediaTransport.AUDIOSOCKET)
+@with_settings(media_transport="audiosocket")
 async def test_audiosocket_mode(rig: Rig) -> None:
     legs = await rig.call()
     _, params, _ = rig.peers.dials[0]

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from callbot.audio.formats import AudioFormat, Codec
-from callbot.bridge.ari_client import AriClient, AriSettings
-from callbot.bridge.control import AriCallControl, TransferSettings
-from callbot.bridge.stasis import StasisBridge, StasisSettings
+from callbot.bridge.ari_client import AriClient
+from callbot.bridge.control import AriCallControl
+from callbot.bridge.settings import AriSettings
+from callbot.bridge.stasis import StasisBridge
 from callbot.dialplan import Transfer
 from callbot.handover.build import build_context
 from callbot.handover.context import HandoverContext
@@ -94,16 +95,17 @@ async def _media_ok(channel_id: str, params: object, variables: object) -> None:
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     sim = SimulatedAri(password="pw", on_external_media=_media_ok)
     await sim.start()
-    client = AriClient(AriSettings(url=sim.url, password="pw"))
-    bridge = StasisBridge(client, StasisSettings())
-    hub = FakeHub(sim)
-    settings = TransferSettings(
+    settings = AriSettings(
+        url=sim.url,
+        password="pw",
         context_url_base="http://callbot:8080/agent/context/",
         sounds_dir=tmp_path / "callbot",
         agent_accept_timeout_s=0.5,
         callback_wait_s=0.5,
-        playback_wait_s=1.0,
     )
+    client = AriClient(settings)
+    bridge = StasisBridge(client, settings)
+    hub = FakeHub(sim)
     control = AriCallControl(bridge, settings, hub=hub, synthesize=synthesize)
     task = asyncio.create_task(bridge.run())
     await sim.wait_for(lambda: "callbot" in sim.registered_apps)
