@@ -24,6 +24,13 @@ CALL_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 SECRET_MASK = "***"
 
 
+def for_log(value: str, limit: int = 80) -> str:
+    """A value from outside (the wire, a file) safe in one log line: control and
+    non-ASCII characters escaped (a newline cannot start a forged line), cut at ``limit``."""
+    text = value[:limit].encode("unicode_escape").decode("ascii")
+    return text if len(value) <= limit else f"{text}...(+{len(value) - limit} chars)"
+
+
 def bind_call_id(call_id: str) -> contextvars.Token[str | None]:
     """Tag every log line of the current task (and the tasks it starts) with ``call_id``."""
     return CALL_ID.set(call_id)

@@ -68,6 +68,9 @@ class StoredCall:
     caller_hash: str | None
     errors: tuple[str, ...]
     turns: tuple[StoredTurn, ...]
+    duplicate_of: str | None = None
+    """The id this call arrived with when another stored call already had it; it is then
+    stored as ``<id>#<n>`` (a record never overwrites another call's)."""
 
     @property
     def answered_by_bot(self) -> bool:

@@ -27,6 +27,7 @@ CONNECT_TIMEOUT_S = 5
 
 class PostgresStore(SqlStore):
     placeholder = "%s"
+    duplicate_key_errors = (psycopg.errors.UniqueViolation,)
 
     def __init__(self, url: str, caller_salt: str | bytes | None = None) -> None:
         super().__init__(caller_salt)

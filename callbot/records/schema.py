@@ -47,6 +47,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX calls_started_at ON calls (started_at)",
         "CREATE INDEX calls_caller_hash ON calls (caller_hash)",
     ),
+    # 2: a call whose id was already stored is kept under "<id>#<n>" (never overwritten).
+    ("ALTER TABLE calls ADD COLUMN duplicate_of TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -68,6 +70,7 @@ CALL_COLUMNS = (
     "survey_score",
     "caller_hash",
     "errors",
+    "duplicate_of",
 )
 TURN_COLUMNS = (
     "call_id",

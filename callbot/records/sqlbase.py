@@ -4,10 +4,17 @@ Queries are written with ``?`` placeholders; a backend whose driver wants ``%s``
 :attr:`SqlStore.placeholder`. Backends provide a connection-bound transaction
 (:meth:`SqlStore._transaction`) and the migration bookkeeping; everything is synchronous
 and thread-safe (one lock per store): callers on an event loop go through a thread.
+
+A call id is stored once. A second call arriving with an id already stored (a media edge
+or dialplan fault, e.g. a ``v()`` parameter stuck on an Asterisk connection) is logged at
+ERROR and kept as ``<id>#2`` (``#3``...) with ``duplicate_of`` set: both survive. Workers
+sharing a PostgreSQL database may race for the same free id; the loser's insert fails on
+the primary key (:attr:`SqlStore.duplicate_key_errors`) and it looks again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -16,11 +23,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from callbot.logs import for_log
 from callbot.records.model import StoredCall, StoredTurn, from_journal
 from callbot.records.sanitize import hash_caller
 from callbot.records.schema import CALL_COLUMNS, TURN_COLUMNS
 
 logger = logging.getLogger(__name__)
+
+SAVE_ATTEMPTS = 8
+"""Tries of one save against other workers taking the same free id at the same time."""
 
 
 class Cursor(Protocol):
@@ -34,6 +45,8 @@ class Cursor(Protocol):
 
 class SqlStore(ABC):
     placeholder = "?"
+    duplicate_key_errors: tuple[type[Exception], ...] = ()
+    """The driver's exceptions for an insert that hit an existing primary key."""
 
     def __init__(self, caller_salt: str | bytes | None) -> None:
         self._salt = caller_salt or None
@@ -57,16 +70,51 @@ class SqlStore(ABC):
         return hash_caller(number, self._salt)
 
     def save(self, record: Mapping[str, Any], caller_number: str | None = None) -> StoredCall:
-        """Store (or replace) one call from its journal dict; text is redacted on the way."""
+        """Store one call from its journal dict; text is redacted on the way.
+
+        Never replaces a stored call: a duplicate id is stored as ``<id>#<n>`` (returned).
+        """
         call = from_journal(record, self.caller_hash(caller_number or ""))
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            try:
+                stored = self._insert_call(call)
+            except self.duplicate_key_errors:
+                if attempt == SAVE_ATTEMPTS:
+                    raise
+                continue  # another worker stored this id meanwhile: look again
+            if stored.duplicate_of is not None:
+                logger.error(
+                    "call %s: duplicate call id: another call is already stored under it; "
+                    "both kept, this one as %s",
+                    for_log(call.call_id),
+                    for_log(stored.call_id),
+                )
+            return stored
+        raise AssertionError("unreachable")
+
+    def _insert_call(self, call: StoredCall) -> StoredCall:
         with self._lock, self._transaction() as cur:
-            self._delete_ids(cur, [call.call_id])
+            call = self._unused_id(cur, call)
             cur.execute(self._insert("calls", CALL_COLUMNS), _call_row(call))
             if call.turns:
                 cur.executemany(
                     self._insert("turns", TURN_COLUMNS), [_turn_row(call, t) for t in call.turns]
                 )
         return call
+
+    def _unused_id(self, cur: Cursor, call: StoredCall) -> StoredCall:
+        """``call`` itself if its id is free, else the call renamed ``<id>#<n>``."""
+        taken = self._sql("SELECT 1 FROM calls WHERE call_id = ?")
+        cur.execute(taken, [call.call_id])
+        if not cur.fetchall():
+            return call
+        number = 2
+        while True:
+            candidate = f"{call.call_id}#{number}"
+            cur.execute(taken, [candidate])
+            if not cur.fetchall():
+                return dataclasses.replace(call, call_id=candidate, duplicate_of=call.call_id)
+            number += 1
 
     def calls(self, since: float, until: float | None = None) -> list[StoredCall]:
         """Calls that started in ``[since, until)`` (unix seconds), oldest first."""

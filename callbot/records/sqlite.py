@@ -23,6 +23,8 @@ BUSY_TIMEOUT_S = 5.0
 
 
 class SqliteStore(SqlStore):
+    duplicate_key_errors = (sqlite3.IntegrityError,)
+
     def __init__(self, path: Path | str, caller_salt: str | bytes | None = None) -> None:
         super().__init__(caller_salt)
         self.path = Path(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from callbot.errors import ConfigError
-from callbot.records.schema import SCHEMA_VERSION
+from callbot.records.schema import CALL_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from callbot.records.sqlite import SqliteStore
 from callbot.records.store import open_store
 from tests.records.seed import journal, turn
@@ -75,3 +75,23 @@ def test_the_file_holds_no_caller_number_nor_identifier(tmp_path: Path) -> None:
     for secret in (b"0611223344", b"06 11 22 33 44", b"paul.martin", b"006 084", b"1 85 05"):
         assert secret not in raw
     assert "mon numéro de sécu".encode() in raw
+
+
+def test_a_version_1_file_gains_duplicate_of_and_keeps_its_calls(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite3"
+    with sqlite3.connect(path) as conn:  # a file written before duplicate ids were kept
+        for statement in MIGRATIONS[0]:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        columns = [c for c in CALL_COLUMNS if c != "duplicate_of"]
+        values = ["old", T0, 1.0, "chan_websocket", "slin16", "d", 1, "v", None, "answered"]
+        values += ["", None, None, None, None, "[]"]
+        marks = ", ".join("?" * len(columns))
+        conn.execute(f"INSERT INTO calls ({', '.join(columns)}) VALUES ({marks})", values)
+    store = SqliteStore(path, "salt")
+    assert store.schema_version == SCHEMA_VERSION
+    [old] = store.calls(0)
+    assert (old.call_id, old.duplicate_of) == ("old", None)
+    again = store.save(journal("old", T0 + 5), None)
+    assert (again.call_id, again.duplicate_of) == ("old#2", "old")
+    store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -15,12 +17,15 @@ T0 = 1_793_000_000.0
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[RecordStore]:
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
-        url = str(tmp_path / "records.sqlite3")
-    else:
-        url = request.getfixturevalue("postgres_url")
-    opened = open_store(url, SALT)
+        return str(tmp_path / "records.sqlite3")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[RecordStore]:
+    opened = open_store(store_url, SALT)
     yield opened
     opened.close()
 
@@ -59,11 +64,53 @@ def test_caller_text_is_redacted_and_number_only_hashed(store: RecordStore) -> N
     assert saved.caller_hash and "0612345678" not in saved.caller_hash
 
 
-def test_saving_a_call_again_replaces_it(store: RecordStore) -> None:
-    store.save(a_call("c1", T0), NUMBER)
-    store.save(journal("c1", T0, "transferred", "no match", turns=[]), NUMBER)
-    [loaded] = store.calls(T0 - 1)
-    assert loaded.outcome == "transferred" and loaded.turns == ()
+def test_a_duplicate_call_id_keeps_both_calls_and_logs_an_error(
+    store: RecordStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = store.save(a_call("c1", T0), NUMBER)
+    with caplog.at_level(logging.ERROR, logger="callbot.records"):
+        second = store.save(journal("c1", T0 + 60, "transferred", "no match", turns=[]), NUMBER)
+        third = store.save(journal("c1", T0 + 120, "answered", "bye", turns=[]), None)
+    assert (first.call_id, first.duplicate_of) == ("c1", None)
+    assert (second.call_id, second.duplicate_of) == ("c1#2", "c1")
+    assert (third.call_id, third.duplicate_of) == ("c1#3", "c1")
+    loaded = store.calls(T0 - 1)
+    assert loaded == [first, second, third]
+    assert len(loaded[0].turns) == 2 and loaded[1].outcome == "transferred"
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == [
+        "call c1: duplicate call id: another call is already stored under it; "
+        "both kept, this one as c1#2",
+        "call c1: duplicate call id: another call is already stored under it; "
+        "both kept, this one as c1#3",
+    ]
+
+
+def test_workers_saving_one_id_at_once_keep_every_call(store: RecordStore, store_url: str) -> None:
+    """Separate stores (workers) on one database racing for the same id: none is lost."""
+    stores = [open_store(store_url, SALT) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    saved: list[str] = []
+    failures: list[BaseException] = []
+
+    def work(worker: RecordStore, n: int) -> None:
+        try:
+            barrier.wait(10)
+            saved.append(worker.save(a_call("same", T0 + n), None).call_id)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s, n)) for n, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    for worker in stores:
+        worker.close()
+    assert failures == []
+    assert sorted(saved) == ["same", "same#2", "same#3", "same#4"]
+    assert sorted(c.call_id for c in store.calls(0)) == sorted(saved)
+    assert all(len(c.turns) == 2 for c in store.calls(0))
 
 
 def test_period_is_half_open_and_ordered(store: RecordStore) -> None:
