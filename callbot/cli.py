@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_provisioning(commands: Any) -> None:
+    from callbot.config_cli import register as register_config
     from callbot.dialplan.cli import register as register_dialplan
     from callbot.loadtest.cli import register as register_loadtest
     from callbot.privacy.cli import register as register_privacy
@@ -89,7 +90,8 @@ def _register_provisioning(commands: Any) -> None:
     register_loadtest(commands)
     register_records(commands)
     register_privacy(commands)
-    for quiet in ("dialplan", "chat"):  # their output is the report; keep logs to warnings
+    register_config(commands)
+    for quiet in ("dialplan", "chat", "config"):  # their output is the report: warnings only
         commands.choices[quiet].set_defaults(log_level="WARNING")
 
 
