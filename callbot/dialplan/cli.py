@@ -14,6 +14,11 @@ from pathlib import Path
 
 from callbot.dialplan import load_dialplan
 from callbot.dialplan.tooling.accuracy import format_misses, format_table, measure
+from callbot.dialplan.tooling.asterisk_queues import (
+    AsteriskQueues,
+    load_asterisk_queues,
+    queue_findings,
+)
 from callbot.dialplan.tooling.chat import run_chat
 from callbot.dialplan.tooling.conversation import is_dialplan_file, run_test_file, tests_for
 from callbot.dialplan.tooling.lint import lint_file
@@ -30,6 +35,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("files", nargs="+", type=Path, metavar="FILE")
     check.add_argument("--testset", type=Path, help="held-out set (default testsets/STEM.yaml)")
     check.add_argument("--strict", action="store_true", help="warnings fail too")
+    check.add_argument(
+        "--asterisk-dir",
+        default="asterisk",
+        metavar="DIR",
+        help="Asterisk config whose queues.conf must define every queue (default asterisk/; "
+        "'' to skip)",
+    )
+    check.add_argument(
+        "--no-asterisk", action="store_true", help="do not cross-check queues with Asterisk"
+    )
     check.set_defaults(func=cmd_check)
 
     test = sub.add_parser("test", help="run YAML conversation tests")
@@ -61,15 +76,38 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.testset is not None and len(args.files) > 1:
         print("--testset needs a single FILE", file=sys.stderr)
         return 2
+    asterisk = _asterisk_queues(args)
     errors = warnings = 0
     for path in args.files:
         findings = lint_file(path, args.testset)
+        if asterisk is not None:
+            findings += queue_findings(path, asterisk)
+            findings.sort(key=lambda f: (f.source, f.line, f.column))
         for finding in findings:
             print(finding)
         errors += sum(f.severity == "error" for f in findings)
         warnings += sum(f.severity == "warning" for f in findings)
+    for finding in asterisk.findings if asterisk is not None else ():
+        print(finding)
+        errors += finding.severity == "error"
+        warnings += finding.severity == "warning"
     print(f"{len(args.files)} file(s): {errors} error(s), {warnings} warning(s)")
     return 1 if errors or (args.strict and warnings) else 0
+
+
+def _asterisk_queues(args: argparse.Namespace) -> AsteriskQueues | None:
+    """The queues of ``--asterisk-dir``; None (with a note) when there is nothing to read."""
+    if args.no_asterisk or not args.asterisk_dir:
+        return None
+    directory = Path(args.asterisk_dir)
+    if not directory.is_dir():
+        print(
+            f"note: no {directory}/ directory: queues not checked against Asterisk "
+            "(--asterisk-dir DIR)",
+            file=sys.stderr,
+        )
+        return None
+    return load_asterisk_queues(directory)
 
 
 def cmd_test(args: argparse.Namespace) -> int:

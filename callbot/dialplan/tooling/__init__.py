@@ -5,6 +5,7 @@ Everything here works against the engine's public API (:func:`load_dialplan`,
 tools report is what a call would do.
 
 * :mod:`~callbot.dialplan.tooling.lint`: ``callbot dialplan check``;
+* :mod:`~callbot.dialplan.tooling.asterisk_queues`: its ``--asterisk-dir`` queue check;
 * :mod:`~callbot.dialplan.tooling.testset`: held-out phrasings per intent;
 * :mod:`~callbot.dialplan.tooling.accuracy`: ``callbot dialplan accuracy``;
 * :mod:`~callbot.dialplan.tooling.conversation`: ``callbot dialplan test``;
