@@ -6,6 +6,11 @@ Two ways in (see asterisk.md section 1):
   or ARI externalMedia ``connection_type=client``); mounted on a Starlette/FastAPI route;
 * :func:`dial_in`: we connect to Asterisk's ``ws://host:8088/media/<connection_id>``.
 
+Which call a connection is (call id, caller number) is decided by
+:mod:`callbot.media.call_identity` once MEDIA_START is in: ARI mode trusts only the channel
+variables callbot set, direct mode checks the query's id against the ids already given out
+(:class:`~callbot.media.call_identity.CallIdRegistry`, one per process).
+
 Both adapt their socket to :class:`_Transport` so that the call logic (:class:`_Call`) is
 written once over :class:`~callbot.protocols.chan_websocket.AppConnection`. Protocol errors
 are mapped to close codes by the exceptions' ``close_code`` (defined with them in
@@ -32,6 +37,8 @@ from websockets.exceptions import ConnectionClosed
 from callbot.audio.convert import InboundConverter, OutboundConverter
 from callbot.audio.formats import AudioFormat
 from callbot.errors import CallError, ChanWebsocketError
+from callbot.logs import for_log
+from callbot.media.call_identity import CALL_ID_PARAM, CallIdRegistry, resolve
 from callbot.media.types import (
     CallEnded,
     CallerAudio,
@@ -47,12 +54,8 @@ from callbot.security.exposure import media_auth_ok
 logger = logging.getLogger(__name__)
 
 SUBPROTOCOL = "media"
-CALL_ID_PARAM = "call_id"
-"""Query parameter carrying the call id (dial option ``v(call_id=...)``)."""
-CALLER_PARAM = "caller"
-CALL_ID_VARIABLE = "CALLBOT_CALL_ID"
-"""Channel variable carrying the call id (JSON MEDIA_START ``channel_variables``)."""
-CALLER_VARIABLE = "CALLBOT_CALLER"
+_NOT_CALL_DATA = frozenset({"token"})
+"""Query parameters that are credentials, never handed to the call as variables."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +171,18 @@ class _WebsocketsTransport(_Transport):
         await self._conn.close(code, reason)
 
 
-async def serve_call(ws: WebSocket, handler: CallHandler, settings: ChanWebsocketSettings) -> None:
-    """Run one call Asterisk dialled out to us, on a Starlette/FastAPI websocket route."""
+async def serve_call(
+    ws: WebSocket,
+    handler: CallHandler,
+    settings: ChanWebsocketSettings,
+    *,
+    call_ids: CallIdRegistry,
+) -> None:
+    """Run one call Asterisk dialled out to us, on a Starlette/FastAPI websocket route.
+
+    ``call_ids`` is the process's registry of ids given out (one for every edge)."""
     query = dict(ws.query_params)
-    label = query.get(CALL_ID_PARAM, "?")
+    label = for_log(query.get(CALL_ID_PARAM, "?"))
     authorized = media_auth_ok(
         ws.headers.get("authorization"),
         ws.query_params.get("token"),
@@ -186,12 +197,18 @@ async def serve_call(ws: WebSocket, handler: CallHandler, settings: ChanWebsocke
     offered = ws.scope.get("subprotocols") or []
     try:
         await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        await _Call(_StarletteTransport(ws), settings, query).run(handler)
+        await _Call(_StarletteTransport(ws), settings, query, call_ids).run(handler)
     except Exception:  # a bug or a socket torn down mid-accept: this call only
         logger.exception("call %s: media edge failed", label)
 
 
-async def dial_in(url: str, handler: CallHandler, settings: ChanWebsocketSettings) -> None:
+async def dial_in(
+    url: str,
+    handler: CallHandler,
+    settings: ChanWebsocketSettings,
+    *,
+    call_ids: CallIdRegistry,
+) -> None:
     """Connect to Asterisk's ``/media/<connection_id>`` (``WebSocket/INCOMING``); run the call."""
     query = dict(parse_qsl(urlsplit(url).query))
     try:
@@ -206,31 +223,30 @@ async def dial_in(url: str, handler: CallHandler, settings: ChanWebsocketSetting
         raise CallError(f"cannot connect to {urlsplit(url).netloc}: {exc}") from exc
     async with conn:
         try:
-            await _Call(_WebsocketsTransport(conn), settings, query).run(handler)
+            await _Call(_WebsocketsTransport(conn), settings, query, call_ids).run(handler)
         except Exception:
-            logger.exception("call %s: media edge failed", query.get(CALL_ID_PARAM, "?"))
+            logger.exception("call %s: media edge failed", for_log(query.get(CALL_ID_PARAM, "?")))
 
 
-def _variable(variables: Mapping[str, str], name: str) -> str | None:
-    # Inherited variables keep their "__" prefix in MEDIA_START's channel_variables.
-    for key in (name, f"_{name}", f"__{name}"):
-        if variables.get(key):
-            return variables[key]
-    return None
-
-
-def _call_info(start: cw.MediaStart, fmt: AudioFormat, query: Mapping[str, str]) -> CallInfo:
+def _call_info(
+    start: cw.MediaStart, fmt: AudioFormat, query: Mapping[str, str], call_ids: CallIdRegistry
+) -> CallInfo:
+    identity = resolve(
+        channel_id=start.channel_id,
+        variables=start.channel_variables,
+        query=query,
+        registry=call_ids,
+    )
     variables = {k.lstrip("_"): v for k, v in start.channel_variables.items()}
+    if identity.query_trusted:  # direct mode: the v() parameters are this call's
+        variables.update((k, v) for k, v in query.items() if k not in _NOT_CALL_DATA)
     return CallInfo(
-        call_id=query.get(CALL_ID_PARAM)
-        or _variable(start.channel_variables, CALL_ID_VARIABLE)
-        or start.channel_id,
+        call_id=identity.call_id,
         transport="chan_websocket",
         media_format=fmt,
-        caller_number=query.get(CALLER_PARAM)
-        or _variable(start.channel_variables, CALLER_VARIABLE),
+        caller_number=identity.caller_number,
         channel_id=start.channel_id,
-        variables={**variables, **query},
+        variables=variables,
     )
 
 
@@ -238,11 +254,16 @@ class _Call:
     """One call over one transport; also the call's :class:`~callbot.media.types.MediaSink`."""
 
     def __init__(
-        self, transport: _Transport, settings: ChanWebsocketSettings, query: Mapping[str, str]
+        self,
+        transport: _Transport,
+        settings: ChanWebsocketSettings,
+        query: Mapping[str, str],
+        call_ids: CallIdRegistry,
     ) -> None:
         self._t = transport
         self._settings = settings
         self._query = query
+        self._call_ids = call_ids
         self._conn = cw.AppConnection(settings.control_format)
         self._events: asyncio.Queue[InboundEvent] = asyncio.Queue()
         self._wake = asyncio.Event()
@@ -250,7 +271,8 @@ class _Call:
         self._clock = cw.PlayoutClock()
         self._ended = False
         self._audio_dropped = False
-        self.call_id = query.get(CALL_ID_PARAM, "?")
+        self.call_id = for_log(query.get(CALL_ID_PARAM, "?"))
+        """For log lines; the checked id once MEDIA_START is in."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -263,10 +285,13 @@ class _Call:
             return
         if start is None:
             return
-        info = _call_info(start, self._format, self._query)
+        info = _call_info(start, self._format, self._query, self._call_ids)
         self.call_id = info.call_id
         logger.info(
-            "call %s: started (%s, channel %s)", self.call_id, start.format_name, start.channel
+            "call %s: started (%s, channel %s)",
+            self.call_id,
+            for_log(start.format_name),
+            for_log(start.channel),
         )
         handler_task = asyncio.create_task(self._run_handler(handler, info))
         reader = asyncio.create_task(self._read_loop())

@@ -6,6 +6,15 @@ tick sends one caller frame and plays one bot frame out of the playback queue
 (:class:`~callbot.protocols.chan_websocket_asterisk.AsteriskChannel`, the same rules as
 chan_websocket.c) into a :class:`~callbot.simulator.recording.BotRecording`.
 
+Given a :class:`~callbot.simulator.websocket_client.WebsocketClientConnection` instead of
+a URL, the call dials through that shared connection as ``Dial(WebSocket/<conn>/...)``
+does: its ``v()`` parameters stay on the connection and ride along on every later call
+through it (ARI externalMedia legs included), as in Asterisk.
+
+Where the call id travels follows the two modes: in the query (``v(call_id=...,caller=...)``,
+direct mode, the default) or in the channel variables ``CALLBOT_CALL_ID`` /
+``CALLBOT_CALLER`` that callbot's Stasis bridge sets (``call_id_in_query=False``).
+
 ``speed`` > 1 runs the timer faster than real time; every duration in this API is in
 wall-clock seconds (``time.monotonic()``).
 """
@@ -15,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import itertools
 import logging
 import time
@@ -35,6 +45,7 @@ from callbot.audio.formats import FRAME_MS, PIPELINE_RATE_HZ, ULAW_8K, AudioForm
 from callbot.protocols import chan_websocket as cw
 from callbot.protocols import chan_websocket_asterisk as cwa
 from callbot.simulator.recording import BotRecording
+from callbot.simulator.websocket_client import WebsocketClientConnection, v_option
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +83,7 @@ class SimulatedChanWebsocketCall:
 
     def __init__(
         self,
-        url: str,
+        url: str | WebsocketClientConnection,
         *,
         media_format: AudioFormat = ULAW_8K,
         call_id: str,
@@ -84,8 +95,18 @@ class SimulatedChanWebsocketCall:
         password: str | None = None,
         send_silence: bool = True,
         call_id_in_query: bool = True,
-        connection_id: str = "callbot",
+        call_id_in_variables: bool | None = None,
+        connection_id: str | None = None,
+        channel_id: str | None = None,
+        channel_name: str | None = None,
     ) -> None:
+        """``url``: the media URL, or the websocket_client connection to dial through.
+
+        ``call_id_in_variables`` (default: not in the query) sets ``CALLBOT_CALL_ID`` and
+        ``CALLBOT_CALLER`` on the channel; ``connection_id`` (default: the connection's
+        name, else ``callbot``), ``channel_id`` and ``channel_name`` (Asterisk's uniqueid
+        and name of the WebSocket channel) go into MEDIA_START.
+        """
         if speed < 1.0:
             raise ValueError("speed must be >= 1")
         self.call_id = call_id
@@ -94,6 +115,10 @@ class SimulatedChanWebsocketCall:
         self.close_code: int | None = None
         self.close_reason = ""
         self._url = url
+        if isinstance(url, WebsocketClientConnection):
+            connection_id = connection_id or url.name
+            if username is None and url.username is not None:
+                username, password = url.username, url.password
         self._format = media_format
         self._caller_number = caller_number
         self._control = (
@@ -103,9 +128,17 @@ class SimulatedChanWebsocketCall:
         self._auth = (username, password or "") if username is not None else None
         self._send_silence = send_silence
         self._in_query = call_id_in_query
-        self._channel = cwa.AsteriskChannel(
-            self._media_start(connection_id, channel_variables or {}), self._control
+        self._in_variables = (
+            not call_id_in_query if call_id_in_variables is None else call_id_in_variables
         )
+        start = self._media_start(connection_id or "callbot", channel_variables or {})
+        if channel_id is not None or channel_name is not None:
+            start = dataclasses.replace(
+                start,
+                channel_id=channel_id or start.channel_id,
+                channel=channel_name or start.channel,
+            )
+        self._channel = cwa.AsteriskChannel(start, self._control)
         self._silence = cw.silence_frame(media_format)
         self._caller: deque[tuple[bytes, asyncio.Future[float] | None]] = deque()
         self._bot_decoder = _BotDecoder(media_format)
@@ -124,10 +157,12 @@ class SimulatedChanWebsocketCall:
         variables = {
             "MEDIA_WEBSOCKET_OPTIMAL_FRAME_SIZE": str(fmt.frame_bytes),
             "MEDIA_WEBSOCKET_CONNECTION_ID": connection_id,
-            "CALLBOT_CALL_ID": self.call_id,
-            **({"CALLBOT_CALLER": self._caller_number} if self._caller_number else {}),
-            **extra,
         }
+        if self._in_variables:
+            variables["CALLBOT_CALL_ID"] = self.call_id
+            if self._caller_number:
+                variables["CALLBOT_CALLER"] = self._caller_number
+        variables.update(extra)
         return cw.MediaStart(
             connection_id=connection_id,
             channel=f"WebSocket/{connection_id}/0x{id(self):x}",
@@ -143,6 +178,8 @@ class SimulatedChanWebsocketCall:
         params = {"call_id": self.call_id} if self._in_query else {}
         if self._in_query and self._caller_number:
             params["caller"] = self._caller_number
+        if isinstance(self._url, WebsocketClientConnection):
+            return self._url.uri_for_call(v_option(params) if params else None)
         if not params:
             return self._url
         return f"{self._url}{'&' if '?' in self._url else '?'}{urlencode(params)}"

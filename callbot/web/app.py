@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from callbot.media.call_identity import CallIdRegistry
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
 from callbot.media.types import CallHandler
 from callbot.observability.health import Readiness
@@ -35,6 +36,8 @@ class WebContext:
     records: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
     info: dict[str, Any] = field(default_factory=dict)
     """What is loaded (dialplan, voice, ASR device), shown on /healthz and the softphone."""
+    call_ids: CallIdRegistry = field(default_factory=CallIdRegistry)
+    """Call ids given out by this process (a ``v()`` id seen twice is not reused)."""
 
 
 def create_app(context: WebContext) -> FastAPI:
@@ -42,7 +45,7 @@ def create_app(context: WebContext) -> FastAPI:
 
     @app.websocket("/media")
     async def media(ws: WebSocket) -> None:
-        await serve_call(ws, context.handler, context.media)
+        await serve_call(ws, context.handler, context.media, call_ids=context.call_ids)
 
     @app.get("/healthz")
     async def health() -> dict[str, Any]:

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
@@ -22,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from callbot.audio.formats import SLIN_16K, ULAW_8K
+from callbot.media.call_identity import CallIdRegistry
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings, dial_in, serve_call
 from callbot.media.types import (
     CallEnded,
@@ -97,6 +99,7 @@ class Server:
     port: int
     handler: Handler | None = None
     settings: ChanWebsocketSettings = SETTINGS
+    call_ids: CallIdRegistry = field(default_factory=CallIdRegistry)
 
     def url(self, query: str = "") -> str:
         return f"ws://127.0.0.1:{self.port}/media{query}"
@@ -110,7 +113,7 @@ async def server() -> AsyncIterator[Server]:
     @app.websocket("/media")
     async def media(ws: WebSocket) -> None:
         assert state.handler is not None
-        await serve_call(ws, state.handler, state.settings)
+        await serve_call(ws, state.handler, state.settings, call_ids=state.call_ids)
 
     running = await serve_app(app)
     state.port = running.port
@@ -191,6 +194,58 @@ async def test_call_id_falls_back_to_channel_id(server: Server) -> None:
         async with asyncio.timeout(3):
             await rec.started.wait()
     assert rec.info is not None and rec.info.call_id == CHAN and rec.info.caller_number is None
+
+
+async def test_ari_variables_win_over_a_query_left_by_a_direct_call(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The v() of an earlier Dial rides on the shared connection: not this call's id."""
+    rec = Recorder()
+    server.handler = rec
+    variables = {"CALLBOT_CALL_ID": "1763700000.5", "CALLBOT_CALLER": "0611111111"}
+    query = "?call_id=1763699999.1&caller=%2B33699999999"
+    with caplog.at_level(logging.INFO, logger="callbot.media"):
+        async with asterisk(server.url(query), start_json(variables)):
+            async with asyncio.timeout(3):
+                await rec.started.wait()
+    assert rec.info is not None
+    assert (rec.info.call_id, rec.info.caller_number) == ("1763700000.5", "0611111111")
+    assert "call_id" not in rec.info.variables and "caller" not in rec.info.variables
+    assert any("query call_id 1763699999.1 ignored" in r.getMessage() for r in caplog.records)
+
+
+async def test_direct_mode_query_id_used_once_then_the_channel_id(server: Server) -> None:
+    seen: list[str] = []
+    for channel_id in ("1763700000.8", "1763700000.9"):
+        rec = Recorder()
+        server.handler = rec
+        start = start_plain().replace(CHAN, channel_id)
+        async with asterisk(server.url("?call_id=1763699999.1&caller=0612"), start):
+            async with asyncio.timeout(3):
+                await rec.started.wait()
+        assert rec.info is not None
+        seen.append(f"{rec.info.call_id} {rec.info.caller_number}")
+    assert seen == ["1763699999.1 0612", "1763700000.9 None"]
+
+
+@pytest.mark.parametrize("bad", ["ok%0AWARNING%20callbot:%20call%20x%20transferred", "y" * 500])
+async def test_a_malformed_query_id_gives_a_safe_id_and_no_forged_log_line(
+    server: Server, caplog: pytest.LogCaptureFixture, bad: str
+) -> None:
+    rec = Recorder()
+    server.handler = rec
+    with caplog.at_level(logging.DEBUG, logger="callbot"):
+        async with asterisk(server.url(f"?call_id={bad}&token=t0k3n"), start_plain()) as ws:
+            await ws.send(b"\xff" * 160)
+        async with asyncio.timeout(3):
+            await rec.finished.wait()
+    assert rec.info is not None and rec.info.call_id == CHAN
+    assert "token" not in rec.info.variables
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines and all("\n" not in line and len(line) < 400 for line in lines)
+    assert not any(line.startswith("WARNING") for line in lines)
+    if "%0A" in bad:
+        assert any("ok\\nWARNING callbot" in line for line in lines)
 
 
 async def test_dtmf_and_mark(server: Server) -> None:
@@ -409,6 +464,8 @@ async def test_dial_in_to_asterisk() -> None:
     rec = Recorder(script)
     async with serve(fake_asterisk, "127.0.0.1", 0, subprotocols=[Subprotocol("media")]) as srv:
         port = srv.sockets[0].getsockname()[1]
-        await asyncio.wait_for(dial_in(f"ws://127.0.0.1:{port}/media/abc", rec, SETTINGS), 5)
+        await asyncio.wait_for(
+            dial_in(f"ws://127.0.0.1:{port}/media/abc", rec, SETTINGS, call_ids=CallIdRegistry()), 5
+        )
     assert paths == ["/media/abc"]
     assert rec.info is not None and rec.info.call_id == "in-1"

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from callbot.audio.formats import SLIN_16K, ULAW_8K, AudioFormat
+from callbot.media.call_identity import CallIdRegistry
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
 from callbot.media.types import (
     CallEnded,
@@ -30,6 +31,7 @@ from callbot.media.types import (
     MediaSink,
 )
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
+from callbot.simulator.websocket_client import WebsocketClientConnection
 from callbot.web.serving import serve_app
 
 SETTINGS = ChanWebsocketSettings(start_timeout_s=1.0, handler_drain_timeout_s=0.5)
@@ -85,6 +87,7 @@ class Server:
     port: int
     handler: Callable[..., Awaitable[None]] = field(default_factory=Bot)
     settings: ChanWebsocketSettings = SETTINGS
+    call_ids: CallIdRegistry = field(default_factory=CallIdRegistry)
 
     @property
     def url(self) -> str:
@@ -98,7 +101,7 @@ async def server() -> AsyncIterator[Server]:
 
     @app.websocket("/media")
     async def media(ws: WebSocket) -> None:
-        await serve_call(ws, state.handler, state.settings)
+        await serve_call(ws, state.handler, state.settings, call_ids=state.call_ids)
 
     running = await serve_app(app)
     state.port = running.port
@@ -167,6 +170,41 @@ async def test_call_id_and_caller_in_channel_variables(server: Server) -> None:
     assert bot.info.call_id == "var-id" and bot.info.caller_number == "+33612345678"
     assert bot.info.variables["MOTIF"] == "carte grise"
     assert CallerDtmf("7") in bot.events
+
+
+async def test_a_dial_through_a_connection_is_direct_mode_and_its_v_sticks(
+    server: Server,
+) -> None:
+    """Dial(WebSocket/callbot/...v(call_id=..,caller=..)): the id is in the query only,
+    MEDIA_START names the connection, and the next call through it inherits the v()."""
+    connection = WebsocketClientConnection("callbot-direct", server.url)
+    bots = []
+    for call_id, in_query in (("d-1", True), ("d-2", False)):
+        bot = Bot(greeting_s=0)
+        server.handler = bot
+        call = SimulatedChanWebsocketCall(
+            connection,
+            call_id=call_id,
+            caller_number="0612345678",
+            call_id_in_query=in_query,
+            call_id_in_variables=False,
+            channel_id=f"1763700000.{len(bots) + 1}",
+        )
+        async with call:
+            await call.send_dtmf("1")
+            await asyncio.sleep(0.1)
+        async with asyncio.timeout(3):
+            await bot.done.wait()
+        bots.append(bot)
+    first, second = (b.info for b in bots)
+    assert first is not None and second is not None
+    assert (first.call_id, first.caller_number) == ("d-1", "0612345678")
+    assert "CALLBOT_CALL_ID" not in first.variables
+    assert first.variables["MEDIA_WEBSOCKET_CONNECTION_ID"] == "callbot-direct"
+    assert first.channel_id == "1763700000.1"
+    assert connection.uri_params == "call_id=d-1&caller=0612345678"
+    # The second Dial had no v(): it arrived with d-1's query, and got its channel's id.
+    assert (second.call_id, second.caller_number) == ("1763700000.2", None)
 
 
 async def test_caller_hangs_up(server: Server) -> None:
