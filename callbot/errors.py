@@ -2,6 +2,8 @@
 
     CallbotError
     ├── ConfigError              bad settings file or environment; refuse to start
+    ├── StartupError             the process cannot start as configured
+    │   └── PortUnavailable      a server cannot listen (port taken, address not local)
     ├── ModelError               a model or voice is missing or fails its checksum
     ├── ProtocolError            a peer broke a wire protocol (see the subclasses)
     │   ├── ChanWebsocketError   chan_websocket control or media message
@@ -16,6 +18,9 @@ Protocol errors are mapped to hang-ups and close codes in one place per edge
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class CallbotError(Exception):
     """Base of callbot's own errors."""
@@ -23,6 +28,34 @@ class CallbotError(Exception):
 
 class ConfigError(CallbotError):
     """Settings are invalid; the process refuses to start."""
+
+
+class StartupError(CallbotError):
+    """The process cannot start as configured; ``callbot`` prints one line and exits 1."""
+
+
+class PortUnavailable(StartupError):
+    """A server cannot listen on ``host:port``; names the setting to change when known."""
+
+    def __init__(self, host: str, port: int, reason: OSError, setting: str | None = None) -> None:
+        self.host, self.port, self.reason, self.setting = host, port, reason, setting
+        if reason.errno == errno.EADDRINUSE:
+            message = f"port {port} is already in use"
+        else:
+            code = reason.errno or 0  # negative: a resolver (gaierror) code
+            why = os.strerror(code) if code > 0 else reason.strerror or str(reason)
+            message = f"cannot listen on {host}:{port}: {why}"
+        if setting:
+            env = "CALLBOT_" + setting.replace(".", "_").upper()
+            message += f" ({setting}; set {env})"
+        super().__init__(message)
+
+    def about(self, host_setting: str, port_setting: str) -> PortUnavailable:
+        """The same error, naming the setting to change: the port's if it is taken or
+        privileged, else the host's (not an address of this machine, unknown name)."""
+        port_problem = self.reason.errno in (errno.EADDRINUSE, errno.EACCES)
+        setting = port_setting if port_problem else host_setting
+        return PortUnavailable(self.host, self.port, self.reason, setting)
 
 
 class ModelError(CallbotError):

@@ -13,6 +13,7 @@ import numpy.typing as npt
 from callbot.audio.formats import AudioFormat
 from callbot.config import Settings
 from callbot.handover.hub import HandoverHub
+from callbot.ports import check_ports
 from callbot.service import Callbot, Engines
 from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
 from callbot.simulator.script import Turn
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 async def serve_forever(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; calls in progress get a polite end."""
+    check_ports(settings.server)  # a taken port is known in well under a second, not after models
     engines = await asyncio.to_thread(Engines.load, settings)
     hub = await asyncio.to_thread(HandoverHub.from_settings, settings.handover)
     bridge = None

@@ -16,6 +16,7 @@ from typing import Any
 from callbot.config import Settings
 from callbot.dialplan.backoffice import BackOffice
 from callbot.dialplan.store import DialplanStore, LoadedDialplan
+from callbot.errors import PortUnavailable
 from callbot.handover.console import mount_console
 from callbot.handover.hub import HandoverHub
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
@@ -174,7 +175,11 @@ class Callbot:
 
         runner.on_record = finished
         handler = admitting(runner, ops.admission, on_refused=ops.metrics.call_refused)
-        web, http = await _serve_web(settings, engines, handler, ops, hub)
+        try:
+            web, http = await _serve_web(settings, engines, handler, ops, hub)
+        except PortUnavailable as exc:
+            await ops.close()
+            raise exc.about("server.host", "server.port") from None
         audiosocket, audiosocket_port = None, None
         if settings.server.audiosocket:
             audiosocket = AudioSocketServer(
@@ -183,7 +188,12 @@ class Callbot:
                     host=settings.server.host, port=settings.server.audiosocket_port
                 ),
             )
-            _, audiosocket_port = await audiosocket.start()
+            try:
+                _, audiosocket_port = await audiosocket.start()
+            except PortUnavailable as exc:
+                await http.stop()
+                await ops.close()
+                raise exc.about("server.host", "server.audiosocket_port") from None
         logger.info(
             "callbot ready: http://%s:%d (media /media), audiosocket %s",
             settings.server.host,

@@ -106,3 +106,83 @@ async def test_serve_answers_calls_and_stops_on_sigterm(
     output, _ = await asyncio.to_thread(server.communicate, timeout=30)
     assert server.returncode == 0, output
     assert "NO NEURAL VOICE for fr_FR" in output  # the espeak fallback is announced
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real ``python -m callbot`` with only ``env`` set among CALLBOT_* variables."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CALLBOT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "callbot", *args],
+        cwd=REPO,
+        env={**base, "CALLBOT_LOG_LEVEL": "WARNING", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [f"callbot: error: {expected}"], result.stderr
+    assert "Traceback" not in result.stderr and "never retrieved" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "setting"),
+    [("--port", "server.port"), ("--audiosocket-port", "server.audiosocket_port")],
+)
+def test_port_in_use_is_one_line_before_any_model_loads(
+    tmp_path: Path, option: str, setting: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = {"--port": "0", "--audiosocket-port": "0", option: str(port)}
+        # An empty models dir: a check made after the model load would report the model.
+        result = run_cli(
+            "serve",
+            *(part for item in ports.items() for part in item),
+            env={"CALLBOT_MODELS_DIR": str(tmp_path)},
+        )
+    env = "CALLBOT_" + setting.replace(".", "_").upper()
+    assert_one_error_line(result, f"port {port} is already in use ({setting}; set {env})")
+
+
+def test_unreadable_secret_file_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "ari-password"
+    result = run_cli("serve", env={"CALLBOT_ARI_PASSWORD_FILE": str(missing)})
+    assert_one_error_line(
+        result,
+        f"CALLBOT_ARI_PASSWORD_FILE: cannot read {missing}: "
+        f"[Errno 2] No such file or directory: '{missing}'",
+    )
+
+
+def test_missing_whisper_model_is_one_line_naming_the_dir_and_the_fix(tmp_path: Path) -> None:
+    result = run_cli(
+        "serve", "--port", "0", "--audiosocket-port", "0", "--dialplan", str(DIALPLAN),
+        env={"CALLBOT_MODELS_DIR": str(tmp_path)},
+    )  # fmt: skip
+    expected = f"no Whisper model in {tmp_path / 'whisper-base'}: run `callbot models pull`"
+    assert_one_error_line(result, expected)
+
+
+def test_missing_or_broken_dialplan_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.yaml"
+    result = run_cli(
+        "serve", "--port", "0", "--audiosocket-port", "0", "--dialplan", str(missing), env={}
+    )
+    assert_one_error_line(
+        result,
+        f"{missing}: cannot read dialplan: No such file or directory "
+        "(set dialplan, CALLBOT_DIALPLAN or --dialplan)",
+    )
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: broken\nintents: [\n", encoding="utf-8")
+    result = run_cli(
+        "serve", "--port", "0", "--audiosocket-port", "0", "--dialplan", str(broken), env={}
+    )
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"callbot: error: {broken}:3:1: ")
+    assert "Traceback" not in result.stderr

@@ -123,9 +123,14 @@ def _signature(path: Path) -> FileSignature | None:
 
 
 def _read(path: Path, version: int) -> LoadedDialplan:
-    signature = _signature(path)
-    if signature is None:
-        raise DialplanError(f"{path}: cannot read dialplan")
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise DialplanError(
+            f"{path}: cannot read dialplan: {exc.strerror} (set dialplan, CALLBOT_DIALPLAN "
+            "or --dialplan)"
+        ) from None
+    signature = stat.st_mtime_ns, stat.st_size
     dialplan = load_dialplan(path)
     matcher_for(dialplan)  # index now, off the calls' path
     return LoadedDialplan(path.stem, path, dialplan, signature[0], version)

@@ -28,7 +28,6 @@ from callbot.handover.context import HandoverContext
 from callbot.loadtest.build import build_corpus
 from callbot.loadtest.corpus import Corpus, load_corpus
 from callbot.loadtest.metrics import CallResult
-from callbot.loadtest.report import build_report, write_report
 from callbot.loadtest.runner import (
     CapacityTarget,
     HttpRecords,
@@ -87,6 +86,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
+    from callbot.loadtest.report import write_report  # matplotlib: a second to import
+
     data = asyncio.run(run_from_args(args))
     out = args.out or Path("reports") / time.strftime("loadtest-%Y%m%d-%H%M%S")
     json_path, html_path = write_report(data, out)
@@ -148,6 +149,8 @@ async def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
     capacity = None
     if args.find_capacity:
         capacity = {"p95_ms": goal.p95_ms, "max_error_rate": goal.max_error_rate}
+    from callbot.loadtest.report import build_report
+
     return build_report(levels, samples, meta, capacity=capacity)
 
 

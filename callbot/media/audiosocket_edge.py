@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from callbot.audio.convert import InboundConverter, OutboundConverter
 from callbot.audio.formats import FRAME_MS, AudioFormat, Codec
-from callbot.errors import AudioSocketError, ConfigError
+from callbot.errors import AudioSocketError, ConfigError, PortUnavailable
 from callbot.media.types import (
     CallEnded,
     CallerAudio,
@@ -323,9 +323,11 @@ class AudioSocketServer:
 
     async def start(self) -> tuple[str, int]:
         """Listen; returns the bound ``(host, port)`` (useful with ``port=0``)."""
-        self._server = await asyncio.start_server(
-            self._on_connection, self._settings.host, self._settings.port
-        )
+        host, port = self._settings.host, self._settings.port
+        try:
+            self._server = await asyncio.start_server(self._on_connection, host, port)
+        except OSError as exc:
+            raise PortUnavailable(host, port, exc) from None
         host, port = self._server.sockets[0].getsockname()[:2]
         logger.info("AudioSocket server listening on %s:%d", host, port)
         return str(host), int(port)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from callbot.audio.formats import SLIN_8K, SLIN_16K
-from callbot.errors import ConfigError
+from callbot.errors import ConfigError, PortUnavailable
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings, PlayoutQueue
 from callbot.media.types import (
     CallEnded,
@@ -461,3 +461,10 @@ class TestFaults:
 def test_settings_are_validated(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         AudioSocketSettings(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_taken_port_is_a_port_unavailable_error() -> None:
+    async with serving(Handler()) as (_, (host, port)):
+        second = AudioSocketServer(Handler(), AudioSocketSettings(host=host, port=port))
+        with pytest.raises(PortUnavailable, match=f"^port {port} is already in use$"):
+            await second.start()
