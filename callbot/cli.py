@@ -16,6 +16,7 @@ from callbot.config import Settings, load_settings
 from callbot.errors import CallbotError
 from callbot.logs import setup_logging
 from callbot.ports import check_ports
+from callbot.security.exposure import check_exposure
 from callbot.security.secrets import secret_values
 
 logger = logging.getLogger("callbot")
@@ -117,7 +118,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(
         args, host=args.host, port=args.port, audiosocket_port=args.audiosocket_port
     )
-    check_ports(settings.server)  # before the runtime's imports and models: seconds saved
+    check_exposure(settings)  # these two before the runtime's imports and the models
+    check_ports(settings.server)
     from callbot.runtime import serve_forever
 
     asyncio.run(serve_forever(settings))

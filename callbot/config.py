@@ -36,6 +36,9 @@ ENV_PREFIX = "CALLBOT_"
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
     host: str = "127.0.0.1"
+    """Listening address. Beyond loopback, ``serve`` refuses to start unless ``/media`` and
+    the agent console ask for credentials and AudioSocket is allowed out explicitly
+    (``media_username``/``media_password``, ``security``, ``handover.console_token``)."""
     port: int = 8080
     """HTTP port: softphone page, health, and the chan_websocket endpoint ``/media``."""
     audiosocket: bool = True
@@ -43,6 +46,7 @@ class ServerSettings:
     audiosocket_port: int = 9092
     """AudioSocket TCP port (0: any free port)."""
     media_username: str | None = None
+    """User asked of Asterisk's ``websocket_client`` (Basic auth) on ``/media``."""
     media_password: str | None = field(default=None, repr=False)
     """Basic auth for the media endpoint (Asterisk's websocket_client supports it)."""
     softphone: bool = True
@@ -56,6 +60,7 @@ class TtsSettings:
     voices_dir: Path | None = None
     """Installed voices (default: ``<models_dir>/voices``)."""
     use_cuda: bool = False
+    """Run Piper on a GPU (needs onnxruntime with CUDA)."""
     cache_entries: int = 256
     """Prompts kept synthesized in memory."""
     espeak_fallback: bool = True
@@ -72,8 +77,11 @@ class BackofficeSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     models_dir: Path = Path("models")
+    """Where ``callbot models pull`` and ``callbot voices pull`` install what the bot loads."""
     dialplan: Path = Path("dialplans/assurance-maladie.yaml")
+    """The dialplan the bot runs; an edited file is reloaded (``dialplan_reload_s``)."""
     log_level: str = "INFO"
+    """``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``."""
     log_format: str = "text"
     """``text`` or ``json``."""
     server: ServerSettings = field(default_factory=ServerSettings)

@@ -20,6 +20,7 @@ class HandoverSettings:
     webhook_timeout_s: float = 3.0
     """Per attempt; a slower CRM is retried, then given up on (logged, counted)."""
     webhook_attempts: int = 3
+    """Tries per webhook POST (first one included) before it is given up on."""
     console_token: str | None = field(default=None, repr=False)
     """Token the agent console requires (``?token=`` or ``Authorization: Bearer``), as the
     console shows caller numbers and captured values. Unset: no check (listen on loopback

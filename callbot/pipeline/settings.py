@@ -19,3 +19,5 @@ class CallSettings:
     failure_grace_s: float = 10.0
     """Time allowed to apologise and hand over after a failure."""
     barge_in: bool = True
+    """The caller speaking over a prompt stops it (never the last words before a transfer
+    or a hang-up)."""

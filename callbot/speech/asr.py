@@ -37,7 +37,9 @@ class AsrSettings:
     compute_type: str | None = None
     """None picks ``int8`` on CPU and ``float16`` on CUDA."""
     language: str = "fr"
+    """Recognition language (ISO 639-1) when the dialplan does not give one."""
     beam_size: int = 1
+    """Whisper beam width; 1 (greedy) is the fastest, larger is slower for little gain."""
     cpu_threads: int = 0
     """0 means one per core."""
     workers: int = 1
@@ -45,6 +47,7 @@ class AsrSettings:
     max_pending: int = 8
     """Utterances allowed to wait for a worker before new ones are refused."""
     timeout_s: float = 15.0
+    """A recognition not done after this (waiting for a worker included) fails the turn."""
     initial_prompt: str | None = None
     """Domain words that help recognition (e.g. "carte Vitale, ameli, RIB")."""
     window_s: float = 10.0
