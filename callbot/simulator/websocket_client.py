@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from callbot.protocols.asterisk_conf import Conf
+
 _ENCODED = re.compile(r"(?:[A-Za-z0-9\-_.~]|%[0-9A-Fa-f]{2})*")
 """What ``ast_uri_verify_encoded`` lets through: unreserved characters and %XX escapes."""
 
@@ -47,6 +49,28 @@ class WebsocketClientConnection:
         if not self.uri_params:
             return self.uri
         return f"{self.uri}{'&' if '?' in self.uri else '?'}{self.uri_params}"
+
+
+def connections_from_conf(
+    conf: Conf, *, uri: str | None = None
+) -> dict[str, WebsocketClientConnection]:
+    """The ``type = websocket_client`` sections of a parsed ``websocket_client.conf``.
+
+    ``uri`` replaces every section's (a test points the shipped file at its own server).
+    """
+    found: dict[str, WebsocketClientConnection] = {}
+    for section in conf.categories():
+        kind = section.get("type")
+        if kind is None or kind.value != "websocket_client":
+            continue
+        values = {name: section.get(name) for name in ("uri", "username", "password")}
+        found[section.name] = WebsocketClientConnection(
+            section.name,
+            uri or (values["uri"].value if values["uri"] else ""),
+            username=values["username"].value if values["username"] else None,
+            password=values["password"].value if values["password"] else None,
+        )
+    return found
 
 
 def v_option(params: Mapping[str, str]) -> str:

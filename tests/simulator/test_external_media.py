@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,13 +25,16 @@ from callbot.bridge.stasis import StasisBridge
 from callbot.media.call_identity import CallIdRegistry
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
 from callbot.media.types import CallEnded, CallInfo, InboundEvent, MediaSink
+from callbot.protocols.asterisk_conf import parse_conf
 from callbot.records.sqlite import SqliteStore
 from callbot.simulator.ari_server import SimulatedAri
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
 from callbot.simulator.external_media import ExternalMediaDialer
-from callbot.simulator.websocket_client import WebsocketClientConnection
+from callbot.simulator.websocket_client import WebsocketClientConnection, connections_from_conf
 from callbot.web.serving import serve_app
 from tests.records.seed import journal
+
+ASTERISK = Path(__file__).parents[2] / "asterisk"
 
 DIRECT_ID = "1763700000.1"  # ${UNIQUEID} of the direct-mode caller
 SETTINGS = ChanWebsocketSettings(start_timeout_s=2.0, handler_drain_timeout_s=1.0)
@@ -65,7 +69,7 @@ class Pbx:
     urls: list[str]
     """The URI of every media websocket the bot accepted, in order."""
 
-    async def wait(self, predicate, timeout_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    async def wait(self, predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
         await self.sim.wait_for(predicate, timeout_s)
 
     async def direct_call(self, connection: str, call_id: str | None, number: str) -> CallInfo:
@@ -161,11 +165,30 @@ async def test_a_direct_call_does_not_lend_its_id_to_later_ari_calls(
     assert len(ignored) == 2 and all(f"query call_id {DIRECT_ID} ignored" in m for m in ignored)
 
 
-async def test_shipped_layout_direct_connection_of_its_own(pbx: Pbx) -> None:
-    """``callbot-direct`` for Dial, ``callbot`` for ARI: nothing crosses over."""
-    direct = await pbx.direct_call("callbot-direct", DIRECT_ID, "+33612345678")
+def shipped_direct_connection() -> str:
+    """The connection the shipped ``[callbot-direct]`` context dials."""
+    conf = parse_conf((ASTERISK / "extensions.conf").read_text(), "extensions.conf")
+    section = conf.section("callbot-direct")
+    assert section is not None
+    dials = [
+        m[1] for o in section.options if (m := re.search(r"Dial\(WebSocket/([^/]+)/", o.value))
+    ]
+    assert len(dials) == 1, dials
+    return dials[0]
+
+
+async def test_shipped_files_give_direct_mode_a_connection_of_its_own(pbx: Pbx) -> None:
+    """asterisk/websocket_client.conf and extensions.conf as shipped: nothing crosses over."""
+    conf = parse_conf((ASTERISK / "websocket_client.conf").read_text(), "websocket_client.conf")
+    uri = pbx.connections["callbot"].uri
+    pbx.connections.clear()
+    pbx.connections.update(connections_from_conf(conf, uri=uri))
+    direct_conn, ari_conn = shipped_direct_connection(), AriSettings().websocket_connection
+    assert direct_conn != ari_conn and {direct_conn, ari_conn} <= set(pbx.connections)
+
+    direct = await pbx.direct_call(direct_conn, DIRECT_ID, "+33612345678")
     caller_id, ari = await pbx.ari_call("0611111111")
-    assert pbx.urls[1].endswith("/media")  # the ARI leg's URI has no query at all
+    assert "call_id=" in pbx.urls[0] and pbx.urls[1].endswith("/media")  # no query on ARI
     assert (direct.call_id, ari.call_id) == (DIRECT_ID, caller_id)
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from callbot.simulator.websocket_client import WebsocketClientConnection, dial_options, v_option
+from callbot.protocols.asterisk_conf import parse_conf
+from callbot.simulator.websocket_client import (
+    WebsocketClientConnection,
+    connections_from_conf,
+    dial_options,
+    v_option,
+)
 
 
 def test_v_parameters_stick_to_the_connection_for_every_later_call() -> None:
@@ -53,3 +59,17 @@ def test_dial_options_read_letters_with_and_without_arguments() -> None:
     assert dial_options("") == {}
     with pytest.raises(ValueError, match="parse error"):
         dial_options("v(call_id=1")
+
+
+def test_connections_come_from_websocket_client_conf_sections() -> None:
+    text = (
+        "[general]\nfoo = bar\n\n"
+        "[callbot]\ntype = websocket_client\nuri = ws://h:1/media\nusername = asterisk\n"
+        "password = pw\n\n[other]\ntype = something_else\nuri = ws://x\n"
+    )
+    found = connections_from_conf(parse_conf(text, "websocket_client.conf"))
+    assert list(found) == ["callbot"]
+    assert (found["callbot"].uri, found["callbot"].username) == ("ws://h:1/media", "asterisk")
+    assert found["callbot"].password == "pw"
+    moved = connections_from_conf(parse_conf(text, "w.conf"), uri="ws://127.0.0.1:9/media")
+    assert moved["callbot"].uri == "ws://127.0.0.1:9/media"
