@@ -38,6 +38,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 from callbot.bridge.ari_client import AriClient, AriHttpError
+from callbot.bridge.recovery import AGENT_ARG, NOANSWER_ARG, agent_return
 from callbot.bridge.settings import AriSettings
 from callbot.bridge.stasis import StasisBridge
 from callbot.dialplan import Transfer
@@ -55,10 +56,6 @@ _QUEUE_NAME = re.compile(r"^[a-z][a-z0-9_-]+$")
 """What ``exten => _[a-z].`` in ``[callbot-queues]`` accepts (and is safe in a header)."""
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 
-AGENT_ARG = "agent"
-"""``Stasis(callbot,agent,<context id>)``: an agent's phone before it is bridged."""
-NOANSWER_ARG = "noanswer"
-"""``Stasis(callbot,noanswer,<context id>,<QUEUESTATUS>)``: the queue gave up."""
 
 Synthesizer = Callable[[str, str, Path], None]
 """``synthesize(text, language, wav_path)``: writes the text in the bot's voice as a WAV
@@ -273,18 +270,23 @@ class WarmTransfers:
         context_id = event.args[1] if len(event.args) > 1 else ""
         h = self._by_id.get(context_id)
         if event.args[0] == AGENT_ARG:
-            await self._screen_agent(h, channel.id)
+            await self._screen_agent(h, channel)
         else:
             await self._offer_callback(h, channel.id, ",".join(event.args[2:3]))
 
     # ------------------------------------------------------------------ agent leg
 
-    async def _screen_agent(self, h: _Handover | None, agent_id: str) -> None:
-        """Summary to the agent, then 1: bridge, 2 or silence: next agent."""
+    async def _screen_agent(self, h: _Handover | None, agent: ari.Channel) -> None:
+        """Summary to the agent, then 1: bridge, 2 or silence: next agent.
+
+        Accepting continues the agent's subroutine ONCE, to the priority after ``Stasis()``
+        (``Return()``), with an explicit target (see :func:`~callbot.bridge.recovery.agent_return`).
+        """
+        agent_id = agent.id
         if h is None or h.status != "queued":
             # Unknown context (callbot restarted, fallback queue): never block an agent.
             logger.info("agent leg %s without a queued hand-over: bridging", agent_id)
-            await self._quiet(self._client.request(_continue_next(agent_id)))
+            await self._quiet(self._client.request(agent_return(agent)))
             return
         call_id = h.ctx.call_id
         digits: asyncio.Queue[str | None] = asyncio.Queue()
@@ -297,7 +299,7 @@ class WarmTransfers:
         digit = await _first_digit(digits, ("1", "2"), self._s.agent_accept_timeout_s)
         if digit == "1" and h.status == "queued":
             try:
-                await self._client.request(_continue_next(agent_id))
+                await self._client.request(agent_return(agent))
             except AriHttpError as exc:
                 logger.info("call %s: agent leg gone before bridging: %s", call_id, exc)
                 return
@@ -314,7 +316,7 @@ class WarmTransfers:
     async def _offer_callback(self, h: _Handover | None, caller_id: str, why: str) -> None:
         if h is None or h.status != "queued":
             logger.info("caller %s back from the queue without a hand-over", caller_id)
-            await self._quiet(self._client.request(_continue_next(caller_id)))
+            await self._quiet(self._client.request(ari.continue_next(caller_id)))
             return
         digits: asyncio.Queue[str | None] = asyncio.Queue()
         h.digits[caller_id] = digits
@@ -432,11 +434,6 @@ def _subscribe(app: str, source: str) -> ari.AriRequest:
     return ari.AriRequest(
         "POST", f"/applications/{_seg(app)}/subscription", {"eventSource": source}
     )
-
-
-def _continue_next(channel_id: str) -> ari.AriRequest:
-    """``continue`` with no target: the next priority (``Return()`` after ``Stasis()``)."""
-    return ari.AriRequest("POST", f"/channels/{_seg(channel_id)}/continue")
 
 
 def _one_line(text: str) -> str:

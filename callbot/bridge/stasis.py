@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from callbot.bridge import recovery
 from callbot.bridge.ari_client import AriClient, AriHttpError, EventsConnected
 from callbot.bridge.settings import AriSettings, MediaTransport
 from callbot.errors import AriError, CallError
@@ -173,6 +174,10 @@ class StasisBridge:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._taps: list[EventTap] = []
+        self.draining = False
+        """Shutting down: new callers go to the fallback instead of the bot."""
+        self.recovered: list[recovery.Recovered] = []
+        """Stranded callers this bridge released (from a previous process)."""
 
     # ------------------------------------------------------------------ public API
 
@@ -228,7 +233,7 @@ class StasisBridge:
             actor = self._actor_for(call_id)
         except CallError:
             return
-        step = functools.partial(self._end_call, actor.legs, "bot hangup", fallback=False)
+        step = functools.partial(self._end_call, actor.legs, "bot_hangup", fallback=False)
         with contextlib.suppress(CallError):
             await asyncio.shield(actor.submit(step))
 
@@ -252,8 +257,8 @@ class StasisBridge:
 
     def _dispatch(self, item: ari.AriEvent | EventsConnected) -> None:
         if isinstance(item, EventsConnected):
-            if item.reconnected:
-                self._spawn(self._reconcile())
+            # First connection too: a previous process may have left callers in Stasis.
+            self._spawn(self._reconcile())
             return
         if isinstance(item, ari.ApplicationReplaced):
             logger.error("another client registered Stasis app %s: no more events", self._app)
@@ -278,22 +283,25 @@ class StasisBridge:
         if actor is not None:
             actor.post(functools.partial(self._on_call_event, legs, item))
 
-    def _on_unknown_channel(self, channel: ari.Channel, *, adopt: bool = True) -> None:
+    def _on_unknown_channel(self, channel: ari.Channel) -> None:
         if self._is_media_leg(channel):
             logger.warning("orphan media channel %s in Stasis: hanging up", channel.id)
             self._spawn(_quietly(channel.id, "orphan hangup", self._client.hangup(channel.id)))
             return
         legs = self._new_call(channel)
         actor = self._actors[legs.call_id]
-        if adopt:
+        if not self.draining:
             actor.post(functools.partial(self._setup_call, legs, channel.state))
         else:
-            actor.post(functools.partial(self._end_call, legs, "no bot", fallback=True))
+            actor.post(functools.partial(self._end_call, legs, "draining", fallback=True))
 
     def _is_media_leg(self, channel: ari.Channel) -> bool:
-        return channel.name.startswith(
-            (f"WebSocket/{self._settings.websocket_connection}/", "AudioSocket/")
-        )
+        return recovery.is_media_leg(channel, (self._settings.websocket_connection,))
+
+    def begin_drain(self) -> None:
+        """Stop taking calls: from now on a new caller goes straight to the fallback queue
+        (calls in progress go on)."""
+        self.draining = True
 
     def _new_call(self, channel: ari.Channel) -> CallLegs:
         call_id = channel.id
@@ -347,7 +355,7 @@ class StasisBridge:
                 await self._teardown(legs)
             else:
                 logger.error("call %s: setup failed: %s", legs.call_id, exc)
-                await self._end_call(legs, "setup failed", fallback=True)
+                await self._end_call(legs, "setup_failed", fallback=True)
 
     async def _start_media(self, legs: CallLegs) -> None:
         legs.media_attempts += 1
@@ -391,7 +399,7 @@ class StasisBridge:
         if legs.finished or legs.media_up or legs.media_channel_id != media_id:
             return
         logger.warning("call %s: media leg did not connect in time", legs.call_id)
-        await self._end_call(legs, "bot unavailable", fallback=True)
+        await self._end_call(legs, "bot_unavailable", fallback=True)
 
     async def _on_call_event(self, legs: CallLegs, event: ari.ChannelEvent) -> None:
         if legs.finished:
@@ -440,10 +448,10 @@ class StasisBridge:
             return
         if was_up:
             logger.info("call %s: bot leg ended: hanging up the caller", legs.call_id)
-            await self._end_call(legs, "bot ended", fallback=False)
+            await self._end_call(legs, "bot_ended", fallback=False)
         else:
             logger.warning("call %s: bot leg failed to connect", legs.call_id)
-            await self._end_call(legs, "bot unavailable", fallback=True)
+            await self._end_call(legs, "bot_unavailable", fallback=True)
 
     async def _do_transfer(
         self, legs: CallLegs, context: str, extension: str, priority: int, names: dict[str, str]
@@ -466,26 +474,32 @@ class StasisBridge:
             )
         except AriHttpError as exc:
             legs.caller_up = not exc.gone
-            await self._end_call(legs, "transfer failed", fallback=True)
+            await self._end_call(legs, "transfer_failed", fallback=True)
             raise CallError(f"call {legs.call_id}: transfer failed: {exc}") from None
         await self._teardown(legs)
 
     async def _end_call(self, legs: CallLegs, reason: str, *, fallback: bool) -> None:
-        """Send the caller to the fallback context (if asked and configured) or hang up."""
+        """Send the caller to the fallback context (if asked and configured) or hang up.
+
+        ``reason`` is a code (``shutdown``, ``bot_unavailable``...) the agent sees in
+        ``CALLBOT_FALLBACK_REASON`` / ``CALLBOT_MOTIF``.
+        """
         if legs.finished:
             return
-        context = self._settings.fallback_context
         if legs.caller_up:
             caller = legs.caller_channel_id
             try:
-                if fallback and context:
-                    logger.info("call %s: %s: caller to fallback %s", legs.call_id, reason, context)
+                if fallback and self._settings.fallback_context:
                     await self._hangup_media(legs)
-                    await self._client.continue_in_dialplan(
-                        caller,
-                        context=context,
-                        extension=self._settings.fallback_extension,
-                        priority=1,
+                    await recovery.send_to_fallback(
+                        self._client, caller, reason, self._settings, call_id=legs.call_id
+                    )
+                    logger.info(
+                        "call %s: %s: caller to fallback %s,%s",
+                        legs.call_id,
+                        reason,
+                        self._settings.fallback_context,
+                        self._settings.fallback_extension,
                     )
                 else:
                     logger.info("call %s: %s: hanging up the caller", legs.call_id, reason)
@@ -515,26 +529,38 @@ class StasisBridge:
     # ------------------------------------------------------------------ reconnect
 
     async def _reconcile(self) -> None:
-        """After an outage: nothing may be left stranded (events were possibly missed)."""
+        """On every connect: nothing may be left stranded (events were possibly missed, or
+        a previous process died with callers in Stasis: see :mod:`callbot.bridge.recovery`)."""
+        before = {legs.call_id for legs in self.registry}
         try:
-            channels = {c.id: c for c in await self._client.list_channels()}
+            listed = await self._client.list_channels()
+            bridges = await self._client.list_bridges()
         except AriError as exc:
-            logger.error("reconcile: cannot list channels: %s", exc)
+            logger.error("reconcile: cannot list channels and bridges: %s", exc)
             return
+        channels = {c.id: c for c in listed}
         known: set[str] = set()
         for legs in self.registry:
             known.update(c for c in (legs.caller_channel_id, legs.media_channel_id) if c)
             actor = self._actors.get(legs.call_id)
-            if actor is not None:
+            # Only calls older than the listing can be judged by it.
+            if actor is not None and legs.call_id in before:
                 actor.post(functools.partial(self._reconcile_call, legs, channels))
-        for channel in channels.values():
-            if channel.id in known or not channel.in_stasis_app(self._app):
-                continue
-            if channel.app_data.split(",")[1:2] in (["agent"], ["noanswer"]):
-                continue  # a warm-transfer leg (see callbot.bridge.control), not a caller
-            logger.info("reconcile: channel %s in Stasis without a call", channel.id)
-            self._on_unknown_channel(channel, adopt=self._settings.reattach_lost_calls)
-        await self._destroy_stray_bridges()
+        steps = recovery.plan(
+            listed,
+            bridges,
+            self._settings,
+            known=frozenset(known),
+            live_bridges=frozenset(legs.bridge_id for legs in self.registry),
+            serving=not self.draining,
+        )
+        for step in steps:
+            if step.action is recovery.Action.ADOPT and step.channel is not None:
+                logger.info("reconcile: caller %s in Stasis without a call", step.target)
+                self._on_unknown_channel(step.channel)
+        others = [s for s in steps if s.action is not recovery.Action.ADOPT]
+        for lost in await recovery.carry_out(self._client, others, self._settings, "restart"):
+            self.recovered.append(lost)
 
     async def _reconcile_call(self, legs: CallLegs, channels: Mapping[str, ari.Channel]) -> None:
         if legs.finished or legs.transferring:
@@ -550,7 +576,7 @@ class StasisBridge:
             self.registry.unbind(legs.media_channel_id)
         legs.media_channel_id, legs.media_up = None, False
         if not self._settings.reattach_lost_calls:
-            await self._end_call(legs, "bot lost during outage", fallback=True)
+            await self._end_call(legs, "bot_unavailable", fallback=True)
             return
         logger.info("call %s: bot leg lost during the outage: re-attaching", legs.call_id)
         with contextlib.suppress(AriHttpError):
@@ -561,19 +587,7 @@ class StasisBridge:
             await self._start_media(legs)
         except AriHttpError as exc:
             logger.error("call %s: re-attach failed: %s", legs.call_id, exc)
-            await self._end_call(legs, "re-attach failed", fallback=True)
-
-    async def _destroy_stray_bridges(self) -> None:
-        try:
-            bridges = await self._client.list_bridges()
-        except AriError as exc:
-            logger.warning("reconcile: cannot list bridges: %s", exc)
-            return
-        live = {legs.bridge_id for legs in self.registry}  # after listing: new calls are kept
-        for bridge in bridges:
-            if bridge.name.startswith("callbot-") and bridge.id not in live:
-                logger.info("reconcile: destroying stray bridge %s", bridge.id)
-                await _quietly(bridge.id, "bridge destroy", self._client.destroy_bridge(bridge.id))
+            await self._end_call(legs, "bot_unavailable", fallback=True)
 
 
 def _inheritable(name: str) -> str:

@@ -415,6 +415,11 @@ def continue_in_dialplan(
     return AriRequest("POST", f"/channels/{_seg(channel_id)}/continue", params)
 
 
+def continue_next(channel_id: str) -> AriRequest:
+    """``continue`` with no target: the priority after the one in the channel's snapshot."""
+    return AriRequest("POST", f"/channels/{_seg(channel_id)}/continue")
+
+
 def set_variable(channel_id: str, variable: str, value: str) -> AriRequest:
     """Set one channel variable; a ``__`` prefix makes it inherited by dialled legs."""
     if not variable:
