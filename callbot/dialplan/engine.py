@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -45,7 +46,7 @@ from callbot.dialplan.model import (
     IntentTransfer,
     Slot,
 )
-from callbot.dialplan.normalize import base_language, content_words
+from callbot.dialplan.normalize import base_language, content_words, normalize_words
 from callbot.dialplan.routing import choose_target
 from callbot.dialplan.slots import Ask, Done, Failed, SlotCollector, Step, Wait
 from callbot.dialplan.templates import CALLBACK_NUMBER, french_elision, render
@@ -57,6 +58,7 @@ from callbot.errors import DialplanError
 logger = logging.getLogger(__name__)
 
 DTMF_DIGITS = frozenset("0123456789*#ABCD")
+_SENTENCE_END = re.compile(r"[.!?]+")
 SUMMARY_UTTERANCE_CHARS = 160
 """How much of the caller's last words the transfer summary carries."""
 SURVEY_SCORES = range(1, 6)
@@ -558,6 +560,8 @@ class DialogEngine:
             self.state.awaiting_survey = reason
             return TurnResult((*says, *self._says([survey.prompt])), outcome)
         goodbye = self._says([self.dialplan.goodbye], False)
+        if says and self._says_goodbye(says[-1].text, goodbye[0].text):
+            goodbye = ()  # an answer that already ends with the goodbye: said once
         last = tuple(Say(s.text, False, s.audio) for s in says)
         return self._end((*last, *goodbye, Hangup(reason)), outcome)
 
@@ -609,6 +613,15 @@ class DialogEngine:
     ) -> tuple[Say, ...]:
         filled = {**self._vars, **self._slot_vars(), **(values or {})}
         return tuple(Say(render(text, filled), interruptible) for text in texts)
+
+    def _says_goodbye(self, text: str, goodbye: str) -> bool:
+        """Whether ``text`` ends with the last sentence of ``goodbye`` ("Au revoir.")."""
+        sentences = [part for part in _SENTENCE_END.split(goodbye) if part.strip()]
+        if not sentences:
+            return False
+        tail = normalize_words(sentences[-1], self.dialplan.language)
+        words = normalize_words(text, self.dialplan.language)
+        return bool(tail) and words[-len(tail) :] == tail
 
     def _summary(self) -> str:
         state = self.state

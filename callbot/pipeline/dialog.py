@@ -11,6 +11,7 @@ from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
     Frame,
     InputDTMFFrame,
+    InterruptionFrame,
     StartFrame,
     UserStartedSpeakingFrame,
 )
@@ -37,6 +38,15 @@ class DialogProcessor(FrameProcessor):
     stops when the caller starts to speak or presses a key) and the back-office
     look-ups the dialplan asks for, which run beside the pipeline so that a barge-in
     cannot cancel them and leave the caller without an answer.
+
+    A key pressed while the dialog is open stops what the bot is saying before the key
+    is handled: the prompt being synthesized and those queued behind it are dropped and
+    LineOutput flushes the line (FLUSH_MEDIA), whatever the barge-in setting, since a key
+    is deliberate where caller speech may be noise. Once the dialog has decided to end
+    the call (transfer or hang-up), keys no longer interrupt: the last words (hand-over
+    sentence, goodbye) play in full, as with speech, and the engine ignores the key.
+    Every key interrupts, one digit of a keypad entry as well: once the prompt is gone,
+    there is nothing left to flush and the entry goes on undisturbed.
     """
 
     def __init__(
@@ -73,6 +83,10 @@ class DialogProcessor(FrameProcessor):
             return
         if isinstance(frame, InputDTMFFrame):
             self._cancel_timer()
+            if not self._engine.ended:
+                # Downstream only: the bot's output is what a key stops. Ahead of the
+                # key's own answer, which this interruption must not drop.
+                await self.push_frame(InterruptionFrame())
             turn = self._journal.new_turn()
             turn.dtmf = str(frame.button.value)
             await self._perform(self._engine.on_dtmf(turn.dtmf), turn=turn)

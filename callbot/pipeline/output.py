@@ -28,7 +28,7 @@ from callbot.pipeline.frames import (
     PromptEndFrame,
     PromptStartFrame,
 )
-from callbot.pipeline.journal import CallJournal
+from callbot.pipeline.journal import CallJournal, TurnRecord
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ class LineOutput(FrameProcessor):
         """Audio sent whose prompt has no mark yet (its PromptEndFrame is still to come)."""
         self._locked_marks: set[str] = set()
         """Prompts playing that caller speech must not cut (last words before an end)."""
+        self._playing_turn: TurnRecord | None = None
+        """The turn whose answer was last sent to the line (None: the greeting)."""
 
     @property
     def info(self) -> CallInfo:
@@ -96,23 +98,34 @@ class LineOutput(FrameProcessor):
                 await self._stopped_speaking()
         elif isinstance(frame, InterruptionFrame):
             if self._speaking or self._pending_marks:
-                turn = self._journal.current_turn
-                if turn is not None:
-                    turn.barged_in = True
-                await self._sink.flush()
-                self._pending_marks.clear()
-                self._unmarked_audio = False
-                await self._stopped_speaking()
+                await self._flush()
         elif isinstance(frame, CallActionFrame):
             await self._carry_out(frame)
         else:
             await self.push_frame(frame, direction)
+
+    async def _flush(self) -> None:
+        """Barge-in (speech or key): drop what the line has not played yet.
+
+        The marks sent with the dropped audio never fire (Asterisk discards them with the
+        audio), so nothing waits for them: not a transfer, not the barge-in gate.
+        """
+        if self._playing_turn is not None:  # a key may already have opened the next turn
+            self._playing_turn.barged_in = True
+        await self._sink.flush()
+        self._pending_marks.clear()
+        self._unmarked_audio = False
+        if self._locked_marks:
+            self._locked_marks.clear()
+            await self.push_frame(BargeInGateFrame(open=True), FrameDirection.UPSTREAM)
+        await self._stopped_speaking()
 
     async def _on_audio(self, frame: OutputAudioRawFrame) -> None:
         now = time.monotonic()
         if self._journal.greeting_first_audio_at_s is None:
             self._journal.greeting_first_audio_at_s = now
         turn = self._journal.current_turn
+        self._playing_turn = turn
         if turn is not None and turn.first_audio_at_s is None:
             turn.first_audio_at_s = now
         if not self._speaking:

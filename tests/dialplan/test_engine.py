@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from callbot.dialplan import (
@@ -11,11 +13,13 @@ from callbot.dialplan import (
     Say,
     Transfer,
     TurnOutcome,
+    load_dialplan,
     parse_dialplan,
 )
-from tests.dialplan.conftest import MINIMAL_YAML
+from tests.dialplan.conftest import DIALPLANS, MINIMAL_YAML
 
 CALL = {"caller_number": "0612345678", "call_id": "call-1"}
+SHIPPED = sorted(DIALPLANS.glob("*.yaml"))
 
 
 def texts(actions: object) -> list[str]:
@@ -99,6 +103,47 @@ class TestAnswers:
         for turn in (engine.on_utterance("allô ?"), engine.on_dtmf("1"), engine.on_no_input()):
             assert turn.outcome is TurnOutcome.IGNORED and turn.actions == ()
         assert engine.on_error().actions == ()
+
+
+class TestEndings:
+    @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+    def test_the_goodbye_intent_says_goodbye_once(self, path: Path) -> None:
+        plan = load_dialplan(path)
+        engine = DialogEngine(plan, CALL)
+        engine.start()
+        intent = next(i for i in plan.intents if i.then == "hangup")
+        turn = engine.on_utterance(intent.examples[0])
+        assert turn.intent == intent.id and turn.actions[-1] == Hangup(f"intent {intent.id}")
+        said = " ".join(texts(turn)).lower()
+        assert said.count("au revoir" if plan.language.startswith("fr") else "goodbye") == 1
+
+    @pytest.mark.parametrize(
+        ("answer", "said"),
+        [
+            ("Merci à vous, au revoir !", ["Merci à vous, au revoir !"]),
+            ("C'est noté.", ["C'est noté.", "Au revoir."]),
+        ],
+    )
+    def test_an_answer_ending_with_the_goodbye_is_not_followed_by_it(
+        self, answer: str, said: list[str]
+    ) -> None:
+        text = MINIMAL_YAML + (
+            f"  - id: fin\n    examples: [je vais raccrocher]\n"
+            f"    then: hangup\n    answer: {answer}\n"
+        )
+        engine = DialogEngine(parse_dialplan(text))
+        engine.start()
+        assert texts(engine.on_utterance("je vais raccrocher")) == said
+
+    @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+    def test_the_agent_key_hands_over_in_a_few_words(self, path: Path) -> None:
+        """The caller joins the queue once the hand-over sentence is heard: keep it short."""
+        engine = DialogEngine(load_dialplan(path), CALL)
+        engine.start()
+        turn = engine.on_dtmf("0")
+        assert isinstance(turn.actions[-1], Transfer)
+        (sentence,) = texts(turn)
+        assert len(sentence.split()) <= 6, sentence
 
 
 class TestClarification:

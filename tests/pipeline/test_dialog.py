@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import InputDTMFFrame, InterruptionFrame
 from pipecat.tests.utils import SleepFrame, run_test
 
 from callbot.audio.formats import ULAW_8K
-from callbot.dialplan import DialogEngine
+from callbot.dialplan import DialogEngine, Transfer
 from callbot.dialplan.actions import Fetch, HookResult
 from callbot.media.types import CallInfo
 from callbot.pipeline.dialog import DialogProcessor
-from callbot.pipeline.frames import BotSpeechFrame, CallerTextFrame
+from callbot.pipeline.frames import BotSpeechFrame, CallActionFrame, CallerTextFrame
 from callbot.pipeline.journal import CallJournal
 from tests.dialplan.flows import OPEN, flows
 
@@ -68,3 +70,28 @@ async def test_without_a_back_office_the_caller_still_hears_the_fallback() -> No
         "Je ne peux pas consulter votre dossier pour le moment.",
         "Je vous passe un conseiller.",
     ]
+
+
+async def keys(*digits: str) -> list[object]:
+    """What the dialog sends down when the caller presses ``digits`` during the greeting."""
+    dialog = DialogProcessor(
+        DialogEngine(flows(), now=OPEN), CallJournal(INFO), no_input_timeout_s=0
+    )
+    pressed = [InputDTMFFrame(button=KeypadEntry(d)) for d in digits]
+    down, _ = await run_test(dialog, frames_to_send=[*pressed, SleepFrame(0.1)])
+    return [f for f in down if isinstance(f, BotSpeechFrame | InterruptionFrame | CallActionFrame)]
+
+
+async def test_a_key_stops_the_prompt_before_its_answer_is_said() -> None:
+    greeting, interruption, answer = await keys("4")
+    assert isinstance(greeting, BotSpeechFrame) and greeting.text == flows().greeting
+    assert isinstance(interruption, InterruptionFrame)
+    assert isinstance(answer, BotSpeechFrame) and answer.turn == 1
+
+
+async def test_keys_do_not_cut_the_last_words_once_the_call_is_ending() -> None:
+    frames = await keys("0", "4")
+    kinds = [type(f) for f in frames]
+    # The 0 interrupts the greeting and decides the transfer; the 4 changes nothing.
+    assert kinds == [BotSpeechFrame, InterruptionFrame, BotSpeechFrame, CallActionFrame]
+    assert isinstance(frames[-1], CallActionFrame) and isinstance(frames[-1].action, Transfer)

@@ -9,9 +9,12 @@ import pytest
 from pipecat.frames.frames import (
     BotStartedSpeakingFrame,
     BotStoppedSpeakingFrame,
+    Frame,
     InterruptionFrame,
     TTSAudioRawFrame,
 )
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.tests.utils import SleepFrame, run_test
 
 from callbot.audio.formats import ULAW_8K
@@ -172,3 +175,78 @@ async def test_transfer_outcomes(accepted: bool, outcome: str, last: str) -> Non
     assert context is not None and context.queue == "conseillers" and context.call_id == "c1"
     assert journal.outcome == outcome and journal.transfer_queue == "conseillers"
     assert sink.calls[-1] == last
+
+
+async def test_flushed_marks_never_hold_up_a_transfer() -> None:
+    """Asterisk drops the marks of flushed audio: only the hand-over sentence is awaited."""
+    control = Control(True)
+    line, sink, journal = output(control)
+    await run_test(
+        line,
+        frames_to_send=[
+            PromptStartFrame(mark_id="greeting"),
+            audio(),
+            PromptEndFrame(mark_id="greeting"),
+            SleepFrame(0.05),
+            InterruptionFrame(),  # a key: the greeting is flushed, its mark never fires
+            PromptStartFrame(mark_id="handover", barge_in=False),
+            audio(),
+            PromptEndFrame(mark_id="handover"),
+            CallActionFrame(action=Transfer("conseillers", "key 0")),
+            SleepFrame(0.05),
+            MarkPlayedFrame(mark_id="handover"),
+            SleepFrame(0.1),
+        ],
+    )
+    assert sink.calls == [
+        "audio@22050", "mark:greeting", "flush", "audio@22050", "mark:handover"
+    ]  # fmt: skip
+    assert [t.queue for t in control.transfers] == ["conseillers"]
+    assert journal.outcome == "transferred"
+
+
+class KeyTurn(FrameProcessor):
+    """Stands for the dialog: a key's turn is opened before LineOutput sees the interruption."""
+
+    def __init__(self, journal: CallJournal) -> None:
+        super().__init__()
+        self._journal = journal
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InterruptionFrame):
+            self._journal.new_turn()
+        await self.push_frame(frame, direction)
+
+
+async def test_the_cut_answer_is_the_one_marked_barged_in() -> None:
+    line, _, journal = output()
+    journal.new_turn()
+    await run_test(
+        Pipeline([KeyTurn(journal), line]),
+        frames_to_send=[
+            audio(),
+            PromptEndFrame(mark_id="p1"),
+            SleepFrame(0.05),
+            InterruptionFrame(),
+            SleepFrame(0.05),
+        ],
+    )
+    assert [t.barged_in for t in journal.turns] == [True, False]
+
+
+async def test_a_flushed_last_prompt_reopens_the_barge_in_gate() -> None:
+    line, sink, _ = output()
+    _, up = await run_test(
+        line,
+        frames_to_send=[
+            PromptStartFrame(mark_id="bye", barge_in=False),
+            audio(),
+            PromptEndFrame(mark_id="bye"),
+            SleepFrame(0.05),
+            InterruptionFrame(),
+            SleepFrame(0.05),
+        ],
+    )
+    assert sink.calls[-1] == "flush"
+    assert [f.open for f in up if isinstance(f, BargeInGateFrame)] == [False, True]
