@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_provisioning(commands: Any) -> None:
+    from callbot.bridge.cli import register as register_asterisk
     from callbot.config_cli import register as register_config
     from callbot.dialplan.cli import register as register_dialplan
     from callbot.loadtest.cli import register as register_loadtest
@@ -93,6 +94,7 @@ def _register_provisioning(commands: Any) -> None:
     register_records(commands)
     register_privacy(commands)
     register_config(commands)
+    register_asterisk(commands)
     for quiet in ("dialplan", "chat", "config"):  # their output is the report: warnings only
         commands.choices[quiet].set_defaults(log_level="WARNING")
 

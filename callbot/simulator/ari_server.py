@@ -6,7 +6,9 @@ It implements the REST subset the bridge uses with Asterisk's replies and status
 ``api_key`` auth (401 otherwise), and the ``/ari/events`` websocket emitting events in
 Asterisk's order (StasisStart, ChannelEnteredBridge, ChannelDtmfReceived, ChannelVarset,
 ChannelHangupRequest, ChannelLeftBridge, StasisEnd, ChannelDestroyed, BridgeDestroyed).
-Commands on one channel run one at a time, as in Asterisk.
+Commands on one channel run one at a time, as in Asterisk. Asterisk's own state (version,
+modules, queues, global variables, websocket_client connections) is :attr:`SimulatedAri.system`,
+served by :mod:`callbot.simulator.ari_asterisk`.
 
 Test controls: :meth:`SimulatedAri.place_call`, :meth:`SimulatedAri.hangup_channel`,
 :meth:`SimulatedAri.send_dtmf`, :meth:`SimulatedAri.restart`; inspection through
@@ -48,6 +50,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from callbot.errors import AriError
+from callbot.simulator.ari_asterisk import SimulatedSystem, system_routes
 
 logger = logging.getLogger(__name__)
 
@@ -156,9 +159,12 @@ class SimulatedAri:
         command_delay_s: float = 0.0,
         queue_context: str = "callbot-queues",
         playback_duration_s: float = 0.0,
+        system: SimulatedSystem | None = None,
     ) -> None:
         self._username, self._password = username, password
         self.websocket_connections = set(websocket_connections)
+        self.system = system or SimulatedSystem.with_connections(self.websocket_connections)
+        """Version, modules, queues, globals: ``/asterisk/...`` (:mod:`.ari_asterisk`)."""
         self.on_external_media = on_external_media
         self.command_delay_s = command_delay_s
         self.channels: dict[str, SimChannel] = {}
@@ -205,6 +211,8 @@ class SimulatedAri:
         routes = [
             ("GET", "/ari/channels", self._list_channels),
             ("POST", "/ari/channels/externalMedia", self._external_media),
+            ("POST", "/ari/channels/create", self._create_channel),
+            ("GET", "/ari/channels/{id}/variable", self._get_variable),
             ("GET", "/ari/channels/{id}", self._get_channel),
             ("DELETE", "/ari/channels/{id}", self._hangup),
             ("POST", "/ari/channels/{id}/answer", self._answer),
@@ -225,6 +233,8 @@ class SimulatedAri:
         ]
         for method, path, handler in routes:
             app.router.add_route(method, path, self._wrap(handler))
+        for method, path, raw in system_routes(self.system, self._channels_of_app):
+            app.router.add_route(method, path, raw)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True)
@@ -601,6 +611,58 @@ class SimulatedAri:
         else:
             chan.subscriptions.discard(app)
         return {"name": app, "channel_ids": [chan.id], "bridge_ids": [], "endpoint_ids": []}
+
+    async def _create_channel(self, request: web.Request) -> Any:
+        """``ast_ari_channels_create``: requested, never dialled, then ``Stasis(app)`` in
+        its own thread; an app no websocket registered makes Stasis fail: hung up at once."""
+        q = request.query
+        endpoint = q.get("endpoint", "")
+        if not endpoint:
+            raise _Fail(400, "Endpoint must be specified")
+        tech, _, resource = endpoint.partition("/")
+        if not tech or not resource:
+            raise _Fail(400, "Invalid endpoint specified")
+        seq = next(self._seq)
+        channel_id = q.get("channelId") or f"{self._epoch}.{seq}"
+        if channel_id in self.channels and not self.channels[channel_id].hung_up:
+            raise _Fail(409, "Channel with given unique ID already exists")
+        app = q.get("app", "")
+        local = ";1" if tech == "Local" else ""
+        name = f"{endpoint}-{seq:08x}{local}"
+        chan = SimChannel(id=channel_id, name=name, state="Down", context="default")
+        chan.subscribed_app = app or None
+        self.channels[chan.id] = chan
+        reply = chan.to_json()
+        if app in self._sessions:
+            chan.app, chan.app_data = app, app
+            self._emit_channel("StasisStart", chan, args=[])
+        else:
+            self._destroy_channel(chan, 16, soft=False)
+        return reply
+
+    async def _get_variable(self, request: web.Request) -> Any:
+        """``ast_ari_channels_get_channel_var``: a name ending in ``)`` is a dialplan function
+        (500 when none reads it), else a channel variable (404 when unset)."""
+        variable = request.query.get("variable", "")
+        if not variable:
+            raise _Fail(400, "Variable name is required")
+        chan = self.channels.get(request.match_info["id"])
+        if chan is None or chan.hung_up:
+            raise _Fail(404, "Provided channel was not found")
+        if variable.endswith(")"):
+            value = self.system.read_function(variable)
+            if value is None:
+                raise _Fail(500, "Unable to read provided function")
+            return {"value": value}
+        if variable not in chan.variables:
+            raise _Fail(404, "Provided variable was not found")
+        return {"value": chan.variables[variable]}
+
+    def _channels_of_app(self, app: str) -> list[str]:
+        """For ``GET /applications/{app}``: ``KeyError`` when no websocket registered it."""
+        if app not in self._sessions:
+            raise KeyError(app)
+        return [c.id for c in self.live_channels() if app in _listeners(c)]
 
     async def _set_variable(self, request: web.Request) -> Any:
         variable = request.query.get("variable", "")
