@@ -51,6 +51,10 @@ class ServerSettings:
     """Basic auth for the media endpoint (Asterisk's websocket_client supports it)."""
     softphone: bool = True
     """Serve the browser softphone page at ``/``."""
+    drain_timeout_s: float = 20.0
+    """On SIGTERM: how long calls in progress may go on by themselves before each caller
+    is handed to a human with the call's context (keep systemd's ``TimeoutStopSec`` above
+    this plus ~15 s). A second SIGTERM/SIGINT hands them over at once."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from callbot.audio.formats import AudioFormat
+from callbot.bridge.recovery import Recovered
 from callbot.config import Settings
 from callbot.dialplan.backoffice import BackOffice
 from callbot.dialplan.store import DialplanStore, LoadedDialplan
@@ -219,6 +222,44 @@ class Callbot:
             watcher,
             hub,
         )
+
+    def begin_drain(self) -> None:
+        """Stop taking calls (``/readyz`` 503, new media connections refused); calls in
+        progress go on."""
+        self.ops.readiness.shutting_down = True
+        self.ops.admission.closed = True
+
+    async def drain(self, timeout_s: float, *, hurry: asyncio.Event | None = None) -> int:
+        """Wait for calls in progress (bounded), then hand the rest to humans with context."""
+        self.begin_drain()
+        return await self.runner.drain(timeout_s, hurry=hurry)
+
+    def record_recovered(self, recovered: Iterable[Recovered]) -> None:
+        """Records for the callers a previous process left stranded (outcome ``interrupted``)."""
+        for lost in recovered:
+            info = CallInfo(
+                call_id=lost.channel_id,
+                transport="ari",
+                media_format=AudioFormat.from_asterisk_name("slin16"),
+                caller_number=lost.caller_number or None,
+                channel_id=lost.channel_id,
+            )
+            where = {"fallback": "sent to the fallback queue", "hangup": "hung up"}
+            record = {
+                "call_id": lost.channel_id,
+                "started_at": time.time(),
+                "transport": "ari",
+                "outcome": "interrupted",
+                "outcome_detail": "callbot died during the call; at restart the caller was "
+                + where.get(lost.to, "not released (ARI request failed)"),
+                "hung_up_by": "bot",
+                "transfer_queue": self.settings.ari.fallback_extension
+                if lost.to == "fallback"
+                else None,
+                "turns": [],
+                "errors": [],
+            }
+            self.ops.call_ended(record, info)
 
     async def stop(self) -> None:
         self.ops.readiness.shutting_down = True

@@ -184,13 +184,13 @@ class _AudioSocketCall:
 
     async def hangup(self) -> None:
         self._close_wire(send_hangup=True)
-        self._end("hung up by the bot")
+        self._end("hung up by the bot", by="bot")
 
     # -- lifecycle ---------------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
         """Polite end (server stopping): the handler sees CallEnded, the line stays paced
         until it returns or its drain time is up, then Asterisk gets a hang-up frame."""
-        self._end(reason)
+        self._end(reason, by="bot")
 
     async def run(self, handler: CallHandler, early_events: list[Event]) -> None:
         for event in early_events:
@@ -225,11 +225,11 @@ class _AudioSocketCall:
             )
             handler_task.cancel()
 
-    def _end(self, reason: str) -> None:
+    def _end(self, reason: str, *, by: str = "caller") -> None:
         if not self._ended.is_set():
             logger.info("call %s: ended (%s)", self.info.call_id, reason)
             self._ended.set()
-            self.inbound.put_nowait(CallEnded(reason))
+            self.inbound.put_nowait(CallEnded(reason, by))
 
     def _close_wire(self, send_hangup: bool) -> None:
         if not self._wire_up:
@@ -253,10 +253,10 @@ class _AudioSocketCall:
         except AudioSocketError as exc:
             logger.warning("call %s: malformed frame from Asterisk: %s", self.info.call_id, exc)
             self._close_wire(send_hangup=True)
-            self._end(f"protocol error: {exc}")
+            self._end(f"protocol error: {exc}", by="bot")
         except OSError as exc:
             self._close_wire(send_hangup=False)
-            self._end(f"connection lost: {exc}")
+            self._end(f"connection lost: {exc}", by="asterisk")
 
     def _deliver(self, event: Event) -> None:
         if isinstance(event, Audio):
@@ -305,7 +305,7 @@ class _AudioSocketCall:
                 await self._writer.drain()
             except OSError as exc:
                 self._close_wire(send_hangup=False)
-                self._end(f"connection lost: {exc}")
+                self._end(f"connection lost: {exc}", by="asterisk")
 
 
 class AudioSocketServer:

@@ -351,7 +351,7 @@ class _Call:
         await self._t.send(self._conn.command(cw.CommandName.HANGUP))
         code = cw.CLOSE_INTERNAL_ERROR if failed else cw.CLOSE_NORMAL
         await self._t.close(code, "handler failed" if failed else "")
-        self._end("handler failed" if failed else "hangup by bot")
+        self._end("handler failed" if failed else "hangup by bot", by="bot")
 
     async def _drain(self, handler_task: asyncio.Task[bool]) -> None:
         """The caller side is gone: let the handler wrap up, within bounds."""
@@ -361,10 +361,10 @@ class _Call:
         except TimeoutError:
             logger.warning("call %s: handler still running after hang-up; cancelled", self.call_id)
 
-    def _end(self, reason: str) -> None:
+    def _end(self, reason: str, *, by: str = "caller") -> None:
         if not self._ended:
             self._ended = True
-            self._events.put_nowait(CallEnded(reason))
+            self._events.put_nowait(CallEnded(reason, by))
             self._wake.set()
 
     # --- inbound ---------------------------------------------------------------------------
@@ -380,9 +380,12 @@ class _Call:
                     continue
                 logger.warning("call %s: closing (%d): %s", self.call_id, code, exc)
                 await self._t.close(code, type(exc).__name__)
-                self._end(f"protocol error: {exc}")
+                self._end(f"protocol error: {exc}", by="bot")
                 return
-        self._end(f"closed by Asterisk ({self._t.close_code})")
+        code = self._t.close_code
+        # 1000: Asterisk hung the channel up (the caller left, or its leg was ended);
+        # anything else (1006: no close frame) is the connection failing under the call.
+        self._end(f"closed by Asterisk ({code})", by="caller" if code == 1000 else "asterisk")
 
     def _dispatch(self, message: str | bytes) -> None:
         if isinstance(message, bytes):
@@ -468,4 +471,4 @@ class _Call:
             return
         await self._t.send(self._conn.command(cw.CommandName.HANGUP))
         await self._t.close(cw.CLOSE_NORMAL)
-        self._end("hangup by bot")
+        self._end("hangup by bot", by="bot")

@@ -64,6 +64,10 @@ class CallEnded:
     """The caller side is gone (hang-up, socket closed, protocol error)."""
 
     reason: str
+    by: str = "caller"
+    """Who ended it: ``caller`` (a hang-up on the line: Asterisk closed the media normally),
+    ``asterisk`` (the media connection dropped without a hang-up), ``bot`` (callbot closed
+    it, e.g. on a protocol error it detected)."""
 
 
 InboundEvent = CallerAudio | CallerDtmf | MarkPlayed | CallEnded

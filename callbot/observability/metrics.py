@@ -33,7 +33,16 @@ from prometheus_client import (
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 DURATION_BUCKETS_S = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0)
-OUTCOMES = ("answered", "transferred", "transfer_failed", "hung_up_by_caller", "failed")
+OUTCOMES = (
+    "answered",
+    "transferred",
+    "transfer_failed",
+    "hung_up_by_caller",
+    "failed",
+    "transferred_on_shutdown",
+    "ended_on_shutdown",
+    "interrupted",
+)
 """Outcome label values; anything else is counted as ``other`` (bounded cardinality)."""
 
 

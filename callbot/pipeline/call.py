@@ -9,6 +9,7 @@ polite way (apology, then transfer or hang-up) and never touches another call.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from pipecat.workers.runner import WorkerRunner
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.dialplan import DialogEngine, Hangup, Say, Transfer
 from callbot.dialplan.store import DialplanStore
+from callbot.handover.build import build_context
 from callbot.logs import bind_call_id
 from callbot.media.types import (
     CallEnded,
@@ -49,6 +51,12 @@ from callbot.speech.tts import Synthesizer
 from callbot.speech.vad import VadSettings
 
 logger = logging.getLogger(__name__)
+
+SHUTDOWN_REASON = {
+    "fr": "callbot s'est arrêté pendant l'appel, reprendre la demande",
+    "en": "callbot stopped during the call, take the request over",
+}
+"""The transfer reason (``CALLBOT_MOTIF``) of a caller handed over at shutdown."""
 
 CallRecordSink = Callable[[dict[str, Any], CallInfo], None]
 """Gets each finished call's record (and its CallInfo: the caller number stays out of
@@ -77,6 +85,10 @@ class CallRunner:
         self.services = services
         self.on_record = on_record
         self.active_calls = 0
+        self.sessions: dict[int, CallSession] = {}
+        """Calls in progress (keyed by object id: a call id may repeat on bad input)."""
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def __call__(
         self, info: CallInfo, inbound: asyncio.Queue[InboundEvent], sink: MediaSink
@@ -84,10 +96,15 @@ class CallRunner:
         bind_call_id(info.call_id)
         self.active_calls += 1
         session = CallSession(self.services, info, inbound, sink)
+        self.sessions[id(session)] = session
+        self._idle.clear()
         try:
             await session.run()
         finally:
             self.active_calls -= 1
+            self.sessions.pop(id(session), None)
+            if not self.sessions:
+                self._idle.set()
             record = session.journal.to_dict()
             logger.info(
                 "call %s ended: %s (%s), %d turns",
@@ -98,6 +115,28 @@ class CallRunner:
             )
             if self.on_record is not None:
                 self.on_record(record, info)
+
+    async def drain(self, timeout_s: float, *, hurry: asyncio.Event | None = None) -> int:
+        """Shutdown: let calls in progress end by themselves for up to ``timeout_s`` (or
+        until ``hurry`` is set), then hand each remaining caller to a human with the call's
+        context (outcome ``transferred_on_shutdown``; without call control the caller hears
+        an apology: ``ended_on_shutdown``). Returns how many calls were handed over."""
+        waits = [asyncio.create_task(self._idle.wait())]
+        if hurry is not None:
+            waits.append(asyncio.create_task(hurry.wait()))
+        try:
+            await asyncio.wait(waits, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+        remaining = list(self.sessions.values())
+        if not remaining:
+            return 0
+        logger.warning("shutdown: handing %d call(s) in progress to a human", len(remaining))
+        for session in remaining:
+            session.shut_down()
+        await self._idle.wait()
+        return len(remaining)
 
 
 class CallSession:
@@ -123,6 +162,9 @@ class CallSession:
         self.finished = asyncio.Event()
         self.failure: str | None = None
         self._caller_gone = False
+        self._ended_by = "caller"
+        self._line_reason = ""
+        self._shutting_down = False
         self._mark_waiters: dict[str, asyncio.Event] = {}
 
     def _build_worker(self) -> PipelineWorker:
@@ -192,11 +234,25 @@ class CallSession:
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
             await _stop(worker, running)
-        if self.failure is not None and not self._caller_gone:
-            await self._end_after_failure()
+        if self._shutting_down and not self._caller_gone:
+            await self._hand_over("transferred_on_shutdown", "callbot stopping")
+        elif self.failure is not None and not self._caller_gone:
+            await self._hand_over("transferred", f"failure: {self.failure}")
         if self._caller_gone:
-            self.journal.finish("hung_up_by_caller")
-        self.journal.finish("failed" if self.failure else "answered", self.failure or "")
+            line = self._ended_by
+            outcome = "hung_up_by_caller" if line == "caller" else "failed"
+            self.journal.finish(outcome, self._line_reason, by=line)
+        self.journal.finish("failed" if self.failure else "answered", self.failure or "", by="bot")
+
+    @property
+    def _english(self) -> bool:
+        return self.dialplan.language.lower().startswith("en")
+
+    def shut_down(self) -> None:
+        """The process is stopping: end this call now, handing the caller to a human."""
+        if not self.finished.is_set():
+            self._shutting_down = True
+            self.finished.set()
 
     async def _pump(self, worker: PipelineWorker) -> None:
         """Feed the line's events into the pipeline until the call is over."""
@@ -225,6 +281,7 @@ class CallSession:
             elif isinstance(event, CallEnded):
                 logger.info("call %s: line ended (%s)", self.info.call_id, event.reason)
                 self._caller_gone = True
+                self._ended_by, self._line_reason = event.by, event.reason
                 await worker.queue_frame(CallerGoneFrame(reason=event.reason))
                 return
 
@@ -236,8 +293,9 @@ class CallSession:
             return
         await worker.queue_frame(InputDTMFFrame(button=button))
 
-    async def _end_after_failure(self) -> None:
-        """Apologise, then hand over to a human (or hang up), bypassing the broken pipeline."""
+    async def _hand_over(self, outcome: str, detail: str) -> None:
+        """Bypassing the (stopped or broken) pipeline: apologise, then hand the caller to a
+        human with the call's context, or hang up (the dialplan's ``on_error`` decides)."""
         try:
             async with asyncio.timeout(self.services.call.failure_grace_s):
                 await self.sink.flush()
@@ -245,14 +303,28 @@ class CallSession:
                     if isinstance(action, Say):
                         await self._say_directly(action.text)
                     elif isinstance(action, Transfer):
+                        if self._caller_gone:
+                            return
+                        if self._shutting_down:
+                            reason = SHUTDOWN_REASON["en" if self._english else "fr"]
+                            action = dataclasses.replace(action, reason=reason)
                         self.journal.transfer_queue = action.queue
-                        if await self.services.control.transfer(self.info, action):
-                            self.journal.finish("transferred", f"failure: {self.failure}")
+                        context = build_context(
+                            self.journal,
+                            action,
+                            self.info,
+                            intent_labels={i.id: i.spoken_label for i in self.dialplan.intents},
+                            language=self.dialplan.language,
+                        )
+                        if await self.services.control.transfer(self.info, action, context):
+                            self.journal.finish(outcome, detail, by="bot")
                             return
                     elif isinstance(action, Hangup):
                         break
         except Exception:
             logger.exception("call %s: could not apologise", self.info.call_id)
+        if self._shutting_down:
+            self.journal.finish("ended_on_shutdown", detail, by="bot")
         await self.sink.hangup()
 
     async def _say_directly(self, text: str) -> None:

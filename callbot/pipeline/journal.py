@@ -52,8 +52,13 @@ class CallJournal:
     voice: str = ""
     turns: list[TurnRecord] = field(default_factory=list)
     outcome: str = "in_progress"
-    """answered | transferred | hung_up_by_caller | failed | in_progress"""
+    """answered | transferred | transfer_failed | hung_up_by_caller | failed |
+    transferred_on_shutdown | ended_on_shutdown | in_progress"""
     outcome_detail: str = ""
+    hung_up_by: str | None = None
+    """Who ended the call: ``bot`` (hang-up, transfer, shutdown, protocol error it
+    detected), ``caller`` (hang-up on the line) or ``asterisk`` (the media connection
+    dropped without a hang-up)."""
     transfer_queue: str | None = None
     greeting_first_audio_at_s: float | None = None
     ended_at_s: float | None = None
@@ -71,10 +76,13 @@ class CallJournal:
     def current_turn(self) -> TurnRecord | None:
         return self.turns[-1] if self.turns else None
 
-    def finish(self, outcome: str, detail: str = "") -> None:
+    def finish(self, outcome: str, detail: str = "", *, by: str | None = None) -> None:
+        """The first outcome wins (a transfer closes the bot's leg: that is no hang-up)."""
         if self.outcome == "in_progress":
             self.outcome = outcome
             self.outcome_detail = detail
+            if by is not None:
+                self.hung_up_by = by
         if self.ended_at_s is None:
             self.ended_at_s = time.monotonic()
 
@@ -101,6 +109,7 @@ class CallJournal:
             "greeting_ms": greeting_ms,
             "outcome": self.outcome,
             "outcome_detail": self.outcome_detail,
+            "hung_up_by": self.hung_up_by,
             "transfer_queue": self.transfer_queue,
             "callback_queue": self.callback_queue,
             "survey_score": self.survey_score,

@@ -152,7 +152,7 @@ class LineOutput(FrameProcessor):
             self._journal.transfer_queue = action.queue
             # Recorded first and shielded: handing the caller over closes the bot's media
             # leg, which may cancel this pipeline before the ARI requests have returned.
-            self._journal.finish("transferred", action.reason)
+            self._journal.finish("transferred", action.reason, by="bot")
             context = build_context(
                 self._journal,
                 action,
@@ -164,6 +164,6 @@ class LineOutput(FrameProcessor):
                 self._journal.outcome = "transfer_failed"
                 await self._sink.hangup()
         elif isinstance(action, Hangup):
-            self._journal.finish("answered", action.reason)
+            self._journal.finish("answered", action.reason, by="bot")
             await self._sink.hangup()
         self._finished.set()

@@ -15,8 +15,9 @@ from callbot.records.sanitize import redact_text
 
 ABANDONED = frozenset({"hung_up_by_caller", "abandoned"})
 """Outcomes where the caller left before the bot or a human had finished."""
-TRANSFERRED = frozenset({"transferred", "transfer_failed"})
-FAILED = frozenset({"failed", "transfer_failed"})
+TRANSFERRED = frozenset({"transferred", "transfer_failed", "transferred_on_shutdown"})
+FAILED = frozenset({"failed", "transfer_failed", "interrupted", "ended_on_shutdown"})
+"""``interrupted``: callbot died during the call (recovered by the next process)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,8 @@ class StoredCall:
     greeting_ms: float | None
     """Call start to first greeting audio; None when the bot never spoke."""
     outcome: str
-    """answered | transferred | transfer_failed | hung_up_by_caller | failed | abandoned"""
+    """answered | transferred | transfer_failed | hung_up_by_caller | failed | abandoned |
+    transferred_on_shutdown | ended_on_shutdown | interrupted"""
     outcome_detail: str
     """Why: hang-up reason or transfer reason (``intent X``, ``no match``, ``error``...)."""
     transfer_queue: str | None
@@ -71,6 +73,8 @@ class StoredCall:
     duplicate_of: str | None = None
     """The id this call arrived with when another stored call already had it; it is then
     stored as ``<id>#<n>`` (a record never overwrites another call's)."""
+    hung_up_by: str | None = None
+    """Who ended the call: ``bot``, ``caller`` or ``asterisk`` (None: not known)."""
 
     @property
     def answered_by_bot(self) -> bool:
@@ -102,6 +106,7 @@ def from_journal(record: Mapping[str, Any], caller_hash: str | None) -> StoredCa
         greeting_ms=_float(record.get("greeting_ms")),
         outcome=str(record.get("outcome") or "failed"),
         outcome_detail=redact_text(str(record.get("outcome_detail") or "")) or "",
+        hung_up_by=_opt_str(record.get("hung_up_by")),
         transfer_queue=record.get("transfer_queue"),
         callback_queue=record.get("callback_queue"),
         survey_score=_int(record.get("survey_score")),
@@ -109,6 +114,10 @@ def from_journal(record: Mapping[str, Any], caller_hash: str | None) -> StoredCa
         errors=tuple(redact_text(str(e)) or "" for e in record.get("errors") or ()),
         turns=tuple(_turn(turn) for turn in record.get("turns") or ()),
     )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _turn(turn: Mapping[str, Any]) -> StoredTurn:

@@ -49,6 +49,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 2: a call whose id was already stored is kept under "<id>#<n>" (never overwritten).
     ("ALTER TABLE calls ADD COLUMN duplicate_of TEXT",),
+    # 3: who ended the call (bot, caller, asterisk).
+    ("ALTER TABLE calls ADD COLUMN hung_up_by TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -71,6 +73,7 @@ CALL_COLUMNS = (
     "caller_hash",
     "errors",
     "duplicate_of",
+    "hung_up_by",
 )
 TURN_COLUMNS = (
     "call_id",

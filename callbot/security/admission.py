@@ -28,10 +28,12 @@ class CallAdmission:
         self.max_concurrent_calls = max_concurrent_calls
         self.active = 0
         self.refused = 0
+        self.closed = False
+        """Draining (shutdown): every new call is refused."""
 
     @property
     def full(self) -> bool:
-        return 0 < self.max_concurrent_calls <= self.active
+        return self.closed or 0 < self.max_concurrent_calls <= self.active
 
     def try_admit(self) -> bool:
         """Take a slot (True), or count a refusal (False). Single-threaded (event loop)."""

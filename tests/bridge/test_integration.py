@@ -26,6 +26,7 @@ from callbot.config import Settings, load_settings
 from callbot.dialplan import Transfer
 from callbot.handover.hub import HandoverHub
 from callbot.media.types import CallInfo
+from callbot.runtime import _shut_down
 from callbot.service import Callbot, Engines
 from callbot.simulator.ari_server import SimulatedAri
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
@@ -221,3 +222,31 @@ async def test_ari_restart_mid_call_reconnects_and_completes(rig: Rig) -> None:
     assert [c.id for c in rig.sim.live_channels()] == [caller_id]
     record = await wait_for_record(rig.bot.records, caller_id)
     assert record is not None and record["outcome"] == "transferred"
+
+
+async def test_sigterm_drain_hands_calls_in_progress_to_a_human_with_context(rig: Rig) -> None:
+    """Graceful stop: a new caller goes to the fallback queue at once; the call in progress
+    gets the drain time, then is handed over with its context; the record says so."""
+    caller_id, _, peer = await rig.call()
+    assert await peer.wait_for_bot_silence(0.8, 20), "no greeting heard"
+    hurry = asyncio.Event()
+    shutting = asyncio.create_task(_shut_down(rig.bot.settings, rig.bot, rig.bridge, hurry))
+    await rig.sim.wait_for(lambda: rig.bridge.bridge.draining, 5)
+    late = rig.sim.place_call("0699999999", ["3949"])
+    await rig.sim.wait_for(lambda: rig.sim.channels[late].continued_to is not None, 5)
+    assert rig.sim.channels[late].continued_to == ("callbot-queues", "accueil", 1)
+    assert rig.sim.channels[late].variables["__CALLBOT_FALLBACK_REASON"] == "draining"
+    assert not rig.bot.ops.readiness.ready()
+    hurry.set()  # a second SIGTERM: no more waiting for the call to end by itself
+
+    caller = rig.sim.channels[caller_id]
+    await rig.sim.wait_for(lambda: caller.continued_to is not None, 20)
+    await asyncio.wait_for(shutting, 30)
+    assert caller.continued_to == ("callbot-queues", "conseillers", 1)
+    assert caller.variables["__CALLBOT_CONTEXT_ID"]  # the agent gets the call's context
+    assert caller.variables["__CALLBOT_MOTIF"].startswith("callbot s'est arrêté")
+    record = await wait_for_record(rig.bot.records, caller_id)
+    assert record is not None
+    assert record["outcome"] == "transferred_on_shutdown"
+    assert record["hung_up_by"] == "bot"
+    assert record["transfer_queue"] == "conseillers"

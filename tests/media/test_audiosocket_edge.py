@@ -305,7 +305,7 @@ class TestHangup:
             peer = await start_call(address)
             await asyncio.wait_for(peer.eof.wait(), 1.0)
             assert isinstance(peer.received[-1][1], Hangup)
-            assert handler.events[-1] == CallEnded("hung up by the bot")
+            assert handler.events[-1] == CallEnded("hung up by the bot", by="bot")
             await peer.close()
 
     async def test_caller_closing_the_socket_ends_the_call(self) -> None:
@@ -349,7 +349,7 @@ class TestHangup:
         await asyncio.wait_for(handler.started.wait(), 1.0)
         await server.stop()
         assert handler.finished.is_set()
-        assert handler.events[-1] == CallEnded("server stopping")
+        assert handler.events[-1] == CallEnded("server stopping", by="bot")
         await asyncio.wait_for(peer.eof.wait(), 1.0)
         assert isinstance(peer.received[-1][1], Hangup)
         await peer.close()

@@ -205,7 +205,10 @@ async def test_asterisk_dying_mid_prompt_ends_the_call_cleanly(bot: Callbot) -> 
             await asyncio.sleep(0.02)
         peer.drop()  # mid-greeting, no close handshake
     record = await wait_for_record(bot.records, peer.call_id)
-    assert record is not None and record["outcome"] == "hung_up_by_caller"
+    # Not a caller's hang-up: the media connection died under the call.
+    assert record is not None and record["outcome"] == "failed"
+    assert record["hung_up_by"] == "asterisk"
+    assert "closed by Asterisk" in record["outcome_detail"]
     assert bot.runner.active_calls == 0
     again = await call(bot, [DtmfTurn("1")])
     assert again["turns"][0]["intent"] == "mot_de_passe"

@@ -99,6 +99,7 @@ def journal(
         "greeting_ms": extra.get("greeting_ms", 350.0),
         "outcome": outcome,
         "outcome_detail": detail,
+        "hung_up_by": extra.get("hung_up_by"),
         "transfer_queue": extra.get("transfer_queue"),
         "callback_queue": extra.get("callback_queue"),
         "survey_score": extra.get("survey_score"),

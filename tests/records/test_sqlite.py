@@ -83,7 +83,7 @@ def test_a_version_1_file_gains_duplicate_of_and_keeps_its_calls(tmp_path: Path)
         for statement in MIGRATIONS[0]:
             conn.execute(statement)
         conn.execute("PRAGMA user_version = 1")
-        columns = [c for c in CALL_COLUMNS if c != "duplicate_of"]
+        columns = [c for c in CALL_COLUMNS if c not in ("duplicate_of", "hung_up_by")]
         values = ["old", T0, 1.0, "chan_websocket", "slin16", "d", 1, "v", None, "answered"]
         values += ["", None, None, None, None, "[]"]
         marks = ", ".join("?" * len(columns))
@@ -91,7 +91,7 @@ def test_a_version_1_file_gains_duplicate_of_and_keeps_its_calls(tmp_path: Path)
     store = SqliteStore(path, "salt")
     assert store.schema_version == SCHEMA_VERSION
     [old] = store.calls(0)
-    assert (old.call_id, old.duplicate_of) == ("old", None)
+    assert (old.call_id, old.duplicate_of, old.hung_up_by) == ("old", None, None)
     again = store.save(journal("old", T0 + 5), None)
     assert (again.call_id, again.duplicate_of) == ("old#2", "old")
     store.close()

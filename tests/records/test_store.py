@@ -49,6 +49,14 @@ def test_saved_call_reads_back_identical(store: RecordStore) -> None:
     assert loaded.survey_score == 4
 
 
+def test_who_ended_the_call_is_stored(store: RecordStore) -> None:
+    store.save(a_call("bot", T0, hung_up_by="bot"), NUMBER)
+    store.save(a_call("line", T0 + 1, outcome="failed", hung_up_by="asterisk"), NUMBER)
+    store.save(a_call("unknown", T0 + 2), NUMBER)
+    got = {c.call_id: c.hung_up_by for c in store.calls(T0 - 1)}
+    assert got == {"bot": "bot", "line": "asterisk", "unknown": None}
+
+
 def test_caller_text_is_redacted_and_number_only_hashed(store: RecordStore) -> None:
     record = journal(
         "c1",

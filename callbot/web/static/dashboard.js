@@ -10,6 +10,9 @@ const OUTCOMES = {
   transferred: ["Transféré", ""],
   transfer_failed: ["Transfert échoué", "danger"],
   hung_up_by_caller: ["Raccroché par l'appelant", "warn"],
+  transferred_on_shutdown: ["Transféré à l'arrêt de callbot", "warn"],
+  ended_on_shutdown: ["Terminé à l'arrêt de callbot", "danger"],
+  interrupted: ["Interrompu (callbot redémarré)", "danger"],
   abandoned: ["Abandonné", "warn"],
   failed: ["Échec", "danger"],
 };
