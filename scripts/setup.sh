@@ -38,4 +38,10 @@ echo "==> installing callbot[$extras] into .venv"
 echo "==> provisioning models"
 .venv/bin/callbot models pull
 .venv/bin/callbot voices pull en_US-joe-medium
+# The default (French) dialplan's voice: from the hub when it answers, sha256-checked.
+# Optional: without it French is spoken by espeak-ng (callbot warns at start-up).
+if ! .venv/bin/callbot voices pull fr_FR-siwis-medium 2>/dev/null; then
+  echo "==> fr_FR-siwis-medium not installed (model hub unreachable): French dialplans"
+  echo "    will speak with espeak-ng. Later: .venv/bin/callbot voices pull fr_FR-siwis-medium"
+fi
 echo "==> ready: .venv/bin/callbot serve"
