@@ -279,14 +279,15 @@ class WarmTransfers:
     async def _screen_agent(self, h: _Handover | None, agent: ari.Channel) -> None:
         """Summary to the agent, then 1: bridge, 2 or silence: next agent.
 
-        Accepting continues the agent's subroutine ONCE, to the priority after ``Stasis()``
-        (``Return()``), with an explicit target (see :func:`~callbot.bridge.recovery.agent_return`).
+        Accepting stops the summary (Asterisk runs a channel's commands after its playback)
+        and continues the agent's subroutine once, to its ``accept`` label
+        (:func:`~callbot.bridge.recovery.agent_return`).
         """
         agent_id = agent.id
         if h is None or h.status != "queued":
             # Unknown context (callbot restarted, fallback queue): never block an agent.
             logger.info("agent leg %s without a queued hand-over: bridging", agent_id)
-            await self._quiet(self._client.request(agent_return(agent)))
+            await self._return_agent(agent)
             return
         call_id = h.ctx.call_id
         digits: asyncio.Queue[str | None] = asyncio.Queue()
@@ -294,12 +295,13 @@ class WarmTransfers:
         self._by_channel[agent_id] = h
         logger.info("call %s: agent leg %s screening", call_id, agent_id)
         media = await h.summary_media if h.summary_media is not None else None
-        if media is not None:
-            await self._play(agent_id, media, wait=False)
+        summary = await self._play(agent_id, media, wait=False) if media is not None else None
         digit = await _first_digit(digits, ("1", "2"), self._s.agent_accept_timeout_s)
         if digit == "1" and h.status == "queued":
+            if summary is not None:
+                await self._quiet(self._client.request(ari.stop_playback(summary)))
             try:
-                await self._client.request(agent_return(agent))
+                await self._return_agent(agent)
             except AriHttpError as exc:
                 logger.info("call %s: agent leg gone before bridging: %s", call_id, exc)
                 return
@@ -310,6 +312,23 @@ class WarmTransfers:
         h.digits.pop(agent_id, None)
         self._by_channel.pop(agent_id, None)
         await self._quiet(self._client.hangup(agent_id))
+
+    async def _return_agent(self, agent: ari.Channel) -> None:
+        """Out of the screening subroutine: to ``accept``; a dialplan without that label
+        (older ``extensions.conf``) gets the next priority, which works but makes Asterisk
+        run ``Stasis()`` a second time (logged)."""
+        try:
+            await self._client.request(agent_return(agent))
+        except AriHttpError as exc:
+            if exc.status_code != 404 or "label" not in exc.body.lower():
+                raise
+            logger.warning(
+                "agent leg %s: no 'accept' label in [%s] (update extensions.conf): "
+                "continuing to the next priority",
+                agent.id,
+                agent.context,
+            )
+            await self._client.request(ari.continue_next(agent.id))
 
     # ------------------------------------------------------------------ no answer
 
@@ -352,7 +371,8 @@ class WarmTransfers:
             return None
         return f"sound:{self._s.sounds_prefix}/{path.stem}"
 
-    async def _play(self, channel_id: str, media: str, *, wait: bool) -> None:
+    async def _play(self, channel_id: str, media: str, *, wait: bool) -> str:
+        """Play ``media``; returns the playback id (to stop it)."""
         playback_id = uuid.uuid4().hex
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._playbacks[playback_id] = done
@@ -366,6 +386,7 @@ class WarmTransfers:
         finally:
             if wait or done.done():
                 self._playbacks.pop(playback_id, None)
+        return playback_id
 
     async def _set_status(self, h: _Handover, status: str, detail: str = "") -> None:
         h.status = status

@@ -174,19 +174,26 @@ async def send_to_fallback(
     return "fallback"
 
 
-def agent_return(channel: ari.Channel) -> ari.AriRequest:
-    """``continue`` an agent's screening subroutine to the priority after ``Stasis()``.
+ACCEPT_LABEL = "accept"
+"""``exten => s,10(accept),Return()`` in ``[callbot-agent-screen]`` (asterisk/extensions.conf)."""
 
-    With an explicit target, not an empty ``continue``: inside a ``Dial(...U())`` subroutine
-    Asterisk's channel snapshot may give the priority of the ``Gosub`` itself, and an empty
-    ``continue`` (snapshot priority + 1) would run ``Stasis()`` again and end the
-    subroutine abnormally.
+
+def agent_return(channel: ari.Channel) -> ari.AriRequest:
+    """``continue`` an agent's screening subroutine so that it returns (Dial bridges).
+
+    To the ``accept`` label, after a gap in the priorities, never to the next priority:
+    the subroutine runs from Dial's ``U()`` on the agent's phone, a channel with no PBX of
+    its own, so ``stasis_app_exec`` runs a nested PBX from the priority *before* the
+    target. ``continue`` to priority 2 (what an empty ``continue`` does) runs ``Stasis()``
+    again; to 3, ``Return()`` inside the nested PBX (``Abnormal 'Gosub(...)' exit``). After
+    the gap the nested PBX falls through at once and the subroutine's own loop runs
+    ``Return()`` (checked on Asterisk 23, see asterisk/README.md).
     """
-    return ari.continue_in_dialplan(
+    return ari.continue_to_label(
         channel.id,
         context=channel.context or "callbot-agent-screen",
         extension=channel.exten or "s",
-        priority=max(channel.priority, 1) + 1,
+        label=ACCEPT_LABEL,
     )
 
 

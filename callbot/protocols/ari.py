@@ -415,6 +415,17 @@ def continue_in_dialplan(
     return AriRequest("POST", f"/channels/{_seg(channel_id)}/continue", params)
 
 
+def continue_to_label(channel_id: str, *, context: str, extension: str, label: str) -> AriRequest:
+    """Leave Stasis for the priority labelled ``label`` (``same => n(label),...``)."""
+    params = {"context": context, "extension": extension, "label": label}
+    return AriRequest("POST", f"/channels/{_seg(channel_id)}/continue", params)
+
+
+def stop_playback(playback_id: str) -> AriRequest:
+    """``DELETE /playbacks/{id}``: 404 once it has finished."""
+    return AriRequest("DELETE", f"/playbacks/{_seg(playback_id)}")
+
+
 def continue_next(channel_id: str) -> AriRequest:
     """``continue`` with no target: the priority after the one in the channel's snapshot."""
     return AriRequest("POST", f"/channels/{_seg(channel_id)}/continue")

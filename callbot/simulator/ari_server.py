@@ -59,6 +59,12 @@ ExternalMediaHook = Callable[[str, Mapping[str, str], Mapping[str, str]], Awaita
 
 _CAUSE_TXT = {16: "Normal Clearing", 34: "Circuit/channel congestion"}
 
+SCREEN_CONTEXT = "callbot-agent-screen"
+"""The shipped screening subroutine (``asterisk/extensions.conf``): ``s,1`` Stasis,
+``s,2`` Return (callbot down), ``s,10(accept)`` Return (the agent accepted)."""
+SCREEN_PRIORITIES = frozenset({1, 2, 10})
+SCREEN_LABELS = {(SCREEN_CONTEXT, "s", "accept"): 10}
+
 
 def _now_iso() -> str:
     """Asterisk's ``AST_ISO8601_FORMAT``: ``2026-01-01T12:00:00.000+0000``."""
@@ -87,6 +93,8 @@ class SimChannel:
     bridge_id: str | None = None
     continued_to: tuple[str, str, int] | None = None
     moh: bool = False
+    playing: set[str] = field(default_factory=set)
+    """Playbacks in progress (channel commands wait for them)."""
     hung_up: bool = False
     is_media: bool = False
     external_media_params: dict[str, str] = field(default_factory=dict)
@@ -181,6 +189,14 @@ class SimulatedAri:
         """Agent channel id -> the caller channel it rings for."""
         self.playbacks: list[tuple[str, str, str]] = []
         """(channel id, playback id, media) of every play request, in order."""
+        self.events: list[dict[str, Any]] = []
+        """Every event sent to an application, in order."""
+        self.stopped_playbacks: list[str] = []
+        """Playback ids stopped with ``DELETE /playbacks/{id}``."""
+        self.abnormal_gosub_exits: list[str] = []
+        """Agent channels whose screening subroutine Asterisk would end with ``Abnormal
+        'Gosub(callbot-agent-screen,...)' exit`` (a continue to the wrong priority)."""
+        self._playback_channel: dict[str, SimChannel] = {}
         self.asterisk_id = "02:42:ac:11:00:02"
         self._sessions: dict[str, web.WebSocketResponse] = {}
         self._queues: dict[int, asyncio.Queue[str | None]] = {}
@@ -221,6 +237,7 @@ class SimulatedAri:
             ("POST", "/ari/channels/{id}/moh", self._moh),
             ("POST", "/ari/channels/{id}/play", self._play),
             ("POST", "/ari/channels/{id}/play/{playback}", self._play),
+            ("DELETE", "/ari/playbacks/{playback}", self._stop_playback),
             ("POST", "/ari/applications/{app}/subscription", self._subscribe),
             ("DELETE", "/ari/applications/{app}/subscription", self._subscribe),
             ("DELETE", "/ari/channels/{id}/moh", self._moh),
@@ -379,6 +396,7 @@ class SimulatedAri:
             return  # no websocket for the app: Asterisk drops the event
         message = {"type": kind, "timestamp": _now_iso(), **fields}
         message.update(asterisk_id=self.asterisk_id, application=app)
+        self.events.append(message)
         self._queues[id(ws)].put_nowait(json.dumps(message))
 
     def _emit_channel(self, kind: str, chan: SimChannel, **fields: Any) -> None:
@@ -543,18 +561,58 @@ class SimulatedAri:
             # ast_ari_channels_continue_in_dialplan: no target at all -> next priority.
             context = q.get("context") or chan.context
             exten = q.get("extension") or ("s" if q.get("context") else chan.exten)
-            if q.get("priority"):
+            if q.get("label"):
+                priority = self._label(context, exten, q["label"])
+            elif q.get("priority"):
                 priority = int(q["priority"])
             elif q.get("context") or q.get("extension"):
                 priority = 1
             else:
                 priority = chan.priority + 1
+            # Channel commands wait for a playback in progress (the control queue is one).
+            await self._playback_done(chan)
+            if chan.id in self.agent_of and self._agent_reenters_stasis(chan, priority):
+                return
             self._leave_bridge(chan)
             self._emit_channel("StasisEnd", chan)
             chan.app, chan.subscribed_app = None, None
             chan.context, chan.exten, chan.priority = context, exten, priority
             chan.continued_to = (context, exten, priority)
             self._after_continue(chan)
+
+    def _label(self, context: str, exten: str, label: str) -> int:
+        """``ast_findlabel_extension`` over the shipped screening subroutine."""
+        found = SCREEN_LABELS.get((context, exten, label))
+        if found is None:
+            raise _Fail(404, "Requested label can not be found")
+        return found
+
+    def _agent_reenters_stasis(self, chan: SimChannel, priority: int) -> bool:
+        """An agent's phone runs ``callbot-agent-screen`` from Dial's ``U()``: a subroutine on
+        a channel with no PBX of its own. Continuing it makes ``stasis_app_exec`` run a
+        nested PBX from the priority *before* the target (``ast_explicit_goto`` under
+        AUTOLOOP): target 2 re-runs priority 1, ``Stasis()`` again; target 3 runs
+        ``Return()`` inside the nested PBX and the subroutine ends abnormally. Only a target
+        after a gap in the priorities (the ``accept`` label, 10) ends it cleanly: the nested
+        PBX falls through at once and the subroutine's own loop runs ``Return()``.
+        (Seen on Asterisk 23: ``res/res_stasis.c`` ``stasis_app_exec``, ``apps/app_stack.c``.)
+        Returns True when the channel is back in Stasis."""
+        if chan.context != SCREEN_CONTEXT:
+            return False
+        nested_start = priority - 1
+        if nested_start == 1:  # Stasis(callbot,agent,<id>) again
+            self.abnormal_gosub_exits.append(chan.id)
+            self._emit_channel("StasisEnd", chan)
+            chan.priority = 1
+            self._emit_channel("StasisStart", chan, args=list(chan.args))
+            return True
+        if nested_start in SCREEN_PRIORITIES:  # Return() inside the nested PBX
+            self.abnormal_gosub_exits.append(chan.id)
+        return False
+
+    async def _playback_done(self, chan: SimChannel) -> None:
+        while chan.playing:  # noqa: ASYNC110 (a set of playbacks, polled like wait_for)
+            await asyncio.sleep(0.01)
 
     def _after_continue(self, chan: SimChannel) -> None:
         """What the sample dialplan does next: queue the caller, or bridge an agent."""
@@ -576,6 +634,8 @@ class SimulatedAri:
         self._check_state(chan)
         playback_id = request.match_info.get("playback") or str(uuid.uuid4())
         self.playbacks.append((chan.id, playback_id, media))
+        chan.playing.add(playback_id)
+        self._playback_channel[playback_id] = chan
         playback = {
             "id": playback_id,
             "media_uri": media,
@@ -592,7 +652,25 @@ class SimulatedAri:
 
     async def _finish_playback(self, app: str | None, playback: dict[str, Any]) -> None:
         await asyncio.sleep(self.playback_duration_s)
+        self._end_playback(app, playback["id"], playback)
+
+    def _end_playback(self, app: str | None, playback_id: str, playback: dict[str, Any]) -> None:
+        chan = self._playback_channel.pop(playback_id, None)
+        if chan is None:
+            return
+        chan.playing.discard(playback_id)
         self._emit(app, "PlaybackFinished", playback={**playback, "state": "done"})
+
+    async def _stop_playback(self, request: web.Request) -> Any:
+        """``DELETE /playbacks/{id}``: 404 once it has finished."""
+        playback_id = request.match_info["playback"]
+        chan = self._playback_channel.get(playback_id)
+        if chan is None:
+            raise _Fail(404, "Playback not found")
+        self.stopped_playbacks.append(playback_id)
+        media = next((m for c, p, m in self.playbacks if p == playback_id), "")
+        playback = {"id": playback_id, "media_uri": media, "target_uri": f"channel:{chan.id}"}
+        self._end_playback(chan.subscribed_app, playback_id, playback)
 
     async def _subscribe(self, request: web.Request) -> Any:
         """``/applications/{app}/subscription``: 400 no source, 404 app, 422 unknown source."""

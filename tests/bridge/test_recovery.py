@@ -109,7 +109,7 @@ def test_plan_leaves_known_channels_and_live_bridges_alone() -> None:
     assert steps == []
 
 
-def test_agent_return_targets_the_priority_after_stasis() -> None:
+def test_agent_return_targets_the_accept_label() -> None:
     agent = _channel("PJSIP/1001-1", "callbot,agent,c", context="callbot-agent-screen", priority=1)
     req = recovery.agent_return(agent)
     assert req.method == "POST"
@@ -117,7 +117,7 @@ def test_agent_return_targets_the_priority_after_stasis() -> None:
     assert dict(req.params) == {
         "context": "callbot-agent-screen",
         "extension": "s",
-        "priority": "2",
+        "label": "accept",
     }
 
 
@@ -189,7 +189,8 @@ async def test_startup_sweep_sends_the_stranded_caller_to_the_fallback_queue() -
         assert "redémarré" in caller.variables["__CALLBOT_MOTIF"]
         assert caller.variables["__CALLBOT_CALL_ID"] == caller_id
         assert recovered == [recovery.Recovered(caller_id, "0612345678", "fallback", mid_call=True)]
-        assert agent.continued_to == ("callbot-agent-screen", "s", 2)
+        assert agent.continued_to == ("callbot-agent-screen", "s", 10)
+        assert sim.abnormal_gosub_exits == []
         assert back.continued_to is not None and back.continued_to[2] == 2
         assert sim.bridges[bridge_id].destroyed
         assert media_id in sim.hung_up

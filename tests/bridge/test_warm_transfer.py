@@ -140,7 +140,11 @@ async def test_accepted_by_agent_after_hearing_the_summary(rig: Rig) -> None:
     assert (rig.sounds / f"{ctx.context_id}.wav").exists()
     rig.sim.send_dtmf(agent_id, "1")
     await rig.sim.wait_for(lambda: rig.sim.queue_bridged.get(caller_id) == agent_id)
-    assert agent.continued_to == ("callbot-agent-screen", "s", 2)  # Return() after Stasis
+    # Once, to the "accept" label: no second Stasis(), no abnormal end of the subroutine.
+    assert agent.continued_to == ("callbot-agent-screen", "s", 10)
+    assert rig.sim.abnormal_gosub_exits == []
+    starts = [e for e in rig.sim.events if e["type"] == "StasisStart"]
+    assert [e["channel"]["id"] for e in starts].count(agent_id) == 1
     await rig.sim.wait_for(lambda: rig.hub.statuses() == ["answered"])
     # Hanging up after the conversation is no abandon; the voiced summary is removed.
     rig.sim.hangup_channel(caller_id)
@@ -208,3 +212,16 @@ async def test_unknown_context_never_blocks_an_agent(rig: Rig) -> None:
     rig.sim.channels[caller_id].variables["__CALLBOT_CONTEXT_ID"] = "unknown"
     agent_id = rig.sim.agent_answers(caller_id)
     await rig.sim.wait_for(lambda: rig.sim.queue_bridged.get(caller_id) == agent_id)
+
+
+async def test_accepting_stops_the_summary_so_the_agent_is_bridged_at_once(rig: Rig) -> None:
+    """Asterisk runs a channel's commands after its playback: without stopping the summary,
+    the agent who pressed 1 would wait for its end (seen: 2.5 s on Asterisk 23)."""
+    rig.sim.playback_duration_s = 30.0
+    caller_id, _ = await rig.transferred()
+    agent_id = rig.sim.agent_answers(caller_id)
+    await rig.sim.wait_for(lambda: any(p[0] == agent_id for p in rig.sim.playbacks))
+    rig.sim.send_dtmf(agent_id, "1")
+    await rig.sim.wait_for(lambda: rig.sim.queue_bridged.get(caller_id) == agent_id, 2.0)
+    summary = next(p for c, p, _ in rig.sim.playbacks if c == agent_id)
+    assert rig.sim.stopped_playbacks == [summary]
