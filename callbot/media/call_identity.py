@@ -200,6 +200,8 @@ def _caller(call_id: str, number: str | None) -> str | None:
     if number is None:
         return None
     number = number.strip()
+    if not number:  # no caller id presented (withheld, internal line): nothing to check
+        return None
     if valid_caller(number):
         return number
     # Caller numbers are personal data: say what was wrong, not what it was.

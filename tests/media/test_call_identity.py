@@ -138,3 +138,13 @@ def test_registry_forgets_the_oldest_first() -> None:
 def test_for_log_escapes_and_cuts() -> None:
     assert for_log("a\nb\r\x1b[31mé") == "a\\nb\\r\\x1b[31m\\xe9"
     assert for_log("x" * 100, limit=10) == "x" * 10 + "...(+90 chars)"
+
+
+def test_no_caller_number_is_normal_and_not_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Asterisk sends an empty CALLBOT_CALLER for a withheld number (seen on Asterisk 23)."""
+    with caplog.at_level(logging.WARNING, logger="callbot.media"):
+        identity = ids(CallIdRegistry(), {"CALLBOT_CALL_ID": "c", "CALLBOT_CALLER": ""})
+    assert identity.caller_number is None
+    assert caplog.records == []
