@@ -193,6 +193,12 @@ class WarmTransfers:
         self._by_id: dict[str, _Handover] = {}
         self._by_channel: dict[str, _Handover] = {}
         self._playbacks: dict[str, asyncio.Future[None]] = {}
+        self._screening: dict[str, ari.Channel] = {}
+        """Agent legs in Stasis hearing a summary (released at stop)."""
+        self._offering: set[str] = set()
+        """Callers in Stasis hearing the callback offer (released at stop)."""
+        self._playing: dict[str, str] = {}
+        """Channel id -> the playback it hears (until PlaybackFinished)."""
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -224,14 +230,35 @@ class WarmTransfers:
             self._forget(h)
 
     async def aclose(self) -> None:
+        """Stopping: nobody is left waiting in Stasis for this process. An agent hearing a
+        summary is bridged with the caller; a caller hearing the callback offer goes on in
+        the dialplan (goodbye)."""
+        agents, callers = list(self._screening.values()), list(self._offering)
+        waiting = {c.id for c in agents} | set(callers)
         for task in list(self._tasks):
             task.cancel()
+        for channel_id, playback_id in list(self._playing.items()):
+            if channel_id in waiting:
+                with contextlib.suppress(AriError):  # commands wait for a playback's end
+                    await self._client.request(ari.stop_playback(playback_id))
+        for channel in agents:
+            logger.info("stopping: agent leg %s bridged without waiting for a key", channel.id)
+            with contextlib.suppress(AriError):
+                await self._return_agent(channel)
+        for caller_id in callers:
+            with contextlib.suppress(AriError):
+                await self._client.request(ari.continue_next(caller_id))
+        self._screening.clear()
+        self._offering.clear()
 
     # ------------------------------------------------------------------ events
 
     def on_event(self, event: ari.AriEvent) -> bool:
         """The bridge's event tap: True for the events of hand-over channels."""
         if isinstance(event, ari.PlaybackFinished):
+            for channel_id, playback_id in list(self._playing.items()):
+                if playback_id == event.playback_id:
+                    del self._playing[channel_id]
             fut = self._playbacks.pop(event.playback_id, None)
             if fut is not None and not fut.done():
                 fut.set_result(None)
@@ -289,10 +316,19 @@ class WarmTransfers:
             logger.info("agent leg %s without a queued hand-over: bridging", agent_id)
             await self._return_agent(agent)
             return
-        call_id = h.ctx.call_id
         digits: asyncio.Queue[str | None] = asyncio.Queue()
         h.digits[agent_id] = digits
         self._by_channel[agent_id] = h
+        self._screening[agent_id] = agent
+        try:
+            await self._screen(h, agent, digits)
+        finally:
+            self._screening.pop(agent_id, None)
+
+    async def _screen(
+        self, h: _Handover, agent: ari.Channel, digits: asyncio.Queue[str | None]
+    ) -> None:
+        agent_id, call_id = agent.id, h.ctx.call_id
         logger.info("call %s: agent leg %s screening", call_id, agent_id)
         media = await h.summary_media if h.summary_media is not None else None
         summary = await self._play(agent_id, media, wait=False) if media is not None else None
@@ -339,6 +375,15 @@ class WarmTransfers:
             return
         digits: asyncio.Queue[str | None] = asyncio.Queue()
         h.digits[caller_id] = digits
+        self._offering.add(caller_id)
+        try:
+            await self._offer(h, caller_id, why, digits)
+        finally:
+            self._offering.discard(caller_id)
+
+    async def _offer(
+        self, h: _Handover, caller_id: str, why: str, digits: asyncio.Queue[str | None]
+    ) -> None:
         await self._set_status(h, "no_answer", why or "TIMEOUT")
         lang = "en" if h.ctx.language.lower().startswith("en") else "fr"
         prompt = await self._prompt(h, "noanswer", NOANSWER_PROMPT[lang])
@@ -378,6 +423,7 @@ class WarmTransfers:
         self._playbacks[playback_id] = done
         try:
             await self._client.request(_play(channel_id, playback_id, media))
+            self._playing[channel_id] = playback_id
             if wait:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(done, PLAYBACK_WAIT_S)

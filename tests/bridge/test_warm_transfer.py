@@ -225,3 +225,18 @@ async def test_accepting_stops_the_summary_so_the_agent_is_bridged_at_once(rig: 
     await rig.sim.wait_for(lambda: rig.sim.queue_bridged.get(caller_id) == agent_id, 2.0)
     summary = next(p for c, p, _ in rig.sim.playbacks if c == agent_id)
     assert rig.sim.stopped_playbacks == [summary]
+
+
+async def test_stopping_never_leaves_an_agent_or_a_caller_waiting_in_stasis(rig: Rig) -> None:
+    rig.sim.playback_duration_s = 30.0
+    caller_id, _ = await rig.transferred()
+    agent_id = rig.sim.agent_answers(caller_id)
+    await rig.sim.wait_for(lambda: any(p[0] == agent_id for p in rig.sim.playbacks))
+    other_id, _ = await rig.transferred()
+    rig.sim.queue_timeout(other_id)  # hearing the callback offer
+    await rig.sim.wait_for(lambda: any(p[0] == other_id for p in rig.sim.playbacks))
+    await rig.control.warm.aclose()
+    await rig.sim.wait_for(lambda: rig.sim.queue_bridged.get(caller_id) == agent_id, 2.0)
+    assert rig.sim.channels[agent_id].continued_to == ("callbot-agent-screen", "s", 10)
+    assert rig.sim.channels[other_id].app is None  # back in the dialplan (goodbye)
+    assert len(rig.sim.stopped_playbacks) == 2  # the summary and the offer
