@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from callbot.audio.convert import resample
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.audio.wavfile import read_wav
+from callbot.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 SOUNDS_FR = Path("/usr/share/asterisk/sounds/fr_CA_f_June")
@@ -29,6 +31,14 @@ def sound(name: str, language: str = "fr") -> Path:
 def speech_16k(name: str, language: str = "fr") -> np.ndarray:
     pcm, rate = read_wav(sound(name, language))
     return resample(pcm, rate, PIPELINE_RATE_HZ)
+
+
+def bot_settings(models_dir: Path, dialplan: Path, **sections: dict[str, Any]) -> Settings:
+    """Settings of an in-process bot for a test: the real models, ``dialplan``, a free HTTP
+    port, no softphone, no AudioSocket (``server={...}`` and other sections override)."""
+    server = {"port": 0, "audiosocket": False, "softphone": False, **sections.pop("server", {})}
+    overrides = {"models_dir": str(models_dir), "dialplan": str(dialplan), "server": server}
+    return load_settings(env={}, overrides={**overrides, **sections})
 
 
 @pytest.fixture(scope="session")

@@ -347,27 +347,44 @@ class SimulatedAri:
         caller = self.channels[caller_id]
         if caller_id not in self.queued or caller.hung_up:
             raise AriError(f"caller {caller_id} is not queued")
-        seq = next(self._seq)
         inherited = {_inherited(k): v for k, v in caller.variables.items() if k.startswith("_")}
         args = ("agent", inherited.get("__CALLBOT_CONTEXT_ID", ""))
-        chan = SimChannel(
-            id=f"{self._epoch}.{seq}",
-            name=f"PJSIP/{agent}-{seq:08x}",
-            state="Up",
-            caller_number=caller.caller_number,
-            context="callbot-agent-screen",
-            exten="s",
-            priority=1,
-            app="callbot",
-            subscribed_app="callbot",
-            app_data=",".join(("callbot", *args)),
-            args=args,
-            variables=inherited,
+        chan = self.channel_in_stasis(
+            f"PJSIP/{agent}", args, context=SCREEN_CONTEXT, caller_number=caller.caller_number
         )
-        self.channels[chan.id] = chan
+        chan.variables.update(inherited)
         self.agent_of[chan.id] = caller_id
         self._emit_channel("StasisStart", chan, args=list(args))
         return chan.id
+
+    def channel_in_stasis(
+        self,
+        name: str,
+        args: Iterable[str],
+        *,
+        context: str,
+        caller_number: str = "",
+        app: str = "callbot",
+    ) -> SimChannel:
+        """A channel already in ``Stasis(app,args...)`` at priority 1 of ``context``, exten
+        ``s`` (no event is sent: emit one, or leave it as a crashed process left it)."""
+        seq = next(self._seq)
+        args = tuple(args)
+        chan = SimChannel(
+            id=f"{self._epoch}.{seq}",
+            name=f"{name}-{seq:08x}",
+            state="Up",
+            caller_number=caller_number,
+            context=context,
+            exten="s",
+            priority=1,
+            app=app,
+            subscribed_app=app,
+            app_data=",".join((app, *args)),
+            args=args,
+        )
+        self.channels[chan.id] = chan
+        return chan
 
     def queue_timeout(self, caller_id: str, status: str = "TIMEOUT") -> None:
         """Queue() gives up: the next priority runs ``Stasis(callbot,noanswer,<id>,<status>)``."""

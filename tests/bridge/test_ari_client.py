@@ -19,16 +19,7 @@ from callbot.bridge.ari_client import (
 )
 from callbot.protocols import ari
 from callbot.simulator.ari_server import SimulatedAri
-
-PASSWORD = "s3cr3t-pw"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedAri]:
-    server = SimulatedAri(password=PASSWORD)
-    await server.start()
-    yield server
-    await server.stop()
+from tests.bridge.conftest import PASSWORD
 
 
 def settings_for(sim: SimulatedAri, **kw: object) -> AriSettings:

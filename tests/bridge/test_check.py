@@ -4,7 +4,6 @@ environment) against the simulated Asterisk over loopback HTTP and websockets.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,10 @@ from websockets.asyncio.client import connect
 from callbot.bridge.check import MODULES, check_sounds_dir
 from callbot.cli import main
 from callbot.simulator.ari_server import SimulatedAri
+from tests.bridge.conftest import PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 DIALPLAN = REPO / "dialplans" / "assurance-maladie.yaml"
-PASSWORD = "s3cr3t-pw"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedAri]:
-    server = SimulatedAri(password=PASSWORD)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture(autouse=True)

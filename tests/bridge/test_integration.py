@@ -1,9 +1,9 @@
 """The ARI bridge wired into a real callbot: simulated Asterisk (ARI + chan_websocket).
 
 The simulated ARI answers ``externalMedia`` by dialling the bot's ``/media`` endpoint
-with a simulated chan_websocket call carrying the variables the bridge set, as
-Asterisk's ``websocket_client`` connection does; the two lifetimes are linked as in
-Asterisk (hanging up the media channel closes its socket, and the other way round).
+through a simulated ``websocket_client`` connection with a chan_websocket call carrying
+the variables the bridge set (:class:`~callbot.simulator.external_media.ExternalMediaDialer`);
+the two lifetimes are linked as in Asterisk.
 The bot runs the test dialplan with the real models: DTMF 0 transfers to ``conseillers``.
 """
 
@@ -12,17 +12,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from callbot.audio.formats import SLIN_16K, AudioFormat
+from callbot.audio.formats import SLIN_16K
 from callbot.bridge.runtime import RunningBridge, build_bridge
 from callbot.bridge.settings import AriSettings
-from callbot.config import Settings, load_settings
+from callbot.config import Settings
 from callbot.dialplan import Transfer
 from callbot.handover.hub import HandoverHub
 from callbot.media.types import CallInfo
@@ -30,7 +30,10 @@ from callbot.runtime import _shut_down
 from callbot.service import Callbot, Engines
 from callbot.simulator.ari_server import SimulatedAri
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
+from callbot.simulator.external_media import ExternalMediaDialer
 from callbot.simulator.run import wait_for_record
+from callbot.simulator.websocket_client import WebsocketClientConnection
+from tests.conftest import bot_settings
 
 pytestmark = pytest.mark.models
 
@@ -39,47 +42,11 @@ POLL_S = 0.02
 
 
 @dataclass
-class MediaDialer:
-    """Asterisk's side of each media leg: dials the bot and links socket and channel."""
-
-    sim: SimulatedAri
-    url: str = ""
-    peers: dict[str, SimulatedChanWebsocketCall] = field(default_factory=dict)
-    links: list[asyncio.Task[None]] = field(default_factory=list)
-
-    async def __call__(
-        self, channel_id: str, params: Mapping[str, str], variables: Mapping[str, str]
-    ) -> None:
-        peer = SimulatedChanWebsocketCall(
-            self.url,
-            media_format=AudioFormat.from_asterisk_name(params["format"]),
-            call_id=variables["CALLBOT_CALL_ID"],
-            caller_number=variables.get("CALLBOT_CALLER"),
-            channel_variables=variables,
-            call_id_in_query=False,
-            connection_id=params["external_host"],
-        )
-        await peer.__aenter__()
-        self.peers[channel_id] = peer
-        self.links.append(asyncio.create_task(self._link(channel_id, peer)))
-
-    async def _link(self, channel_id: str, peer: SimulatedChanWebsocketCall) -> None:
-        chan = self.sim.channels[channel_id]
-        while not (peer.closed and chan.hung_up):
-            if peer.closed:
-                self.sim.hangup_channel(channel_id)  # the bot closed: Asterisk hangs up
-            elif chan.hung_up:
-                await peer.hangup()  # the channel was hung up: its socket closes
-            await asyncio.sleep(POLL_S)
-        await peer.__aexit__(None, None, None)
-
-
-@dataclass
 class Rig:
     sim: SimulatedAri
     bot: Callbot
     bridge: RunningBridge
-    dialer: MediaDialer
+    dialer: ExternalMediaDialer
 
     async def call(self) -> tuple[str, str, SimulatedChanWebsocketCall]:
         """Place a call; returns caller id, media id and the bot leg once bridged."""
@@ -110,14 +77,7 @@ class Rig:
 
 @pytest.fixture(scope="module")
 def settings(models_dir: Path) -> Settings:
-    return load_settings(
-        env={},
-        overrides={
-            "models_dir": str(models_dir),
-            "dialplan": str(DIALPLAN),
-            "server": {"port": 0, "audiosocket": False, "softphone": False},
-        },
-    )
+    return bot_settings(models_dir, DIALPLAN)
 
 
 @pytest.fixture(scope="module")
@@ -128,15 +88,16 @@ def engines(settings: Settings) -> Engines:
 @pytest.fixture
 async def rig(settings: Settings, engines: Engines) -> AsyncIterator[Rig]:
     sim = SimulatedAri(password="secret")
-    dialer = MediaDialer(sim)
-    sim.on_external_media = dialer
     await sim.start()
     ari = AriSettings(url=f"http://127.0.0.1:{sim.port}", password="secret")
     settings = dataclasses.replace(settings, ari=ari)
     hub = HandoverHub()  # in memory: the agent console's source of contexts
     bridge = build_bridge(settings, hub=hub)
     bot = await Callbot.start(settings, engines=engines, control=bridge.control, hub=hub)
-    dialer.url = bot.media_url
+    # Asterisk's websocket_client connection "callbot" dials the bot's /media.
+    connection = WebsocketClientConnection("callbot", bot.media_url)
+    dialer = ExternalMediaDialer(sim, {"callbot": connection})
+    sim.on_external_media = dialer
     bridge.start()
     await sim.wait_for(lambda: "callbot" in sim.registered_apps)
     try:
@@ -144,9 +105,7 @@ async def rig(settings: Settings, engines: Engines) -> AsyncIterator[Rig]:
     finally:
         await bridge.stop()
         await bot.stop()
-        for link in dialer.links:
-            link.cancel()
-        await asyncio.gather(*dialer.links, return_exceptions=True)
+        await dialer.aclose()
         await sim.stop()
 
 

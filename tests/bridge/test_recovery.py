@@ -17,7 +17,7 @@ from callbot.bridge.ari_client import AriClient
 from callbot.bridge.settings import AriSettings
 from callbot.bridge.stasis import StasisBridge
 from callbot.protocols import ari
-from callbot.simulator.ari_server import SimChannel, SimulatedAri
+from callbot.simulator.ari_server import SCREEN_CONTEXT, SimulatedAri
 from tests.bridge.test_stasis import MediaPeers
 
 _seq = itertools.count(1)
@@ -151,31 +151,16 @@ async def _crashed_call(sim: SimulatedAri, settings: AriSettings) -> tuple[str, 
     return caller_id, legs.media_channel_id, legs.bridge_id
 
 
-def _inject(sim: SimulatedAri, name: str, args: tuple[str, ...], context: str) -> SimChannel:
-    chan = SimChannel(
-        id=f"{sim.asterisk_id}-{next(_seq)}",
-        name=name,
-        state="Up",
-        context=context,
-        exten="s",
-        priority=1,
-        app="callbot",
-        subscribed_app="callbot",
-        app_data=",".join(("callbot", *args)),
-        args=args,
-    )
-    sim.channels[chan.id] = chan
-    return chan
-
-
 async def test_startup_sweep_sends_the_stranded_caller_to_the_fallback_queue() -> None:
     sim = SimulatedAri(password="pw")
     await sim.start()
     try:
         settings = _settings(sim)
         caller_id, media_id, bridge_id = await _crashed_call(sim, settings)
-        agent = _inject(sim, "PJSIP/1001-0001", ("agent", "ctx-1"), "callbot-agent-screen")
-        back = _inject(sim, "PJSIP/trunk-0009", ("noanswer", "ctx-2", "TIMEOUT"), "callbot-queues")
+        agent = sim.channel_in_stasis("PJSIP/1001", ("agent", "ctx-1"), context=SCREEN_CONTEXT)
+        back = sim.channel_in_stasis(
+            "PJSIP/trunk", ("noanswer", "ctx-2", "TIMEOUT"), context="callbot-queues"
+        )
         assert "callbot" not in sim.registered_apps  # Stasis() now fails for new callers
         assert sim.channels[caller_id].app == "callbot"  # ...but this one is still in it
 

@@ -19,7 +19,7 @@ import pytest
 
 from callbot.audio.convert import resample
 from callbot.audio.formats import SLIN_16K, ULAW_8K
-from callbot.config import Settings, load_settings
+from callbot.config import Settings
 from callbot.dialplan.store import DialplanStore
 from callbot.service import Callbot, Engines
 from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
@@ -29,7 +29,7 @@ from callbot.simulator.script import (
     SilenceTurn,
     speech_turn,
 )
-from tests.conftest import sound, speech_16k
+from tests.conftest import bot_settings, sound, speech_16k
 
 pytestmark = pytest.mark.models
 
@@ -38,14 +38,11 @@ DIALPLAN = Path(__file__).parent / "dialplans" / "call-fr.yaml"
 
 @pytest.fixture(scope="module")
 def settings(models_dir: Path) -> Settings:
-    return load_settings(
-        env={},
-        overrides={
-            "models_dir": str(models_dir),
-            "dialplan": str(DIALPLAN),
-            "server": {"port": 0, "audiosocket_port": 0, "softphone": False},
-            "call": {"no_input_timeout_s": 2.0},
-        },
+    return bot_settings(
+        models_dir,
+        DIALPLAN,
+        server={"audiosocket": True, "audiosocket_port": 0},
+        call={"no_input_timeout_s": 2.0},
     )
 
 

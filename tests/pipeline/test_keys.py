@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from callbot.audio.formats import ULAW_8K
-from callbot.config import Settings, load_settings
+from callbot.config import Settings
 from callbot.dialplan import Transfer
 from callbot.dialplan.store import DialplanStore
 from callbot.handover.context import HandoverContext
@@ -30,6 +30,7 @@ from callbot.service import Callbot, Engines
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
 from callbot.simulator.recording import ReceivedCommand
 from callbot.simulator.run import wait_for_record
+from tests.conftest import bot_settings
 
 pytestmark = pytest.mark.models
 
@@ -56,14 +57,7 @@ class QueueControl:
 
 @pytest.fixture(scope="module")
 def settings(models_dir: Path) -> Settings:
-    return load_settings(
-        env={},
-        overrides={
-            "models_dir": str(models_dir),
-            "dialplan": str(ASSURANCE),
-            "server": {"port": 0, "audiosocket": False, "softphone": False},
-        },
-    )
+    return bot_settings(models_dir, ASSURANCE)
 
 
 @pytest.fixture(scope="module")

@@ -117,15 +117,22 @@ async def test_hangup_waits_until_the_goodbye_was_heard() -> None:
     assert journal.outcome == "answered"
 
 
+def last_words_played(mark_id: str) -> list[Frame]:
+    """A prompt the caller may not cut (the last words before an end), sent to the line."""
+    return [
+        PromptStartFrame(mark_id=mark_id, barge_in=False),
+        audio(),
+        PromptEndFrame(mark_id=mark_id),
+        SleepFrame(0.05),
+    ]
+
+
 async def test_last_words_close_the_barge_in_gate_until_heard() -> None:
     line, _, _ = output()
     _, up = await run_test(
         line,
         frames_to_send=[
-            PromptStartFrame(mark_id="bye", barge_in=False),
-            audio(),
-            PromptEndFrame(mark_id="bye"),
-            SleepFrame(0.05),
+            *last_words_played("bye"),
             MarkPlayedFrame(mark_id="bye"),
         ],
     )
@@ -240,10 +247,7 @@ async def test_a_flushed_last_prompt_reopens_the_barge_in_gate() -> None:
     _, up = await run_test(
         line,
         frames_to_send=[
-            PromptStartFrame(mark_id="bye", barge_in=False),
-            audio(),
-            PromptEndFrame(mark_id="bye"),
-            SleepFrame(0.05),
+            *last_words_played("bye"),
             InterruptionFrame(),
             SleepFrame(0.05),
         ],

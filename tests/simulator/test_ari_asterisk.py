@@ -3,11 +3,9 @@ driven with plain httpx: bodies and status codes as res/ari/resource_*.c produce
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 from websockets.asyncio.client import connect
 
 from callbot.protocols.asterisk_conf import parse_conf
@@ -15,20 +13,6 @@ from callbot.simulator.ari_asterisk import SHIPPED_QUEUES
 from callbot.simulator.ari_server import SimulatedAri
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedAri]:
-    server = SimulatedAri(password="pw")
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def http(sim: SimulatedAri) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim.url, auth=("callbot", "pw"), timeout=3) as client:
-        yield client
 
 
 async def test_info_sections(http: httpx.AsyncClient) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -14,22 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from callbot.simulator.ari_server import SimulatedAri
-
-AUTH = ("callbot", "pw")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedAri]:
-    server = SimulatedAri(password="pw")
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def http(sim: SimulatedAri) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sim.url, auth=AUTH, timeout=3) as client:
-        yield client
+from tests.simulator.conftest import AUTH
 
 
 async def events_socket(sim: SimulatedAri, query: str = "app=callbot") -> ClientConnection:

@@ -17,10 +17,9 @@ from playwright.async_api import async_playwright
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.audio.wavfile import write_wav
-from callbot.config import load_settings
 from callbot.service import Callbot
 from callbot.simulator.run import wait_for_record
-from tests.conftest import speech_16k
+from tests.conftest import bot_settings, speech_16k
 from tests.web.browser import CHROMIUM, chromium_args, on_console
 
 pytestmark = [
@@ -33,14 +32,7 @@ DIALPLAN = Path(__file__).resolve().parent.parent / "pipeline/dialplans/call-fr.
 
 @pytest.fixture
 async def bot(models_dir: Path) -> AsyncIterator[Callbot]:
-    settings = load_settings(
-        env={},
-        overrides={
-            "models_dir": str(models_dir),
-            "dialplan": str(DIALPLAN),
-            "server": {"port": 0, "audiosocket": False},
-        },
-    )
+    settings = bot_settings(models_dir, DIALPLAN, server={"softphone": True})
     running = await Callbot.start(settings)
     yield running
     await running.stop()
