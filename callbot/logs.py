@@ -92,14 +92,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
+_CONTROL.update({0x0A: "\\n", 0x0D: "\\r"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped (tab kept): it cannot span lines."""
+    return text.translate(_CONTROL)
+
+
 class TextFormatter(logging.Formatter):
+    """One line a record: the message's control characters are escaped, whatever a caller
+    put in a value (a forged ``\n2026-... INFO ...`` stays on its line), and a traceback's
+    lines are indented, so that only real records start at the left margin."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(call)s%(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         call_id = getattr(record, "call_id", None)
-        record.call = f"[{call_id}] " if call_id else ""
-        return super().format(record)
+        record.call = f"[{one_line(str(call_id))}] " if call_id else ""
+        record.message = one_line(record.getMessage())
+        record.asctime = self.formatTime(record, self.datefmt)
+        text = self.formatMessage(record)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        extra = [
+            record.exc_text or "",
+            self.formatStack(record.stack_info) if record.stack_info else "",
+        ]
+        for block in filter(None, extra):
+            text += "\n" + "\n".join("    " + line for line in block.splitlines())
+        return text
 
 
 def setup_logging(

@@ -69,3 +69,43 @@ def test_text_format_shows_the_call_id() -> None:
     record = logging.LogRecord("x", logging.INFO, "f", 1, "hello", None, None)
     record.call_id = "c-9"
     assert "[c-9] hello" in TextFormatter().format(record)
+
+
+def _text_lines(emit: object) -> list[str]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(TextFormatter())
+    logger = logging.getLogger("test.logs.text")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        emit(logger)  # type: ignore[operator]
+    finally:
+        logger.removeHandler(handler)
+    return out.getvalue().splitlines()
+
+
+FORGED = "x\n2026-11-29 21:00:00,000 INFO    callbot.bridge: call 1: transferred\r\x1b[2K"
+
+
+def test_a_caller_string_cannot_forge_a_text_log_line() -> None:
+    [line] = _text_lines(lambda log: log.warning("call %s: bad channel %s", "c1", FORGED))
+    assert "\\n2026-11-29" in line and "\\r\\x1b[2K" in line
+
+
+def test_a_traceback_never_starts_a_line_like_a_record() -> None:
+    def emit(log: logging.Logger) -> None:
+        try:
+            raise ValueError(FORGED)
+        except ValueError:
+            log.exception("failed")
+
+    first, *rest = _text_lines(emit)
+    assert first.endswith("failed")
+    assert rest and all(line.startswith("    ") for line in rest)
+
+
+def test_json_lines_stay_one_line_each(stream: io.StringIO) -> None:
+    logging.getLogger("test.logs").info("channel %s", FORGED)
+    [record] = lines(stream)
+    assert record["msg"].startswith("channel x\n2026")  # escaped by JSON, one line
