@@ -28,6 +28,7 @@ def main() -> int:
     p.add_argument("--manifest", type=Path, default=Path("audio/corpus/manifest.yaml"))
     p.add_argument("--calls", type=int, default=100)
     p.add_argument("--concurrency", type=int, default=7)
+    p.add_argument("--duration", type=float, help="stop dialling after S seconds")
     p.add_argument("--postgres", action="store_true", help="records in a throw-away PostgreSQL")
     p.add_argument("--kill-server-every", type=float, help="kill -9 the server every S seconds")
     p.add_argument("--restart-delay", type=float, default=1.0, help="as systemd's RestartSec")
@@ -42,6 +43,7 @@ def main() -> int:
     plan = SoakPlan(
         calls=args.calls,
         concurrency=args.concurrency,
+        duration_s=args.duration,
         postgres=args.postgres,
         kill_server_every_s=args.kill_server_every,
         restart_delay_s=args.restart_delay,

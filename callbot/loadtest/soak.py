@@ -61,6 +61,9 @@ MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 class SoakPlan:
     calls: int = 100
     concurrency: int = 7
+    duration_s: float | None = None
+    """Stop dialling new calls after this long even if fewer than ``calls`` were placed
+    (calls in progress finish)."""
     media_format: AudioFormat = ULAW_8K
     postgres: bool = False
     """Records in a throw-away PostgreSQL (else SQLite in the work dir)."""
@@ -257,10 +260,13 @@ async def _place_calls(
     scripts: dict[str, list[Turn]] = {}
     placed: list[Placed] = []
     counter = iter(range(plan.calls))
+    stop_at = None if plan.duration_s is None else zero + plan.duration_s
 
     async def worker(number: int) -> None:
         await asyncio.sleep(2.0 * number / max(1, plan.concurrency))  # ramp-up
         for index in counter:
+            if stop_at is not None and time.monotonic() >= stop_at:
+                return
             spec = corpus.calls[index % len(corpus.calls)]
             if spec.id not in scripts:
                 scripts[spec.id] = await asyncio.to_thread(corpus.turns, spec)
