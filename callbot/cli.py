@@ -87,6 +87,7 @@ def _register_provisioning(commands: Any) -> None:
     from callbot.privacy.cli import register as register_privacy
     from callbot.provisioning.cli import register as register_provisioning
     from callbot.records.cli import register as register_records
+    from callbot.security.cli import register as register_security
 
     register_provisioning(commands)
     register_dialplan(commands)
@@ -94,6 +95,7 @@ def _register_provisioning(commands: Any) -> None:
     register_records(commands)
     register_privacy(commands)
     register_config(commands)
+    register_security(commands)
     register_asterisk(commands)
     for quiet in ("dialplan", "chat", "config"):  # their output is the report: warnings only
         commands.choices[quiet].set_defaults(log_level="WARNING")

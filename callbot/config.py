@@ -36,9 +36,9 @@ ENV_PREFIX = "CALLBOT_"
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
     host: str = "127.0.0.1"
-    """Listening address. Beyond loopback, ``serve`` refuses to start unless ``/media`` and
-    the agent console ask for credentials and AudioSocket is allowed out explicitly
-    (``media_username``/``media_password``, ``security``, ``handover.console_token``)."""
+    """Listening address. Beyond loopback, ``serve`` refuses to start unless every role has
+    credentials (``media_username``/``media_password``, ``[security]``,
+    ``handover.console_token``) and AudioSocket is allowed out explicitly."""
     port: int = 8080
     """HTTP port: softphone page, health, and the chan_websocket endpoint ``/media``."""
     audiosocket: bool = True
@@ -48,9 +48,11 @@ class ServerSettings:
     media_username: str | None = None
     """User asked of Asterisk's ``websocket_client`` (Basic auth) on ``/media``."""
     media_password: str | None = field(default=None, repr=False)
-    """Basic auth for the media endpoint (Asterisk's websocket_client supports it)."""
+    """Basic auth for the media endpoint (Asterisk's websocket_client supports it); or
+    keep only its hash, in ``security.media_password_hash``."""
     softphone: bool = True
-    """Serve the browser softphone page at ``/``."""
+    """Serve the browser softphone page at ``/`` (role ``ops``; beyond loopback only with
+    ``security.softphone_beyond_loopback``)."""
     drain_timeout_s: float = 20.0
     """On SIGTERM: how long calls in progress may go on by themselves before each caller
     is handed to a human with the call's context (keep systemd's ``TimeoutStopSec`` above
@@ -195,6 +197,12 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         return _convert(options[0], value, where)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, f"{where}.")
+    if origin is tuple:  # tuple[X, ...]: a TOML array, or "a, b" from the environment
+        items = _list(value) if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(items))
     try:
         if hint is bool:
             return _boolean(value)
@@ -211,6 +219,14 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}") from exc
     return value
+
+
+def _list(text: str) -> list[str]:
+    """``a, b`` (also ``[a, b]``, ``["a", "b"]``, ``()``) as a list of strings."""
+    text = text.strip()
+    if text[:1] + text[-1:] in ("[]", "()"):
+        text = text[1:-1]
+    return [item.strip().strip("'\"") for item in text.split(",") if item.strip()]
 
 
 def _boolean(value: Any) -> bool:

@@ -59,7 +59,7 @@ async def serve_forever(settings: Settings) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    if settings.server.softphone:
+    if bot.web.softphone:
         logger.info("softphone: open %s/ in a browser and allow the microphone", bot.http_url)
     if bridge is not None:
         bridge.start()  # only now: Asterisk dials the media server as soon as a caller comes

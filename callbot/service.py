@@ -20,7 +20,6 @@ from callbot.config import Settings
 from callbot.dialplan.backoffice import BackOffice
 from callbot.dialplan.store import DialplanStore, LoadedDialplan
 from callbot.errors import PortUnavailable
-from callbot.handover.console import mount_console
 from callbot.handover.hub import HandoverHub
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
@@ -34,9 +33,9 @@ from callbot.security.admission import CallAdmission, admitting
 from callbot.security.exposure import check_exposure
 from callbot.speech.asr import WhisperAsr
 from callbot.speech.voices import VoiceLibrary
-from callbot.web.app import WebContext, create_app
-from callbot.web.dashboard import mount_dashboard
+from callbot.web.app import WebContext
 from callbot.web.serving import RunningServer, serve_app
+from callbot.web.site import build_site
 
 logger = logging.getLogger(__name__)
 
@@ -281,15 +280,10 @@ async def _serve_web(
     hub: HandoverHub,
 ) -> tuple[WebContext, RunningServer]:
     server = settings.server
-    media = ChanWebsocketSettings(
-        username=server.media_username,
-        password=server.media_password,
-        token=settings.security.media_token,
-    )
+    media = ChanWebsocketSettings()  # no credentials here: the site's access gate checks them
     web = WebContext(
         handler=handler,
         media=media,
-        softphone=server.softphone,
         ready=ops.readiness,
         metrics=ops.metrics,
         active_calls=ops.readiness.active_calls,
@@ -299,10 +293,7 @@ async def _serve_web(
             "asr": f"whisper {engines.asr.device}/{engines.asr.compute_type}",
         },
     )
-    app = create_app(web)
-    if ops.store is not None:
-        mount_dashboard(app, ops.store)
-    mount_console(app, hub, settings.handover.console_token or settings.security.media_token)
+    app = build_site(settings, web, ops.store, hub)
     http = await serve_app(
         app, server.host, server.port, ws="websockets-sansio", ws_max_size=WS_MAX_MESSAGE_BYTES
     )

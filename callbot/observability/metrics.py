@@ -73,6 +73,13 @@ class CallMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
+        self.auth_failures = Counter(
+            "callbot_auth_failures",
+            "Requests refused by access control, by surface and reason (missing, "
+            "bad_credentials, forbidden, rate_limited, closed)",
+            ["surface", "reason"],
+            registry=r,
+        )
         self.call_duration = Histogram(
             "callbot_call_duration_seconds", "Call duration", buckets=DURATION_BUCKETS_S, registry=r
         )
@@ -91,6 +98,10 @@ class CallMetrics:
     def call_refused(self, reason: str) -> None:
         """``reason``: ``busy`` (concurrent-call limit), ``not_ready``, ``unauthorized``."""
         self.refused.labels(reason=reason).inc()
+
+    def access_refused(self, surface: str, reason: str) -> None:
+        """A request the access gate refused (:mod:`callbot.security.gate`)."""
+        self.auth_failures.labels(surface=surface, reason=reason).inc()
 
     def error(self, stage: str) -> None:
         """An error outside a call record: ``protocol``, ``records``, ``hook``..."""

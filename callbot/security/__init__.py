@@ -1,1 +1,2 @@
-"""Exposure checks, media authentication, secrets in logs, call admission."""
+"""Access control (roles, credentials, the gate, trusted proxies, password hashes),
+exposure checks, secrets in logs, call admission."""

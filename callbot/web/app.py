@@ -1,7 +1,9 @@
 """The FastAPI application: ``/media`` for Asterisk (and the softphone), pages, health.
 
 The app holds no global state: everything comes from :class:`WebContext`, built by
-:mod:`callbot.service` at start-up.
+:mod:`callbot.service` at start-up. Its routes check no credentials: the access gate
+in front of the app does (:func:`callbot.web.site.build_site`). ``/api/calls`` serves
+the recent calls redacted exactly as the record store keeps them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
 from callbot.media.types import CallHandler
 from callbot.observability.health import Readiness
 from callbot.observability.metrics import CallMetrics, add_metrics_route
+from callbot.records.model import from_journal
 
 STATIC = resources.files("callbot.web") / "static"
 
@@ -64,8 +67,8 @@ def create_app(context: WebContext) -> FastAPI:
 
     @app.get("/api/calls")
     async def calls() -> list[dict[str, Any]]:
-        """The most recent call records (newest last)."""
-        return list(context.records)
+        """The most recent call records (newest last), redacted as stored."""
+        return [redacted(record) for record in list(context.records)]
 
     @app.get("/static/{name}")
     async def static(name: str) -> Response:
@@ -84,3 +87,9 @@ def create_app(context: WebContext) -> FastAPI:
             return (STATIC / "softphone.html").read_text(encoding="utf-8")
 
     return app
+
+
+def redacted(record: dict[str, Any]) -> dict[str, Any]:
+    """A finished call's record as the store keeps it: caller and bot text redacted, no
+    caller number (:func:`callbot.records.model.from_journal`)."""
+    return from_journal(record, None).to_dict()

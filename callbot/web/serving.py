@@ -39,6 +39,9 @@ async def serve_app(
     task is left behind with an exception nobody retrieves.
     """
     sockets = bind_tcp(host, port)  # here, not in uvicorn: see callbot.ports
+    # The TCP peer stays the client: X-Forwarded-For is believed only from the proxies
+    # callbot is told to trust (callbot.security.proxy), never by uvicorn's default.
+    options.setdefault("proxy_headers", False)
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="off", log_config=None, access_log=False, **options
     )

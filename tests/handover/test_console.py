@@ -1,9 +1,11 @@
-"""The agent console's HTTP and websocket API, served by uvicorn on a loopback port."""
+"""The agent console's HTTP and websocket API, served by uvicorn on a loopback port
+(with a console token: behind the access gate, as ``callbot serve`` runs it)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,12 @@ from fastapi import FastAPI
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from callbot.handover.console import mount_console, token_ok
+from callbot.config import Settings
+from callbot.handover.console import WS_UNSUPPORTED_DATA, mount_console
 from callbot.handover.hub import HandoverHub
+from callbot.handover.settings import HandoverSettings
+from callbot.security.access import AccessPolicy
+from callbot.security.gate import AccessGate
 from callbot.web.serving import serve_app
 from tests.handover.test_hub import STEP_TIMEOUT_S, sample_context
 
@@ -24,7 +30,10 @@ TOKEN = "s3cret-console-token"
 
 async def serve(hub: HandoverHub, token: str | None) -> AsyncIterator[str]:
     app = FastAPI()
-    mount_console(app, hub, token)
+    mount_console(app, hub)
+    if token is not None:
+        settings = Settings(handover=HandoverSettings(console_token=token))
+        app.add_middleware(AccessGate, policy=AccessPolicy.from_settings(settings, loopback=True))
     running = await serve_app(app)
     yield f"127.0.0.1:{running.port}"
     await hub.aclose()  # ends live websockets, so the server stops at once
@@ -61,12 +70,13 @@ async def test_json_endpoints(hub: HandoverHub, open_host: str) -> None:
     await hub.publish(new)
     await hub.update(old.context_id, "abandoned", "raccroché après 3 min")
     async with httpx.AsyncClient(base_url=f"http://{open_host}", timeout=STEP_TIMEOUT_S) as client:
-        listed = (await client.get("/api/handovers")).json()
+        listed = (await client.get("/agent/handovers")).json()
         assert [h["summary"] for h in listed["handovers"]] == ["Nouveau.", "Ancien."]
         assert listed["handovers"][1]["status"] == "abandoned"
         assert listed["handovers"][1]["detail"] == "raccroché après 3 min"
         assert listed["now"] > 2_000.0
-        assert len((await client.get("/api/handovers?limit=1")).json()["handovers"]) == 1
+        assert len((await client.get("/agent/handovers?limit=1")).json()["handovers"]) == 1
+        assert (await client.get("/api/handovers")).status_code == 404  # /api is ops, redacted
 
         one = await client.get(f"/agent/context/{new.context_id}")
         assert one.status_code == 200 and one.headers["content-type"] == "application/json"
@@ -117,14 +127,15 @@ async def test_token_guards_every_route(hub: HandoverHub, guarded_host: str) -> 
     await hub.publish(ctx)
     base = f"http://{guarded_host}"
     async with httpx.AsyncClient(base_url=base, timeout=STEP_TIMEOUT_S) as client:
-        for path in ("/agent", "/api/handovers", f"/agent/context/{ctx.context_id}"):
+        paths = ("/agent", "/agent/handovers", f"/agent/context/{ctx.context_id}", "/agent/ws")
+        for path in (*paths, "/agent/agent.css"):
             denied = await client.get(path)
             assert denied.status_code == 401, path
             assert TOKEN not in denied.text
             assert (await client.get(f"{path}?token=wrong")).status_code == 401
         bearer = {"Authorization": f"Bearer {TOKEN}"}
-        assert (await client.get("/api/handovers", headers=bearer)).status_code == 200
-        assert (await client.get("/agent/agent.css")).status_code == 200  # no personal data
+        assert (await client.get("/agent/handovers", headers=bearer)).status_code == 200
+        assert (await client.get("/agent/agent.css", headers=bearer)).status_code == 200
     async with httpx.AsyncClient(base_url=base, timeout=STEP_TIMEOUT_S) as browser:
         page = await browser.get(f"/agent?token={TOKEN}")
         assert page.status_code == 200
@@ -139,10 +150,31 @@ async def test_token_guards_every_route(hub: HandoverHub, guarded_host: str) -> 
         assert (await receive(ws))["handovers"][0]["context_id"] == ctx.context_id
 
 
-def test_token_ok() -> None:
-    assert token_ok(None, query=None, authorization=None, cookie=None)
-    assert token_ok("t", query="t", authorization=None, cookie=None)
-    assert token_ok("t", query=None, authorization="bearer t", cookie=None)
-    assert token_ok("t", query="x", authorization=None, cookie="t")
-    assert not token_ok("t", query=None, authorization=None, cookie=None)
-    assert not token_ok("t", query="tt", authorization="Basic dDp0", cookie="")
+async def test_a_binary_message_is_closed_1003_and_logged_once(
+    hub: HandoverHub, open_host: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="callbot.handover.console")
+    async with connect(f"ws://{open_host}/agent/ws") as ws:
+        assert (await receive(ws))["type"] == "snapshot"
+        await ws.send(b"\x00\x01binary")
+        async with asyncio.timeout(STEP_TIMEOUT_S):
+            await ws.wait_closed()
+    assert ws.close_code == WS_UNSUPPORTED_DATA  # a close frame, not a dropped socket
+    lines = [r.getMessage() for r in caplog.records if r.name == "callbot.handover.console"]
+    assert lines == [
+        "agent console 127.0.0.1 sent a binary message: closed (1003, unsupported data)"
+    ]
+    for _ in range(int(STEP_TIMEOUT_S / 0.01)):
+        if not hub.subscribers:
+            break
+        await asyncio.sleep(0.01)
+    assert hub.subscribers == 0
+
+
+async def test_text_from_the_page_is_ignored(hub: HandoverHub, open_host: str) -> None:
+    async with connect(f"ws://{open_host}/agent/ws") as ws:
+        assert (await receive(ws))["type"] == "snapshot"
+        await ws.send("ping")
+        live = sample_context("Après le ping.")
+        await hub.publish(live)
+        assert (await receive(ws))["context"]["summary"] == "Après le ping."
