@@ -16,6 +16,7 @@ from typing import Any
 
 from callbot.audio.formats import AudioFormat
 from callbot.bridge.recovery import Recovered
+from callbot.bridge.stasis import audiosocket_call_id
 from callbot.config import Settings
 from callbot.dialplan.backoffice import BackOffice
 from callbot.dialplan.store import DialplanStore, LoadedDialplan
@@ -28,7 +29,9 @@ from callbot.observability.health import Readiness
 from callbot.observability.metrics import CallMetrics
 from callbot.pipeline.call import CallRunner, CallServices
 from callbot.pipeline.control import CallControl, NoCallControl
-from callbot.records.store import RecordStore, RecordWriter, open_store
+from callbot.records.spool import open_spool
+from callbot.records.store import RecordStore, open_store
+from callbot.records.writer import RecordWriter
 from callbot.security.admission import CallAdmission, admitting
 from callbot.security.exposure import check_exposure
 from callbot.speech.asr import WhisperAsr
@@ -85,18 +88,29 @@ class Operations:
         limit = settings.security.max_concurrent_calls
         store = writer = None
         if settings.records.enabled:
-            store = await asyncio.to_thread(
-                open_store, settings.records.url, settings.privacy.caller_salt
-            )
-            writer = RecordWriter(store, settings.records.max_pending)
+            store, writer = await asyncio.to_thread(_open_records, settings)
+            metrics.track_records(writer.stats)
         readiness = Readiness(active_calls, limit, models_loaded=True)
         return cls(metrics, readiness, CallAdmission(limit), store, writer)
 
-    def call_ended(self, record: dict[str, Any], info: CallInfo) -> None:
-        """Every finished call: kept for /api/calls, counted, stored (redacted)."""
+    def call_progress(self, record: dict[str, Any], info: CallInfo) -> None:
+        """A call going on (at its start, after each turn): its record stored (redacted),
+        so that a crash loses at most the turn in progress."""
+        if self.writer is not None and not self.writer.submit(
+            record, info.caller_number, final=False
+        ):
+            self.metrics.error("records")
+
+    def call_ended(
+        self, record: dict[str, Any], info: CallInfo, *, finishes: tuple[str, ...] = ()
+    ) -> None:
+        """Every finished call: kept for /api/calls, counted, stored (redacted).
+        ``finishes``: ids of an in-progress record a dead process left for this call."""
         self.recent.append(record)
         self.metrics.observe_record(record)
-        if self.writer is not None and not self.writer.submit(record, info.caller_number):
+        if self.writer is not None and not self.writer.submit(
+            record, info.caller_number, finishes=finishes
+        ):
             self.metrics.error("records")
 
     async def close(self) -> None:
@@ -176,6 +190,7 @@ class Callbot:
                 on_record(record)
 
         runner.on_record = finished
+        runner.on_progress = ops.call_progress
         handler = admitting(runner, ops.admission, on_refused=ops.metrics.call_refused)
         try:
             web, http = await _serve_web(settings, engines, handler, ops, hub)
@@ -258,7 +273,10 @@ class Callbot:
                 "turns": [],
                 "errors": [],
             }
-            self.ops.call_ended(record, info)
+            # The dead process may have left an in-progress record of this call (the call
+            # id is the channel's, or its AudioSocket UUID): finish that one instead.
+            ids = (lost.channel_id, audiosocket_call_id(lost.channel_id))
+            self.ops.call_ended(record, info, finishes=ids)
 
     async def stop(self) -> None:
         self.ops.readiness.shutting_down = True
@@ -298,6 +316,20 @@ async def _serve_web(
         app, server.host, server.port, ws="websockets-sansio", ws_max_size=WS_MAX_MESSAGE_BYTES
     )
     return web, http
+
+
+def _open_records(settings: Settings) -> tuple[RecordStore, RecordWriter]:
+    """The records store and its writer, with the spool (blocking: connects, migrates, and
+    reads what a previous process left in the spool). A PostgreSQL server that is down
+    at start-up does not stop callbot: records wait in the spool until it answers."""
+    records = settings.records
+    store = open_store(records.url, settings.privacy.caller_salt, wait_for_database=True)
+    try:
+        spool = open_spool(records.spool_path, records.spool_max_records, records.spool_max_bytes)
+    except BaseException:
+        store.close()
+        raise
+    return store, RecordWriter(store, spool, records)
 
 
 def _url_host(host: str) -> str:

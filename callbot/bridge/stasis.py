@@ -307,7 +307,7 @@ class StasisBridge:
         call_id = channel.id
         if self._settings.transport is MediaTransport.AUDIOSOCKET:
             # AudioSocket only carries a UUID: make it the call id the media edge will see.
-            call_id = str(uuid.uuid5(_AUDIOSOCKET_NS, channel.id))
+            call_id = audiosocket_call_id(channel.id)
         legs = CallLegs(call_id, channel.id, channel.caller_number, f"{call_id}-bridge")
         self.registry.add(legs)
         self._actors[call_id] = _CallActor(legs, self._forget)
@@ -596,3 +596,8 @@ def _inheritable(name: str) -> str:
     if not _VAR_NAME.match(bare):
         raise ValueError(f"invalid channel variable name {name!r}")
     return "__" + bare
+
+
+def audiosocket_call_id(channel_id: str) -> str:
+    """The call id of a caller's channel when the media goes over AudioSocket (a UUID)."""
+    return str(uuid.uuid5(_AUDIOSOCKET_NS, channel_id))

@@ -13,12 +13,17 @@ Latency stages, in seconds (``callbot_stage_latency_seconds{stage=...}``):
 * ``dialog_tts``: both of the above together, when they are not recorded apart;
 * ``voice_to_voice``: end of caller speech to first bot audio out (``server_latency_ms``);
 * ``greeting``: call start to the first greeting audio (``greeting_ms``).
+
+Call records (``callbot_records_*``, from the records writer at scrape time): updates
+written, spooled while the database was down, and replayed; calls of dead processes
+recorded as ``interrupted``; the spool's size; and two alerts: ``spool_full`` and
+``lost_total{reason}`` (backlog_full, spool_full, spool_error, rejected, corrupt).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.responses import Response
@@ -30,6 +35,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 DURATION_BUCKETS_S = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0)
@@ -83,6 +90,10 @@ class CallMetrics:
         self.call_duration = Histogram(
             "callbot_call_duration_seconds", "Call duration", buckets=DURATION_BUCKETS_S, registry=r
         )
+
+    def track_records(self, stats: Callable[[], RecordsStats]) -> None:
+        """Export the records writer's figures (:class:`_RecordsCollector`), read at scrape."""
+        self.registry.register(_RecordsCollector(stats))
 
     def track_active(self, count: Callable[[], int]) -> None:
         """Read the active-call gauge from ``count`` at scrape time (instead of inc/dec)."""
@@ -144,6 +155,61 @@ class CallMetrics:
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric."""
         return generate_latest(self.registry)
+
+
+class RecordsStats(Protocol):
+    """The records writer's figures (:class:`callbot.records.writer.WriterStats`)."""
+
+    @property
+    def written(self) -> int: ...
+    @property
+    def spooled(self) -> int: ...
+    @property
+    def replayed(self) -> int: ...
+    @property
+    def interrupted(self) -> int: ...
+    @property
+    def lost(self) -> Mapping[str, int]: ...
+    @property
+    def spool_records(self) -> int: ...
+    @property
+    def spool_bytes(self) -> int: ...
+    @property
+    def spool_full(self) -> bool: ...
+    @property
+    def database_up(self) -> bool: ...
+
+
+class _RecordsCollector(Collector):
+    """``callbot_records_*``: alert on ``spool_full`` and on any ``lost_total`` increase."""
+
+    def __init__(self, stats: Callable[[], RecordsStats]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._stats()
+        counters = (
+            ("written", "Call record updates written straight to the database", s.written),
+            ("spooled", "Call record updates kept in the spool (database down)", s.spooled),
+            ("replayed", "Spooled call records written once the database answered", s.replayed),
+            ("interrupted", "Calls of dead processes recorded as interrupted", s.interrupted),
+        )
+        for name, text, value in counters:
+            yield CounterMetricFamily(f"callbot_records_{name}", text, value=value)
+        lost = CounterMetricFamily(
+            "callbot_records_lost", "Call records lost, by reason (alert)", labels=["reason"]
+        )
+        for reason, count in sorted(s.lost.items()):
+            lost.add_metric([reason], count)
+        yield lost
+        gauges = (
+            ("spool_records", "Calls waiting in the records spool", s.spool_records),
+            ("spool_bytes", "Disk used by the records spool", s.spool_bytes),
+            ("spool_full", "1 while the records spool refuses records (alert)", s.spool_full),
+            ("database_up", "0 while the records database is unavailable", s.database_up),
+        )
+        for name, text, number in gauges:
+            yield GaugeMetricFamily(f"callbot_records_{name}", text, value=float(number))
 
 
 def metrics_response(metrics: CallMetrics) -> Response:

@@ -61,6 +61,9 @@ SHUTDOWN_REASON = {
 CallRecordSink = Callable[[dict[str, Any], CallInfo], None]
 """Gets each finished call's record (and its CallInfo: the caller number stays out of
 the record itself)."""
+CallProgressSink = Callable[[dict[str, Any], CallInfo], None]
+"""Gets a call's record while it goes on (outcome ``in_progress``): as it starts, then
+each time a turn is complete, so that a crash loses at most the turn in progress."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +84,15 @@ class CallServices:
 class CallRunner:
     """The :data:`~callbot.media.types.CallHandler` every media edge calls."""
 
-    def __init__(self, services: CallServices, on_record: CallRecordSink | None = None):
+    def __init__(
+        self,
+        services: CallServices,
+        on_record: CallRecordSink | None = None,
+        on_progress: CallProgressSink | None = None,
+    ):
         self.services = services
         self.on_record = on_record
+        self.on_progress = on_progress
         self.active_calls = 0
         self.sessions: dict[int, CallSession] = {}
         """Calls in progress (keyed by object id: a call id may repeat on bad input)."""
@@ -98,6 +107,9 @@ class CallRunner:
         session = CallSession(self.services, info, inbound, sink)
         self.sessions[id(session)] = session
         self._idle.clear()
+        journal = session.journal
+        journal.on_turn_done = lambda: self._progress(journal, info)
+        self._progress(journal, info)  # the record exists from the call's first second
         try:
             await session.run()
         finally:
@@ -105,7 +117,8 @@ class CallRunner:
             self.sessions.pop(id(session), None)
             if not self.sessions:
                 self._idle.set()
-            record = session.journal.to_dict()
+            journal.on_turn_done = None
+            record = journal.snapshot()
             logger.info(
                 "call %s ended: %s (%s), %d turns",
                 info.call_id,
@@ -115,6 +128,14 @@ class CallRunner:
             )
             if self.on_record is not None:
                 self.on_record(record, info)
+
+    def _progress(self, journal: CallJournal, info: CallInfo) -> None:
+        if self.on_progress is None:
+            return
+        try:
+            self.on_progress(journal.snapshot(), info)
+        except Exception:  # a record that cannot be written must not touch the call
+            logger.exception("call %s: in-progress record not handed over", info.call_id)
 
     async def drain(self, timeout_s: float, *, hurry: asyncio.Event | None = None) -> int:
         """Shutdown: let calls in progress end by themselves for up to ``timeout_s`` (or

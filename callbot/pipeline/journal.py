@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,8 +68,17 @@ class CallJournal:
     survey_score: int | None = None
     callback_queue: str | None = None
     """Set when the caller asked to be called back (the number is not kept here)."""
+    record_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """Unique to this call: every write of its record carries it, so the store updates one
+    row (another call with the same call id is a duplicate, kept apart)."""
+    revision: int = 0
+    """Bumped by each :meth:`snapshot`: the store keeps only the newest write."""
+    on_turn_done: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    """Called when a turn's record is complete (as the next turn begins)."""
 
     def new_turn(self) -> TurnRecord:
+        if self.turns and self.on_turn_done is not None:
+            self.on_turn_done()
         turn = TurnRecord(index=len(self.turns) + 1)
         self.turns.append(turn)
         return turn
@@ -85,6 +96,11 @@ class CallJournal:
                 self.hung_up_by = by
         if self.ended_at_s is None:
             self.ended_at_s = time.monotonic()
+
+    def snapshot(self) -> dict[str, Any]:
+        """:meth:`to_dict` as the next revision of the call's record."""
+        self.revision += 1
+        return self.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         turns = []
@@ -114,5 +130,7 @@ class CallJournal:
             "callback_queue": self.callback_queue,
             "survey_score": self.survey_score,
             "turns": turns,
-            "errors": self.errors,
+            "errors": list(self.errors),  # a copy: the record leaves the event loop
+            "record_token": self.record_token,
+            "revision": self.revision,
         }

@@ -15,9 +15,37 @@ from callbot.records.sanitize import redact_text
 
 ABANDONED = frozenset({"hung_up_by_caller", "abandoned"})
 """Outcomes where the caller left before the bot or a human had finished."""
-TRANSFERRED = frozenset({"transferred", "transfer_failed", "transferred_on_shutdown"})
-FAILED = frozenset({"failed", "transfer_failed", "interrupted", "ended_on_shutdown"})
-"""``interrupted``: callbot died during the call (recovered by the next process)."""
+TRANSFERRED = frozenset(
+    {
+        "transferred",
+        "transfer_failed",
+        "transfer_unavailable",
+        "transferred_on_shutdown",
+        "sent_to_fallback",
+    }
+)
+"""``sent_to_fallback``: the ARI bridge gave the caller to a human before any bot leg came
+up (callbot stopping, bot unreachable...)."""
+FAILED = frozenset(
+    {
+        "failed",
+        "transfer_failed",
+        "transfer_unavailable",
+        "interrupted",
+        "ended_on_shutdown",
+        "protocol_error",
+        "media_timeout",
+    }
+)
+"""``interrupted``: callbot died during the call (recovered by the next process);
+``transfer_unavailable``: a transfer asked for where no call control (ARI) is configured;
+``protocol_error``: the media connection broke the protocol; ``media_timeout``: nothing
+came from the line any more. ``capacity`` (refused at the concurrent-call limit) is
+neither failed nor transferred: a limit reached, counted in ``outcomes``."""
+IN_PROGRESS = "in_progress"
+"""State of a call's record while the call goes on (updated after each turn)."""
+FINAL = "final"
+"""State of a call's record once the call has ended (or was found ``interrupted``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +103,8 @@ class StoredCall:
     stored as ``<id>#<n>`` (a record never overwrites another call's)."""
     hung_up_by: str | None = None
     """Who ended the call: ``bot``, ``caller`` or ``asterisk`` (None: not known)."""
+    state: str = FINAL
+    """``in_progress`` while the call goes on (outcome ``in_progress``), else ``final``."""
 
     @property
     def answered_by_bot(self) -> bool:
@@ -91,10 +121,30 @@ class StoredCall:
         data["turns"] = [asdict(turn) for turn in self.turns]
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StoredCall:
+        """The inverse of :meth:`to_dict` (text is taken as it is: already redacted)."""
+        fields = dict(data)
+        fields["errors"] = tuple(fields.get("errors") or ())
+        fields["turns"] = tuple(
+            StoredTurn(
+                **{
+                    **turn,
+                    "slots": tuple(turn.get("slots") or ()),
+                    "bot_text": tuple(turn.get("bot_text") or ()),
+                }
+            )
+            for turn in fields.get("turns") or ()
+        )
+        return cls(**fields)
 
-def from_journal(record: Mapping[str, Any], caller_hash: str | None) -> StoredCall:
+
+def from_journal(
+    record: Mapping[str, Any], caller_hash: str | None, state: str = FINAL
+) -> StoredCall:
     """A journal dict (``CallJournal.to_dict()``) as a redacted :class:`StoredCall`."""
     return StoredCall(
+        state=state,
         call_id=str(record["call_id"]),
         started_at=float(record["started_at"]),
         duration_s=float(record.get("duration_s") or 0.0),

@@ -51,6 +51,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("ALTER TABLE calls ADD COLUMN duplicate_of TEXT",),
     # 3: who ended the call (bot, caller, asterisk).
     ("ALTER TABLE calls ADD COLUMN hung_up_by TEXT",),
+    # 4: a record exists from the call's start (state in_progress, updated per turn) and is
+    # finalised at its end. record_token: one per call (its updates update one row);
+    # revision: only a newer update applies; instance_id: the process that writes it,
+    # whose heartbeat (callbot_instances) says whether it is still alive.
+    (
+        "ALTER TABLE calls ADD COLUMN state TEXT NOT NULL DEFAULT 'final'",
+        "ALTER TABLE calls ADD COLUMN record_token TEXT",
+        "ALTER TABLE calls ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE calls ADD COLUMN instance_id TEXT",
+        "CREATE UNIQUE INDEX calls_record_token ON calls (record_token)",
+        "CREATE INDEX calls_in_progress ON calls (instance_id) WHERE state = 'in_progress'",
+        """CREATE TABLE callbot_instances (
+            instance_id TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started_at DOUBLE PRECISION NOT NULL,
+            heartbeat_at DOUBLE PRECISION NOT NULL
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -74,7 +93,11 @@ CALL_COLUMNS = (
     "errors",
     "duplicate_of",
     "hung_up_by",
+    "state",
 )
+REVISION_COLUMNS = ("record_token", "revision", "instance_id")
+"""Bookkeeping of in-place updates (:class:`~callbot.records.update.RecordUpdate`); not
+part of :class:`~callbot.records.model.StoredCall`."""
 TURN_COLUMNS = (
     "call_id",
     "idx",

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from callbot.errors import ConfigError
+
+DEFAULT_SPOOL_DIR = Path("data/records-spool")
+"""Spool of a PostgreSQL (or in-memory) store when ``spool_dir`` is not set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,4 +20,46 @@ class RecordsSettings:
     enabled: bool = True
     """Store a record of every call (KPIs and the dashboard need them)."""
     max_pending: int = 1000
-    """Records waiting to be written; beyond this (database down), new ones are dropped."""
+    """Records waiting in memory for the writer thread; beyond this (the writer stuck on a
+    database that stopped answering), new ones are dropped, each with an ERROR line."""
+    spool_dir: str | None = None
+    """While the database is down, records wait here on disk (one fsync'd file per call)
+    and are replayed in order when it is back. Default: next to the SQLite file
+    (``<file>.spool``), or ``data/records-spool`` with PostgreSQL. Workers of one host
+    may share it: each takes a slot of its own (``0/``, ``1/``...)."""
+    spool_max_records: int = 10_000
+    """Calls the spool may hold (a call's updates share one entry). When full, a call's
+    final record takes the place of the oldest in-progress one; a record that finds no
+    place is dropped with an ERROR line and ``callbot_records_lost_total``."""
+    spool_max_mb: float = 256.0
+    """Disk the spool may use, in MiB (the same rule as ``spool_max_records``)."""
+    retry_max_s: float = 30.0
+    """Longest wait between two tries of a database that is down (backoff from 0.5 s)."""
+    heartbeat_s: float = 10.0
+    """How often this process tells the database it is alive, and looks for the calls of
+    processes that are not."""
+    interrupted_after_s: float = 60.0
+    """A call still in progress whose process has given no heartbeat for this long is
+    finalised as ``interrupted`` (the process died: ``kill -9``, crash, power loss). Keep
+    it well above ``heartbeat_s`` and above clock skew between database and hosts."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_pending", "spool_max_records", "spool_max_mb", "retry_max_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"records.{name} must be positive")
+        if not 0 < self.heartbeat_s < self.interrupted_after_s:
+            raise ConfigError("records: need 0 < heartbeat_s < interrupted_after_s")
+
+    @property
+    def spool_max_bytes(self) -> int:
+        return int(self.spool_max_mb * 2**20)
+
+    @property
+    def spool_path(self) -> Path:
+        """The spool directory: ``spool_dir``, else derived from ``url``."""
+        if self.spool_dir:
+            return Path(self.spool_dir)
+        if "://" in self.url.removeprefix("sqlite:///") or self.url.endswith(":memory:"):
+            return DEFAULT_SPOOL_DIR
+        database = Path(self.url.removeprefix("sqlite:///"))
+        return database.with_name(database.name + ".spool")

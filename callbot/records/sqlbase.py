@@ -5,11 +5,23 @@ Queries are written with ``?`` placeholders; a backend whose driver wants ``%s``
 (:meth:`SqlStore._transaction`) and the migration bookkeeping; everything is synchronous
 and thread-safe (one lock per store): callers on an event loop go through a thread.
 
-A call id is stored once. A second call arriving with an id already stored (a media edge
-or dialplan fault, e.g. a ``v()`` parameter stuck on an Asterisk connection) is logged at
-ERROR and kept as ``<id>#2`` (``#3``...) with ``duplicate_of`` set: both survive. Workers
-sharing a PostgreSQL database may race for the same free id; the loser's insert fails on
-the primary key (:attr:`SqlStore.duplicate_key_errors`) and it looks again.
+A call's record is written from the call's start (state ``in_progress``, rewritten after
+each turn) to its end (state ``final``): :meth:`SqlStore.put` finds the row by the call's
+``record_token`` and updates it in place, only with a newer ``revision`` (a replayed or
+late write changes nothing), and a final row only with another final write.
+
+A call id is stored once. A second call arriving with an id already stored (another
+record token: a media edge or dialplan fault, e.g. a ``v()`` parameter stuck on an
+Asterisk connection) is logged at ERROR and kept as ``<id>#2`` (``#3``...) with
+``duplicate_of`` set: both survive. Workers sharing a PostgreSQL database may race for
+the same free id; the loser's insert fails on the primary key
+(:attr:`SqlStore.duplicate_key_errors`) and it looks again.
+
+Liveness: each writing process stamps its rows with its instance id and keeps a heartbeat
+row in ``callbot_instances`` (:meth:`SqlStore.heartbeat`), on the database's own clock so
+that workers on several hosts agree. :meth:`SqlStore.interrupt_stale` finalises as
+``interrupted`` the in-progress rows of every other instance whose heartbeat is older than
+a threshold, or missing; :mod:`callbot.records.writer` says when it runs.
 """
 
 from __future__ import annotations
@@ -24,14 +36,22 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from callbot.logs import for_log
-from callbot.records.model import StoredCall, StoredTurn, from_journal
+from callbot.records.model import FINAL, IN_PROGRESS, StoredCall, StoredTurn
 from callbot.records.sanitize import hash_caller
-from callbot.records.schema import CALL_COLUMNS, TURN_COLUMNS
+from callbot.records.schema import CALL_COLUMNS, REVISION_COLUMNS, TURN_COLUMNS
+from callbot.records.update import RecordUpdate, make_update
 
 logger = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 8
 """Tries of one save against other workers taking the same free id at the same time."""
+FORGET_INSTANCES_AFTER_S = 7 * 86400.0
+"""Heartbeat rows of processes gone this long are deleted by the next sweep."""
+_UPDATED_COLUMNS = (
+    *(c for c in CALL_COLUMNS if c not in ("call_id", "duplicate_of")),
+    "revision",
+    "instance_id",
+)
 
 
 class Cursor(Protocol):
@@ -47,6 +67,11 @@ class SqlStore(ABC):
     placeholder = "?"
     duplicate_key_errors: tuple[type[Exception], ...] = ()
     """The driver's exceptions for an insert that hit an existing primary key."""
+    unavailable_errors: tuple[type[Exception], ...] = ()
+    """The driver's exceptions for a database that cannot be used now (down, restarting,
+    locked, connection lost): the write is worth retrying later."""
+    now_sql = "0"
+    """SQL for the database's clock, in unix seconds (every heartbeat uses one clock)."""
 
     def __init__(self, caller_salt: str | bytes | None) -> None:
         self._salt = caller_salt or None
@@ -69,38 +94,113 @@ class SqlStore(ABC):
             logger.warning("no caller salt set: callers not kept, so no export/erasure by caller")
         return hash_caller(number, self._salt)
 
-    def save(self, record: Mapping[str, Any], caller_number: str | None = None) -> StoredCall:
+    def save(
+        self,
+        record: Mapping[str, Any],
+        caller_number: str | None = None,
+        *,
+        final: bool = True,
+        instance_id: str | None = None,
+    ) -> StoredCall | None:
         """Store one call from its journal dict; text is redacted on the way.
 
-        Never replaces a stored call: a duplicate id is stored as ``<id>#<n>`` (returned).
+        A record with a ``record_token`` updates that call's row (see :meth:`put`); another
+        call's id is never overwritten: a duplicate id is stored as ``<id>#<n>``.
         """
-        call = from_journal(record, self.caller_hash(caller_number or ""))
+        hashed = self.caller_hash(caller_number or "")
+        return self.put(make_update(record, hashed, final=final, instance_id=instance_id))
+
+    def put(self, update: RecordUpdate) -> StoredCall | None:
+        """Insert or update one call's row: the call as written (under its stored id), or
+        None when the row already holds this revision or a newer one (nothing changed)."""
         for attempt in range(1, SAVE_ATTEMPTS + 1):
             try:
-                stored = self._insert_call(call)
+                stored, inserted = self._put_once(update)
             except self.duplicate_key_errors:
                 if attempt == SAVE_ATTEMPTS:
                     raise
-                continue  # another worker stored this id meanwhile: look again
-            if stored.duplicate_of is not None:
+                continue  # another worker stored this id (or token) meanwhile: look again
+            if inserted and stored is not None and stored.duplicate_of is not None:
                 logger.error(
                     "call %s: duplicate call id: another call is already stored under it; "
                     "both kept, this one as %s",
-                    for_log(call.call_id),
+                    for_log(update.call.call_id),
                     for_log(stored.call_id),
                 )
             return stored
         raise AssertionError("unreachable")
 
-    def _insert_call(self, call: StoredCall) -> StoredCall:
+    def _put_once(self, update: RecordUpdate) -> tuple[StoredCall | None, bool]:
         with self._lock, self._transaction() as cur:
-            call = self._unused_id(cur, call)
-            cur.execute(self._insert("calls", CALL_COLUMNS), _call_row(call))
-            if call.turns:
-                cur.executemany(
-                    self._insert("turns", TURN_COLUMNS), [_turn_row(call, t) for t in call.turns]
+            if update.token is not None:
+                cur.execute(
+                    self._sql("SELECT call_id, duplicate_of FROM calls WHERE record_token = ?"),
+                    [update.token],
                 )
+                rows = cur.fetchall()
+                if rows:
+                    return self._update(cur, update, rows[0][0], rows[0][1]), False
+            if update.finishes:
+                finished = self._finish(cur, update)
+                if finished is not None:
+                    return finished, False
+            call = self._unused_id(cur, update.call)
+            row = (*_call_row(call), update.token, update.revision, update.instance_id)
+            cur.execute(self._insert("calls", CALL_COLUMNS + REVISION_COLUMNS), row)
+            self._insert_turns(cur, call.call_id, call.turns)
+        return call, True
+
+    def _update(
+        self, cur: Cursor, update: RecordUpdate, call_id: str, duplicate_of: str | None
+    ) -> StoredCall | None:
+        """Rewrite the row of ``update.token`` if this revision is newer (a final row: only
+        with a final write)."""
+        call = dataclasses.replace(update.call, call_id=call_id, duplicate_of=duplicate_of)
+        values = dict(zip(CALL_COLUMNS, _call_row(call), strict=True))
+        values |= {"revision": update.revision, "instance_id": update.instance_id}
+        sets = ", ".join(f"{name} = ?" for name in _UPDATED_COLUMNS)
+        where = "record_token = ? AND revision < ?"
+        if not update.final:
+            where += f" AND state = '{IN_PROGRESS}'"
+        cur.execute(
+            self._sql(f"UPDATE calls SET {sets} WHERE {where}"),
+            [values[name] for name in _UPDATED_COLUMNS] + [update.token, update.revision],
+        )
+        if cur.rowcount == 0:
+            return None
+        cur.execute(self._sql("DELETE FROM turns WHERE call_id = ?"), [call_id])
+        self._insert_turns(cur, call_id, call.turns)
         return call
+
+    def _finish(self, cur: Cursor, update: RecordUpdate) -> StoredCall | None:
+        """Close the in-progress (or already ``interrupted``) row that another process left
+        under one of ``update.finishes`` with ``update``'s outcome; None if there is none."""
+        marks = ", ".join("?" * len(update.finishes))
+        cur.execute(
+            self._sql(
+                f"SELECT call_id, duplicate_of FROM calls WHERE call_id IN ({marks}) "
+                f"AND (state = '{IN_PROGRESS}' OR outcome = 'interrupted') ORDER BY call_id"
+            ),
+            list(update.finishes),
+        )
+        rows = cur.fetchall()
+        if not rows:
+            return None
+        call = dataclasses.replace(update.call, call_id=rows[0][0], duplicate_of=rows[0][1])
+        cur.execute(
+            self._sql(
+                f"UPDATE calls SET state = '{FINAL}', outcome = ?, outcome_detail = ?, "
+                "hung_up_by = ?, transfer_queue = ? WHERE call_id = ?"
+            ),
+            [call.outcome, call.outcome_detail, call.hung_up_by, call.transfer_queue, call.call_id],
+        )
+        return call
+
+    def _insert_turns(self, cur: Cursor, call_id: str, turns: Sequence[StoredTurn]) -> None:
+        if turns:
+            cur.executemany(
+                self._insert("turns", TURN_COLUMNS), [_turn_row(call_id, t) for t in turns]
+            )
 
     def _unused_id(self, cur: Cursor, call: StoredCall) -> StoredCall:
         """``call`` itself if its id is free, else the call renamed ``<id>#<n>``."""
@@ -116,15 +216,74 @@ class SqlStore(ABC):
                 return dataclasses.replace(call, call_id=candidate, duplicate_of=call.call_id)
             number += 1
 
-    def calls(self, since: float, until: float | None = None) -> list[StoredCall]:
-        """Calls that started in ``[since, until)`` (unix seconds), oldest first."""
+    def heartbeat(self, instance_id: str, host: str, pid: int) -> None:
+        """The process ``instance_id`` is alive: create or refresh its heartbeat row."""
+        now = self.now_sql
+        with self._lock, self._transaction() as cur:
+            cur.execute(
+                self._sql(
+                    "INSERT INTO callbot_instances (instance_id, host, pid, started_at, "
+                    f"heartbeat_at) VALUES (?, ?, ?, {now}, {now}) ON CONFLICT (instance_id) "
+                    "DO UPDATE SET heartbeat_at = excluded.heartbeat_at"
+                ),
+                [instance_id, host, pid],
+            )
+
+    def forget_instance(self, instance_id: str) -> None:
+        """A clean stop: the heartbeat row goes (a row it left in progress is stale now)."""
+        with self._lock, self._transaction() as cur:
+            cur.execute(
+                self._sql("DELETE FROM callbot_instances WHERE instance_id = ?"), [instance_id]
+            )
+
+    def interrupt_stale(self, stale_after_s: float, alive: str | None = None) -> list[str]:
+        """Finalise as ``interrupted`` the in-progress calls of every instance but ``alive``
+        whose heartbeat is older than ``stale_after_s`` or missing; their stored ids."""
+        ids: list[str] = []
+        with self._lock, self._transaction() as cur:
+            cur.execute(
+                self._sql(
+                    "SELECT DISTINCT c.instance_id, i.host, i.pid FROM calls c "
+                    "LEFT JOIN callbot_instances i ON i.instance_id = c.instance_id "
+                    f"WHERE c.state = '{IN_PROGRESS}' "
+                    "AND (c.instance_id IS NULL OR c.instance_id <> ?) "
+                    f"AND (i.heartbeat_at IS NULL OR i.heartbeat_at < {self.now_sql} - ?)"
+                ),
+                [alive or "", stale_after_s],
+            )
+            for instance, host, pid in cur.fetchall():
+                ids += self._interrupt(cur, instance, _interrupted_detail(host, pid, stale_after_s))
+            cur.execute(
+                self._sql(f"DELETE FROM callbot_instances WHERE heartbeat_at < {self.now_sql} - ?"),
+                [FORGET_INSTANCES_AFTER_S],
+            )
+        return sorted(ids)
+
+    def _interrupt(self, cur: Cursor, instance: str | None, detail: str) -> list[str]:
+        same = "instance_id IS NULL" if instance is None else "instance_id = ?"
+        cur.execute(
+            self._sql(
+                f"UPDATE calls SET state = '{FINAL}', outcome = 'interrupted', "
+                f"outcome_detail = ? WHERE state = '{IN_PROGRESS}' AND {same} RETURNING call_id"
+            ),
+            [detail] if instance is None else [detail, instance],
+        )
+        return [row[0] for row in cur.fetchall()]
+
+    def calls(
+        self, since: float, until: float | None = None, *, in_progress: bool = False
+    ) -> list[StoredCall]:
+        """Calls that started in ``[since, until)`` (unix seconds), oldest first: ended
+        calls only, unless ``in_progress`` (then calls going on are included)."""
         where, params = "started_at >= ?", [since]
         if until is not None:
             where, params = where + " AND started_at < ?", [since, until]
+        if not in_progress:
+            where += f" AND state = '{FINAL}'"
         return self._select(where, params)
 
     def calls_of_caller(self, caller_hash: str) -> list[StoredCall]:
-        """Every call filed under ``caller_hash`` (for a subject access request)."""
+        """Every call filed under ``caller_hash``, in progress or not (subject access)."""
         return self._select("caller_hash = ?", [caller_hash])
 
     def delete_caller(self, caller_hash: str) -> int:
@@ -173,6 +332,14 @@ class SqlStore(ABC):
         return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
 
 
+def _interrupted_detail(host: str | None, pid: int | None, stale_after_s: float) -> str:
+    which = "an unknown process" if host is None else f"process {pid} on {host}"
+    return (
+        f"callbot stopped during the call ({which}: no heartbeat for over "
+        f"{stale_after_s:g} s); record as of the last completed turn"
+    )
+
+
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -184,9 +351,9 @@ def _call_row(call: StoredCall) -> tuple[Any, ...]:
     return tuple(values[name] for name in CALL_COLUMNS)
 
 
-def _turn_row(call: StoredCall, turn: StoredTurn) -> tuple[Any, ...]:
+def _turn_row(call_id: str, turn: StoredTurn) -> tuple[Any, ...]:
     return (
-        call.call_id,
+        call_id,
         turn.index,
         turn.caller_text,
         turn.dtmf,

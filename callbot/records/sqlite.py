@@ -24,6 +24,9 @@ BUSY_TIMEOUT_S = 5.0
 
 class SqliteStore(SqlStore):
     duplicate_key_errors = (sqlite3.IntegrityError,)
+    unavailable_errors = (sqlite3.OperationalError,)
+    """Locked past the busy timeout, disk full or read-only, I/O error: try again later."""
+    now_sql = "((julianday('now') - 2440587.5) * 86400.0)"
 
     def __init__(self, path: Path | str, caller_salt: str | bytes | None = None) -> None:
         super().__init__(caller_salt)

@@ -1,21 +1,18 @@
-"""The records store interface, how to open one from a URL, and the non-blocking writer.
+"""The records store interface, and how to open one from a URL.
 
-A store is synchronous (SQLite and psycopg are); :class:`RecordWriter` is what the call
-runner talks to: :meth:`RecordWriter.submit` only enqueues, and one thread writes. A store
-that fails is logged with the call id and skipped: it never breaks or delays a call.
+A store is synchronous (SQLite and psycopg are); the call runner talks to the
+:class:`~callbot.records.writer.RecordWriter` instead, which only enqueues and writes on
+its own thread, spooling to disk while the database is down: a store that fails never
+breaks nor delays a call.
 """
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from callbot.records.model import StoredCall
-
-logger = logging.getLogger(__name__)
+from callbot.records.update import RecordUpdate
 
 
 class RecordStore(Protocol):
@@ -25,11 +22,32 @@ class RecordStore(Protocol):
     (``asyncio.to_thread``) when on an event loop.
     """
 
-    def save(self, record: Mapping[str, Any], caller_number: str | None = None) -> StoredCall:
-        """Store (or replace) one call, given as ``CallJournal.to_dict()``."""
+    @property
+    def unavailable_errors(self) -> tuple[type[Exception], ...]:
+        """Errors of a database that cannot be used now (worth a retry later)."""
         ...
 
-    def calls(self, since: float, until: float | None = None) -> list[StoredCall]: ...
+    def save(
+        self,
+        record: Mapping[str, Any],
+        caller_number: str | None = None,
+        *,
+        final: bool = True,
+        instance_id: str | None = None,
+    ) -> StoredCall | None:
+        """Store or update one call, given as ``CallJournal.snapshot()``."""
+        ...
+
+    def put(self, update: RecordUpdate) -> StoredCall | None:
+        """Insert or update one call's row (None: it holds this revision or newer)."""
+        ...
+
+    def heartbeat(self, instance_id: str, host: str, pid: int) -> None: ...
+    def forget_instance(self, instance_id: str) -> None: ...
+    def interrupt_stale(self, stale_after_s: float, alive: str | None = None) -> list[str]: ...
+    def calls(
+        self, since: float, until: float | None = None, *, in_progress: bool = False
+    ) -> list[StoredCall]: ...
     def calls_of_caller(self, caller_hash: str) -> list[StoredCall]: ...
     def delete_caller(self, caller_hash: str) -> int: ...
     def delete_older_than(self, cutoff: float) -> int: ...
@@ -37,77 +55,19 @@ class RecordStore(Protocol):
     def close(self) -> None: ...
 
 
-def open_store(url: str, caller_salt: str | bytes | None = None) -> RecordStore:
+def open_store(
+    url: str, caller_salt: str | bytes | None = None, *, wait_for_database: bool = False
+) -> RecordStore:
     """A store for ``url``: ``postgresql://...`` (or ``postgres://``), else a SQLite path.
 
     ``sqlite:///relative/path`` and ``sqlite:////absolute/path`` are accepted too.
-    Blocking (connects and migrates the schema).
+    Blocking (connects and migrates the schema). ``wait_for_database``: a PostgreSQL server
+    that is down now is not an error (the schema is migrated when it answers).
     """
     if url.startswith(("postgresql://", "postgres://")):
         from callbot.records.postgres import PostgresStore
 
-        return PostgresStore(url, caller_salt)
+        return PostgresStore(url, caller_salt, wait_for_database=wait_for_database)
     from callbot.records.sqlite import SqliteStore
 
     return SqliteStore(url.removeprefix("sqlite:///"), caller_salt)
-
-
-class RecordWriter:
-    """Writes call records on one background thread, in the order they were submitted."""
-
-    def __init__(self, store: RecordStore, max_pending: int = 1000) -> None:
-        self.store = store
-        self.written = 0
-        self.failed = 0
-        self.dropped = 0
-        self._queue: queue.Queue[tuple[Mapping[str, Any], str | None] | None] = queue.Queue(
-            max_pending
-        )
-        self._thread = threading.Thread(target=self._run, name="records-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, record: Mapping[str, Any], caller_number: str | None = None) -> bool:
-        """Queue one call's record; never blocks. False if it had to be dropped."""
-        try:
-            self._queue.put_nowait((record, caller_number))
-        except queue.Full:
-            self.dropped += 1
-            logger.error("call %s: record dropped (records store backlog full)", _id(record))
-            return False
-        return True
-
-    def flush(self) -> None:
-        """Block until every record submitted so far is written (or has failed)."""
-        self._queue.join()
-
-    def close(self, timeout_s: float = 10.0) -> None:
-        """Write what is pending, stop the thread and close the store (blocking)."""
-        self._queue.put(None)
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
-            logger.error("records writer still busy after %.0f s; records may be lost", timeout_s)
-            return
-        self.store.close()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            try:
-                if item is None:
-                    return
-                self._write(*item)
-            finally:
-                self._queue.task_done()
-
-    def _write(self, record: Mapping[str, Any], caller_number: str | None) -> None:
-        try:
-            self.store.save(record, caller_number)
-        except Exception as exc:  # a store failure must never reach a call
-            self.failed += 1
-            logger.error("call %s: record not stored: %s", _id(record), type(exc).__name__)
-        else:
-            self.written += 1
-
-
-def _id(record: Mapping[str, Any]) -> str:
-    return str(record.get("call_id", "?"))

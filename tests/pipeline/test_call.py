@@ -21,6 +21,8 @@ from callbot.audio.convert import resample
 from callbot.audio.formats import SLIN_16K, ULAW_8K
 from callbot.config import Settings
 from callbot.dialplan.store import DialplanStore
+from callbot.media.types import CallInfo
+from callbot.records.settings import RecordsSettings
 from callbot.service import Callbot, Engines
 from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
 from callbot.simulator.script import (
@@ -256,3 +258,43 @@ async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> 
     async with asyncio.timeout(timeout_s):
         while not condition():  # noqa: ASYNC110 - polling a file watcher's effect
             await asyncio.sleep(0.05)
+
+
+async def test_the_record_is_stored_from_the_start_and_after_each_turn(
+    settings: Settings, engines: Engines, tmp_path: Path
+) -> None:
+    """A crash loses at most the turn in progress (issue 10, item 3): the runner hands the
+    record over as the call starts and as each turn completes, then once at the end."""
+    records = RecordsSettings(url=str(tmp_path / "records.sqlite3"))
+    running = await Callbot.start(dataclasses.replace(settings, records=records), engines=engines)
+    handed: list[tuple[str, int, int, str]] = []
+    store_progress = running.runner.on_progress
+    assert store_progress is not None
+
+    def spy(record: dict, info: CallInfo) -> None:
+        handed.append(
+            (record["outcome"], len(record["turns"]), record["revision"], record["record_token"])
+        )
+        store_progress(record, info)
+
+    running.runner.on_progress = spy
+    try:
+        record = await call(running, [DtmfTurn("1"), DtmfTurn("2"), HangupTurn(0.3)])
+        assert running.ops.writer is not None and running.ops.store is not None
+        assert await asyncio.to_thread(running.ops.writer.wait_settled, 10)
+        stored = await asyncio.to_thread(running.ops.store.calls, 0, None, in_progress=True)
+        [final] = [r for r in running.records if r["call_id"] == record["call_id"]]
+    finally:
+        await running.stop()
+    # At the call's first second (no turn yet), then as each turn completes (the next
+    # one begins: the second key, then the no-input reprompt before the hang-up).
+    assert {outcome for outcome, *_ in handed} == {"in_progress"}
+    assert [turns for _, turns, _, _ in handed] == list(range(len(handed)))
+    assert len(handed) >= 2
+    assert [revision for _, _, revision, _ in handed] == list(range(1, len(handed) + 1))
+    assert {token for *_, token in handed} == {final["record_token"]}
+    assert final["revision"] == len(handed) + 1
+    [row] = stored  # one row, updated in place, final now
+    assert (row.call_id, row.state, row.outcome) == (record["call_id"], "final", record["outcome"])
+    assert [t.dtmf for t in row.turns][:2] == ["1", "2"]
+    assert len(row.turns) == len(final["turns"]) == len(handed)

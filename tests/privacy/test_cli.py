@@ -101,3 +101,22 @@ def test_export_without_salt_is_refused(
 def test_missing_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("records", "purge", "--records", str(tmp_path / "none.sqlite3")) == 1
     assert "no records database" in capsys.readouterr().err
+
+
+def test_a_call_in_progress_is_exported_and_erased_too(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its record exists from its first second (issue 10): the caller's data with it."""
+    store = open_store(db, SALT)
+    going = {**journal("going", time.time(), "mon dossier"), "outcome": "in_progress"}
+    store.save({**going, "record_token": "tok", "revision": 1}, "0612345678", final=False)
+    store.close()
+    assert run("records", "export", "--caller", "0612345678") == 0
+    document = json.loads(capsys.readouterr().out)
+    states = {c["call_id"]: c["state"] for c in document["calls"]}
+    assert states == {"old": "final", "new": "final", "going": "in_progress"}
+    assert run("records", "erase", "--caller", "0612345678") == 0
+    assert "erased 3 call(s)" in capsys.readouterr().out
+    store = open_store(db, SALT)
+    assert [c.call_id for c in store.calls(0, in_progress=True)] == ["other"]
+    store.close()

@@ -105,6 +105,8 @@ def journal(
         "survey_score": extra.get("survey_score"),
         "turns": turns or [],
         "errors": extra.get("errors", []),
+        # A journal's record token and revision (CallJournal.snapshot); none: a one-off.
+        **{key: extra[key] for key in ("record_token", "revision") if key in extra},
     }
 
 

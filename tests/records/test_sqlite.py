@@ -83,15 +83,20 @@ def test_a_version_1_file_gains_duplicate_of_and_keeps_its_calls(tmp_path: Path)
         for statement in MIGRATIONS[0]:
             conn.execute(statement)
         conn.execute("PRAGMA user_version = 1")
-        columns = [c for c in CALL_COLUMNS if c not in ("duplicate_of", "hung_up_by")]
+        columns = [c for c in CALL_COLUMNS if c not in ("duplicate_of", "hung_up_by", "state")]
         values = ["old", T0, 1.0, "chan_websocket", "slin16", "d", 1, "v", None, "answered"]
         values += ["", None, None, None, None, "[]"]
         marks = ", ".join("?" * len(columns))
         conn.execute(f"INSERT INTO calls ({', '.join(columns)}) VALUES ({marks})", values)
     store = SqliteStore(path, "salt")
     assert store.schema_version == SCHEMA_VERSION
-    [old] = store.calls(0)
-    assert (old.call_id, old.duplicate_of, old.hung_up_by) == ("old", None, None)
-    again = store.save(journal("old", T0 + 5), None)
-    assert (again.call_id, again.duplicate_of) == ("old#2", "old")
+    [old] = store.calls(0)  # an old row is a final one
+    assert (old.call_id, old.duplicate_of, old.hung_up_by, old.state) == (
+        "old",
+        None,
+        None,
+        "final",
+    )
+    again = store.save(journal("old", T0 + 5, record_token="t1", revision=1), None)
+    assert again is not None and (again.call_id, again.duplicate_of) == ("old#2", "old")
     store.close()

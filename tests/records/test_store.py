@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from callbot.records.store import RecordStore, open_store
+from callbot.records.update import make_update
 from tests.records.seed import journal, turn
 
 SALT = "test-salt"
@@ -156,3 +158,123 @@ def test_without_salt_callers_are_not_kept(tmp_path) -> None:
     assert store.save(a_call("c1", T0), NUMBER).caller_hash is None
     assert store.caller_hash(NUMBER) is None
     store.close()
+
+
+def progress(call_id: str, token: str, revision: int, turns: int, **extra) -> dict:
+    """A call going on: ``turns`` complete turns, as ``CallJournal.snapshot()`` gives it."""
+    done = [turn(n, f"phrase {n}", "matched", "attestation_droits") for n in range(1, turns + 1)]
+    return journal(
+        call_id, T0, "in_progress", "", turns=done, record_token=token, revision=revision, **extra
+    )
+
+
+def test_updates_of_one_call_rewrite_its_row(store: RecordStore) -> None:
+    assert store.save(progress("c1", "tok", 1, 0), NUMBER, final=False) is not None
+    assert store.calls(0) == []  # reports and KPIs only see ended calls
+    [going] = store.calls(0, in_progress=True)
+    assert (going.state, going.outcome, len(going.turns)) == ("in_progress", "in_progress", 0)
+    store.save(progress("c1", "tok", 2, 1), NUMBER, final=False)
+    store.save(progress("c1", "tok", 3, 2), NUMBER, final=False)
+    [going] = store.calls(0, in_progress=True)
+    assert [t.index for t in going.turns] == [1, 2]
+    final = journal("c1", T0, "transferred", "intent conseiller", record_token="tok", revision=4)
+    store.save({**final, "turns": progress("c1", "tok", 4, 3)["turns"]}, NUMBER)
+    [ended] = store.calls(0, in_progress=True)
+    assert (ended.call_id, ended.state, ended.outcome, len(ended.turns)) == (
+        "c1",
+        "final",
+        "transferred",
+        3,
+    )
+    assert store.calls(0) == [ended]
+
+
+def test_a_replayed_or_late_update_changes_nothing(store: RecordStore) -> None:
+    store.save(progress("c1", "tok", 2, 1), None, final=False)
+    assert store.save(progress("c1", "tok", 2, 1), None, final=False) is None  # twice
+    assert store.save(progress("c1", "tok", 1, 0), None, final=False) is None  # older
+    [going] = store.calls(0, in_progress=True)
+    assert len(going.turns) == 1
+    store.save(journal("c1", T0, "answered", "bye", record_token="tok", revision=3), None)
+    # an in-progress update arriving after the end (newer number or not) never reopens it
+    assert store.save(progress("c1", "tok", 9, 5), None, final=False) is None
+    [ended] = store.calls(0)
+    assert (ended.outcome, ended.state, len(ended.turns)) == ("answered", "final", 0)
+
+
+def test_duplicate_ids_kept_apart_while_each_call_updates_in_place(
+    store: RecordStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two calls arriving with one id (a stuck ``v()`` parameter): two rows, each updated
+    by its own call's writes, one ERROR line."""
+    with caplog.at_level(logging.ERROR, logger="callbot.records"):
+        first = store.save(progress("dup", "tok-a", 1, 0), None, final=False)
+        second = store.save(progress("dup", "tok-b", 1, 0), None, final=False)
+        store.save(progress("dup", "tok-b", 2, 1), None, final=False)
+        store.save(progress("dup", "tok-a", 2, 2), None, final=False)
+        store.save(journal("dup", T0, "answered", "bye", record_token="tok-b", revision=3), None)
+    assert first is not None and second is not None
+    assert (first.call_id, second.call_id, second.duplicate_of) == ("dup", "dup#2", "dup")
+    calls = {c.call_id: c for c in store.calls(0, in_progress=True)}
+    assert set(calls) == {"dup", "dup#2"}
+    assert (calls["dup"].state, len(calls["dup"].turns)) == ("in_progress", 2)
+    assert (calls["dup#2"].state, calls["dup#2"].outcome) == ("final", "answered")
+    assert calls["dup#2"].duplicate_of == "dup"
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "this one as dup#2" in errors[0].getMessage()
+
+
+def test_calls_of_a_dead_instance_become_interrupted(store: RecordStore) -> None:
+    store.heartbeat("alive", "host-a", 1)
+    store.heartbeat("dead", "host-b", 2)
+    store.save(progress("mine", "t1", 1, 1), None, final=False, instance_id="alive")
+    store.save(progress("theirs", "t2", 2, 2), None, final=False, instance_id="dead")
+    store.save(progress("orphan", "t3", 1, 0), None, final=False, instance_id="never-beat")
+    assert store.interrupt_stale(60.0, alive="alive") == ["orphan"]  # no heartbeat at all
+    time.sleep(0.02)  # (the database clock counts milliseconds)
+    assert store.interrupt_stale(0.01, alive="alive") == ["theirs"]  # stale by now
+    assert store.interrupt_stale(0.01, alive="alive") == []  # done once
+    calls = {c.call_id: c for c in store.calls(0, in_progress=True)}
+    assert calls["mine"].state == "in_progress"  # its own process is alive
+    theirs = calls["theirs"]
+    assert (theirs.state, theirs.outcome, len(theirs.turns)) == ("final", "interrupted", 2)
+    assert "process 2 on host-b" in theirs.outcome_detail
+    assert "unknown process" in calls["orphan"].outcome_detail
+    # the process was only cut off: its final record still wins
+    store.save(journal("theirs", T0, "answered", "bye", record_token="t2", revision=3), None)
+    assert {c.call_id: c.outcome for c in store.calls(0)}["theirs"] == "answered"
+
+
+def test_a_restart_that_finds_the_caller_stranded_finishes_its_record(
+    store: RecordStore,
+) -> None:
+    store.save(progress("chan-1", "tok", 2, 1), None, final=False, instance_id="dead")
+    recovered = journal("chan-1", T0 + 99, "interrupted", "caller sent to the fallback queue")
+    update = make_update(recovered, None, new_token=True, finishes=("chan-1", "uuid-of-chan-1"))
+    store.put(update)
+    store.put(update)  # replayed: still one row
+    [call] = store.calls(0)
+    assert (call.call_id, call.outcome, call.state, len(call.turns)) == (
+        "chan-1",
+        "interrupted",
+        "final",
+        1,
+    )
+    assert call.outcome_detail == "caller sent to the fallback queue"
+    store.put(make_update(journal("other", T0, "interrupted", "x"), None, finishes=("other",)))
+    assert [c.call_id for c in store.calls(0)] == ["chan-1", "other"]  # nothing to finish
+
+
+def test_in_progress_calls_are_exported_and_erased_with_the_caller(store: RecordStore) -> None:
+    store.save(progress("going", "tok", 1, 1), NUMBER, final=False)
+    store.save(a_call("ended", T0 + 1), NUMBER)
+    mine = store.caller_hash(NUMBER)
+    assert mine is not None
+    exported = store.calls_of_caller(mine)
+    assert [(c.call_id, c.state) for c in exported] == [
+        ("going", "in_progress"),
+        ("ended", "final"),
+    ]
+    assert exported[0].to_dict()["state"] == "in_progress"
+    assert store.delete_caller(mine) == 2
+    assert store.calls(0, in_progress=True) == []
