@@ -57,6 +57,10 @@ class ServerSettings:
     """On SIGTERM: how long calls in progress may go on by themselves before each caller
     is handed to a human with the call's context (keep systemd's ``TimeoutStopSec`` above
     this plus ~15 s). A second SIGTERM/SIGINT hands them over at once."""
+    header_timeout_s: float = 10.0
+    """An HTTP request (websocket upgrades included) whose request line and headers have
+    not all arrived this long after the connection opened, or after its first byte on a
+    kept-alive connection, is closed: half-open requests cannot pile up."""
 
 
 @dataclass(frozen=True, slots=True)

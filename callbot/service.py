@@ -191,7 +191,13 @@ class Callbot:
 
         runner.on_record = finished
         runner.on_progress = ops.call_progress
-        handler = admitting(runner, ops.admission, on_refused=ops.metrics.call_refused)
+        handler = admitting(
+            runner,
+            ops.admission,
+            on_busy=runner.refuse,
+            on_refused=ops.metrics.call_refused,
+            reclaim=runner.reclaim_stalled,
+        )
         try:
             web, http = await _serve_web(settings, engines, handler, ops, hub)
         except PortUnavailable as exc:
@@ -313,7 +319,12 @@ async def _serve_web(
     )
     app = build_site(settings, web, ops.store, hub)
     http = await serve_app(
-        app, server.host, server.port, ws="websockets-sansio", ws_max_size=WS_MAX_MESSAGE_BYTES
+        app,
+        server.host,
+        server.port,
+        header_timeout_s=server.header_timeout_s,
+        ws="websockets-sansio",
+        ws_max_size=WS_MAX_MESSAGE_BYTES,
     )
     return web, http
 

@@ -269,6 +269,12 @@ def _summary_line(data: dict[str, Any]) -> str:
             f"{level['concurrency']} concurrent: {s['calls']} calls, {s['failed_calls']} failed, "
             f"p50 {v2v['p50']} ms, p95 {v2v['p95']} ms, intent accuracy {s['intent_accuracy']}"
         )
+        by_kind = s.get("failures_by_kind") or {}
+        if by_kind:
+            parts.append("  failed: " + ", ".join(f"{k} {n}" for k, n in by_kind.items()))
+        for outcome, note in (s.get("notes") or {}).items():
+            count = (s.get("outcomes") or {}).get(outcome, 0)
+            parts.append(f"  {outcome} {count}: {note}")
     if "capacity" in data:
         parts.append(f"capacity: {largest_passing_text(data)}")
     return "\n".join(parts)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,8 +22,43 @@ from num2words import num2words
 from callbot.loadtest.corpus import CallSpec
 from callbot.simulator.script import CallerPeer, CallTrace
 
-OUTCOME_ALIASES = {"transfer_failed": "transferred"}
-"""For outcome accuracy: the bot decided to transfer; a server without ARI cannot."""
+OUTCOME_ALIASES = {"transfer_failed": "transferred", "transfer_unavailable": "transferred"}
+"""For outcome accuracy: the bot decided to transfer (whether or not it could)."""
+
+FAILURE_KINDS = {
+    "no_record": "the server kept no record of the call",
+    "caller_error": "the simulated caller could not place or finish the call "
+    "(connection refused, time-out...)",
+    "no_greeting": "the caller never heard the greeting",
+    "unanswered": "a caller turn got no answer",
+    "ended_early": "the call ended before the script's last turn",
+    "failed": "the call's pipeline failed on the server",
+    "protocol_error": "the media connection broke the protocol (malformed or oversize message)",
+    "media_timeout": "nothing came from the line any more: the server ended the call",
+    "capacity": "refused at the server's concurrent-call limit",
+    "transfer_failed": "the bot asked for a transfer and call control could not carry it out",
+    "interrupted": "the server died during the call",
+    "ended_on_shutdown": "the server stopped during the call",
+}
+"""Why a call counts as failed, by kind (``CallResult.failure_kind``), with what it means."""
+SERVER_FAILURES = frozenset(
+    {
+        "failed",
+        "protocol_error",
+        "media_timeout",
+        "capacity",
+        "transfer_failed",
+        "interrupted",
+        "ended_on_shutdown",
+    }
+)
+"""Server outcomes that make the call a failed one; each is its own failure kind."""
+NOT_FAILURES = {
+    "transfer_unavailable": "the bot asked for a transfer but the server has no call control "
+    "(ARI): the caller heard the handover sentence, then the call ended. Not a failure of the "
+    "bot; test against a server with ARI (or the embedded one) to measure transfers.",
+}
+"""Outcomes reported by kind with an explanation, never counted as failed calls."""
 
 NO_INTENT = "(none)"
 """Label of turns where the bot should recognise no intent (not understood, yes/no)."""
@@ -64,6 +100,8 @@ class CallResult:
     dropped_frames: int = 0
     underruns: int = 0
     turns: tuple[TurnResult, ...] = ()
+    failure_kind: str = ""
+    """The kind of failure, a key of :data:`FAILURE_KINDS` ("" when the call did not fail)."""
 
     @property
     def failed(self) -> bool:
@@ -108,6 +146,7 @@ def call_result(
             )
         )
     outcome = (record or {}).get("outcome", "no record")
+    kind, failure = _failure(trace, record, len(spec.turns))
     return CallResult(
         call_id=trace.call_id,
         corpus_call=spec.id,
@@ -116,27 +155,38 @@ def call_result(
         duration_s=round(duration_s, 3),
         expected_outcome=spec.outcome,
         outcome=outcome,
-        failure=_failure(trace, record, len(spec.turns)),
+        failure=failure,
         greeting_ms=trace.greeting_ms,
         dropped_frames=peer.recording.dropped_frames,
         underruns=peer.recording.underruns,
         turns=tuple(turns),
+        failure_kind=kind,
     )
 
 
-def _failure(trace: CallTrace, record: dict[str, Any] | None, planned_turns: int) -> str:
+def _failure(
+    trace: CallTrace, record: dict[str, Any] | None, planned_turns: int
+) -> tuple[str, str]:
+    """(kind, description) of why the call failed; ("", "") when it did not."""
     if record is None:
-        return "no call record on the server"
-    if record.get("outcome") == "failed":
-        return f"server: {record.get('outcome_detail') or 'failed'}"
+        return "no_record", "no call record on the server"
+    outcome = str(record.get("outcome"))
+    if outcome in SERVER_FAILURES:
+        detail = record.get("outcome_detail") or outcome
+        return outcome, f"server: {outcome}: {detail}"
     if trace.greeting_ms is None:
-        return "no greeting heard"
+        return "no_greeting", "no greeting heard"
     unanswered = [t.label for t in trace.turns if t.kind != "silence" and not t.answered]
     if unanswered:
-        return f"no answer to {', '.join(unanswered)}"
-    if len(trace.turns) < planned_turns and trace.hung_up_by != "caller-mid-prompt":
-        return f"call ended after {len(trace.turns)} of {planned_turns} turns"
-    return ""
+        return "unanswered", f"no answer to {', '.join(unanswered)}"
+    ended_by_bot = outcome in NOT_FAILURES  # the transfer it could not make ended the call
+    if (
+        len(trace.turns) < planned_turns
+        and trace.hung_up_by != "caller-mid-prompt"
+        and not ended_by_bot
+    ):
+        return "ended_early", f"call ended after {len(trace.turns)} of {planned_turns} turns"
+    return "", ""
 
 
 def failed_call(
@@ -158,6 +208,7 @@ def failed_call(
         expected_outcome=spec.outcome,
         outcome="error",
         failure=error or "error",
+        failure_kind="caller_error",
     )
 
 
@@ -216,6 +267,11 @@ def summarize(calls: Sequence[CallResult], language: str = "fr") -> dict[str, An
         "failed_calls": len(failed),
         "error_rate": round(len(failed) / len(calls), 4) if calls else 0.0,
         "failures": sorted({c.failure for c in failed}),
+        "failures_by_kind": _counts(c.failure_kind or "unspecified" for c in failed),
+        "outcomes": _counts(c.outcome for c in calls),
+        "notes": {
+            o: NOT_FAILURES[o] for o in sorted({c.outcome for c in calls}) if o in NOT_FAILURES
+        },
         "turns": len(replied),
         "unanswered_turns": sum(1 for t in replied if t.latency_ms is None),
         "voice_to_voice_ms": percentiles(latencies),
@@ -247,6 +303,16 @@ def per_intent(turns: Sequence[TurnResult]) -> dict[str, dict[str, float | int |
         }
         for intent, group in sorted(groups.items())
     }
+
+
+def _counts(values: Iterable[str]) -> dict[str, int]:
+    """How many of each value, most frequent first."""
+    return dict(Counter(values).most_common())
+
+
+def explain(kind: str) -> str:
+    """What a failure kind or a reported outcome means, for reports."""
+    return FAILURE_KINDS.get(kind) or NOT_FAILURES.get(kind) or ""
 
 
 def _ratio(part: int, whole: int) -> float | None:

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from callbot.loadtest.metrics import explain
 from callbot.loadtest.runner import Level, largest_passing
 from callbot.loadtest.sampler import Sample
 
@@ -52,7 +53,22 @@ def build_report(
     }
     if capacity is not None:
         data["capacity"] = {**capacity, "largest_passing": largest_passing(levels)}
+    data["failures_by_kind"] = _totals(lv.summary.get("failures_by_kind", {}) for lv in levels)
+    data["outcomes"] = _totals(lv.summary.get("outcomes", {}) for lv in levels)
+    data["explanations"] = {
+        kind: explain(kind)
+        for kind in (*data["failures_by_kind"], *data["outcomes"])
+        if explain(kind)
+    }
     return data
+
+
+def _totals(counts: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for one in counts:
+        for key, n in one.items():
+            total[key] = total.get(key, 0) + n
+    return dict(sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def write_report(data: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
@@ -86,22 +102,44 @@ def render_html(data: dict[str, Any]) -> str:
     )
     failures = sorted({f for level in data["levels"] for f in level["summary"]["failures"]})
     failure_list = "".join(f"<li>{html.escape(f)}</li>" for f in failures) or "<li>none</li>"
+    by_kind = _count_table(data["levels"], "failures_by_kind", "reason")
+    outcomes = _count_table(data["levels"], "outcomes", "outcome")
     return f"""<!doctype html>
 <html lang=en><head><meta charset=utf-8><title>callbot load test</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}
 th{{background:#f3f3f3}}figure{{display:inline-block;margin:0.5em}}img{{width:520px}}
-.verdict{{font-size:1.2em}}</style></head><body>
+.verdict{{font-size:1.2em}}td.why{{text-align:left}}</style></head><body>
 <h1>callbot load test</h1>{verdict}
 <h2>Levels</h2><table><tr><th>concurrent calls</th><th>calls</th><th>failed</th>
 <th>voice-to-voice p50 ms</th><th>p95 ms</th><th>greeting p50 ms</th><th>barge-in p50 ms</th>
 <th>WER</th><th>intent accuracy</th><th>outcome accuracy</th><th>dropped frames</th>
 <th>underruns</th><th>pass</th></tr>{rows}</table>
+<h2>Failed calls by reason</h2>{by_kind}
+<h2>Outcomes</h2>{outcomes}
 <h2>Failures</h2><ul>{failure_list}</ul>
 <h2>Plots</h2>{images}
 <h2>Run</h2><table>{meta}</table>
 </body></html>
 """
+
+
+def _count_table(levels: list[dict[str, Any]], key: str, label: str) -> str:
+    """Counts of ``summary[key]`` (failure kinds, outcomes): one row per kind, one column
+    per level, and what the kind means."""
+    kinds = list(dict.fromkeys(k for lv in levels for k in lv["summary"].get(key, {})))
+    if not kinds:
+        return "<p>none</p>"
+    head = "".join(f"<th>{lv['concurrency']} concurrent</th>" for lv in levels)
+    rows = []
+    for kind in kinds:
+        counts = "".join(f"<td>{lv['summary'].get(key, {}).get(kind, 0)}</td>" for lv in levels)
+        meaning = html.escape(explain(kind))
+        rows.append(f"<tr><th>{html.escape(kind)}</th>{counts}<td class=why>{meaning}</td></tr>")
+    return (
+        f"<table class=kinds><tr><th>{label}</th>{head}<th>what it means</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
 
 
 def _level_row(level: dict[str, Any]) -> str:

@@ -40,6 +40,7 @@ from callbot.media.types import (
     InboundEvent,
     MarkPlayed,
 )
+from callbot.observability.throttle import ThrottledWarning
 from callbot.protocols.audiosocket import (
     AUDIO_KIND_BY_RATE_HZ,
     MAX_PAYLOAD_BYTES,
@@ -59,6 +60,9 @@ logger = logging.getLogger(__name__)
 
 _READ_BYTES = 65_536
 _FRAME_S = FRAME_MS / 1000
+UNSTARTED = ThrottledWarning(logger, "AudioSocket connection(s) closed before a call started")
+"""Connections that never sent a call UUID (probes, stuck peers): one INFO line each, one
+WARNING a minute at most."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,11 +229,11 @@ class _AudioSocketCall:
             )
             handler_task.cancel()
 
-    def _end(self, reason: str, *, by: str = "caller") -> None:
+    def _end(self, reason: str, *, by: str = "caller", protocol_error: bool = False) -> None:
         if not self._ended.is_set():
             logger.info("call %s: ended (%s)", self.info.call_id, reason)
             self._ended.set()
-            self.inbound.put_nowait(CallEnded(reason, by))
+            self.inbound.put_nowait(CallEnded(reason, by, protocol_error))
 
     def _close_wire(self, send_hangup: bool) -> None:
         if not self._wire_up:
@@ -253,7 +257,7 @@ class _AudioSocketCall:
         except AudioSocketError as exc:
             logger.warning("call %s: malformed frame from Asterisk: %s", self.info.call_id, exc)
             self._close_wire(send_hangup=True)
-            self._end(f"protocol error: {exc}", by="bot")
+            self._end(f"protocol error: {exc}", by="bot", protocol_error=True)
         except OSError as exc:
             self._close_wire(send_hangup=False)
             self._end(f"connection lost: {exc}", by="asterisk")
@@ -299,8 +303,8 @@ class _AudioSocketCall:
                 return
             self._writer.write(encode_audio(payload, rate_hz))
             tick += 1
-            for mark_id in marks:
-                self.inbound.put_nowait(MarkPlayed(mark_id))
+            for mark_id in marks:  # sent is played: Asterisk plays frames as they come
+                self.inbound.put_nowait(MarkPlayed(mark_id, by_line=False))
             try:
                 await self._writer.drain()
             except OSError as exc:
@@ -385,11 +389,11 @@ class AudioSocketServer:
             events = await _read_call_uuid(reader, parser, self._settings.uuid_timeout_s)
             rate_hz = await _probe_rate_hz(reader, parser, events, self._settings)
         except (TimeoutError, ConnectionError, AudioSocketError) as exc:
-            logger.warning(
+            UNSTARTED.note(
                 "call %s: AudioSocket connection from %s dropped before the call started: %s",
                 parser.call_uuid or "(no uuid yet)",
                 peer,
-                exc or type(exc).__name__,
+                _reason(exc, self._settings),
             )
             if isinstance(exc, AudioSocketError):
                 writer.write(encode_hangup())
@@ -400,6 +404,13 @@ class AudioSocketServer:
         call = _AudioSocketCall(info, reader, writer, parser, self._settings)
         self._connections[task] = call
         await call.run(self._handler, events[1:])
+
+
+def _reason(exc: Exception, settings: AudioSocketSettings) -> str:
+    """Why a connection never became a call, never empty (``str(TimeoutError())`` is)."""
+    if isinstance(exc, TimeoutError):
+        return f"no call UUID within {settings.uuid_timeout_s:g} s"
+    return str(exc) or type(exc).__name__
 
 
 async def _read_call_uuid(

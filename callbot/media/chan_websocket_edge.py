@@ -48,12 +48,19 @@ from callbot.media.types import (
     InboundEvent,
     MarkPlayed,
 )
+from callbot.observability.throttle import ThrottledWarning
 from callbot.protocols import chan_websocket as cw
 from callbot.security.exposure import media_auth_ok
 
 logger = logging.getLogger(__name__)
 
 SUBPROTOCOL = "media"
+PROTOCOL_CLOSE_CODES = frozenset({1002, 1003, 1007, 1009})
+"""Close codes that mean the protocol was broken (RFC 6455 section 7.4.1: protocol error,
+unacceptable data, invalid payload, message too big): the call ends as ``protocol_error``."""
+UNSTARTED = ThrottledWarning(logger, "media websocket(s) closed before a call started")
+"""Connections that never sent a usable MEDIA_START (probes, stuck peers): one INFO line
+each, one WARNING a minute at most (one per connection flooded the log under a probe)."""
 _NOT_CALL_DATA = frozenset({"token"})
 """Query parameters that are credentials, never handed to the call as variables."""
 
@@ -90,6 +97,16 @@ class _Transport:
         self.close_code: int | None = None
         self.closed = False
         self._send_lock = asyncio.Lock()
+
+    @property
+    def protocol_closer(self) -> str:
+        """Who closed a connection with a protocol-error code: ``bot`` or ``asterisk``.
+
+        Behind uvicorn the close code is all we get; it is ours: uvicorn fails the
+        connection itself on an oversize message (``ws_max_size``), a malformed frame or bad
+        UTF-8. Asterisk would only close so if callbot broke the protocol first (a message
+        over 65,535 bytes), which the chunker rules out."""
+        return "bot"
 
     async def receive(self) -> str | bytes | None:
         """Next message, or None once the socket is closed (``close_code`` then set)."""
@@ -155,13 +172,22 @@ class _WebsocketsTransport(_Transport):
     def __init__(self, conn: ClientConnection) -> None:
         super().__init__()
         self._conn = conn
+        self._asterisk_closed_first = False
+
+    @property
+    def protocol_closer(self) -> str:
+        return "asterisk" if self._asterisk_closed_first else "bot"
 
     async def receive(self) -> str | bytes | None:
         try:
             return await self._conn.recv()
         except ConnectionClosed as exc:
             self.closed = True
-            self.close_code = self.close_code or (exc.rcvd.code if exc.rcvd else 1006)
+            if exc.rcvd is not None:
+                self._asterisk_closed_first = exc.sent is None or bool(exc.rcvd_then_sent)
+            if self.close_code is None:
+                sent_code = exc.sent.code if exc.sent else 1006
+                self.close_code = exc.rcvd.code if exc.rcvd else sent_code
             return None
 
     async def _send(self, data: str | bytes) -> None:
@@ -280,10 +306,11 @@ class _Call:
         try:
             start = await self._await_start()
         except ChanWebsocketError as exc:
-            logger.warning("call %s: %s", self.call_id, exc)
+            UNSTARTED.note("call %s: closed before the call started: %s", self.call_id, exc)
             await self._t.close(cw.close_code_for(exc) or 1002, type(exc).__name__)
             return
         if start is None:
+            UNSTARTED.note("call %s: closed by the peer before MEDIA_START", self.call_id)
             return
         info = _call_info(start, self._format, self._query, self._call_ids)
         self.call_id = info.call_id
@@ -323,7 +350,9 @@ class _Call:
                         return self._check_start(event)
                 return None
         except TimeoutError:
-            raise cw.MissingMediaStart("no MEDIA_START from Asterisk") from None
+            raise cw.MissingMediaStart(
+                f"no MEDIA_START within {self._settings.start_timeout_s:g} s"
+            ) from None
 
     def _check_start(self, start: cw.MediaStart) -> cw.MediaStart:
         if start.media_format is None:
@@ -361,10 +390,10 @@ class _Call:
         except TimeoutError:
             logger.warning("call %s: handler still running after hang-up; cancelled", self.call_id)
 
-    def _end(self, reason: str, *, by: str = "caller") -> None:
+    def _end(self, reason: str, *, by: str = "caller", protocol_error: bool = False) -> None:
         if not self._ended:
             self._ended = True
-            self._events.put_nowait(CallEnded(reason, by))
+            self._events.put_nowait(CallEnded(reason, by, protocol_error))
             self._wake.set()
 
     # --- inbound ---------------------------------------------------------------------------
@@ -380,9 +409,14 @@ class _Call:
                     continue
                 logger.warning("call %s: closing (%d): %s", self.call_id, code, exc)
                 await self._t.close(code, type(exc).__name__)
-                self._end(f"protocol error: {exc}", by="bot")
+                self._end(f"protocol error: {exc}", by="bot", protocol_error=True)
                 return
         code = self._t.close_code
+        if code in PROTOCOL_CLOSE_CODES:
+            closer = self._t.protocol_closer
+            logger.warning("call %s: connection closed (%s) by %s", self.call_id, code, closer)
+            self._end(f"protocol error: close {code} by {closer}", by=closer, protocol_error=True)
+            return
         # 1000: Asterisk hung the channel up (the caller left, or its leg was ended);
         # anything else (1006: no close frame) is the connection failing under the call.
         self._end(f"closed by Asterisk ({code})", by="caller" if code == 1000 else "asterisk")

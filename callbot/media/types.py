@@ -57,6 +57,10 @@ class MarkPlayed:
     """Asterisk played all bot audio queued before the mark with this id."""
 
     mark_id: str
+    by_line: bool = True
+    """True when the line confirmed it (chan_websocket's MEDIA_MARK_PROCESSED); False when
+    the edge counted it played itself (AudioSocket has no marks on the wire): that is no
+    sign of life from the line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,9 @@ class CallEnded:
     """Who ended it: ``caller`` (a hang-up on the line: Asterisk closed the media normally),
     ``asterisk`` (the media connection dropped without a hang-up), ``bot`` (callbot closed
     it, e.g. on a protocol error it detected)."""
+    protocol_error: bool = False
+    """The media connection broke the protocol (malformed or oversize message, close code
+    1002/1003/1007/1009): the call's outcome is ``protocol_error``, whoever closed it."""
 
 
 InboundEvent = CallerAudio | CallerDtmf | MarkPlayed | CallEnded

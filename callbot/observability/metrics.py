@@ -49,6 +49,10 @@ OUTCOMES = (
     "transferred_on_shutdown",
     "ended_on_shutdown",
     "interrupted",
+    "protocol_error",
+    "media_timeout",
+    "capacity",
+    "transfer_unavailable",
 )
 """Outcome label values; anything else is counted as ``other`` (bounded cardinality)."""
 

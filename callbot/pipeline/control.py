@@ -39,3 +39,9 @@ class NoCallControl:
             transfer.queue,
         )
         return False
+
+
+def can_transfer(control: CallControl) -> bool:
+    """Whether ``control`` can hand a caller to a human at all (False: no ARI configured,
+    the call's outcome is then ``transfer_unavailable``, never a failed transfer)."""
+    return not isinstance(control, NoCallControl)

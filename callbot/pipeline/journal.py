@@ -54,8 +54,9 @@ class CallJournal:
     voice: str = ""
     turns: list[TurnRecord] = field(default_factory=list)
     outcome: str = "in_progress"
-    """answered | transferred | transfer_failed | hung_up_by_caller | failed |
-    transferred_on_shutdown | ended_on_shutdown | in_progress"""
+    """answered | transferred | transfer_failed | transfer_unavailable | hung_up_by_caller |
+    failed | protocol_error | media_timeout | capacity | transferred_on_shutdown |
+    ended_on_shutdown | in_progress"""
     outcome_detail: str = ""
     hung_up_by: str | None = None
     """Who ended the call: ``bot`` (hang-up, transfer, shutdown, protocol error it

@@ -20,7 +20,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from callbot.dialplan import Hangup, Transfer
 from callbot.handover.build import build_context
 from callbot.media.types import CallInfo, MediaSink
-from callbot.pipeline.control import CallControl
+from callbot.pipeline.control import CallControl, can_transfer
 from callbot.pipeline.frames import (
     BargeInGateFrame,
     CallActionFrame,
@@ -29,6 +29,7 @@ from callbot.pipeline.frames import (
     PromptStartFrame,
 )
 from callbot.pipeline.journal import CallJournal, TurnRecord
+from callbot.pipeline.watchdog import LineWatch
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ class LineOutput(FrameProcessor):
     The bot counts as speaking from its first audio until the line confirms the
     last mark (MARK_MEDIA / MEDIA_MARK_PROCESSED). A transfer or hang-up waits
     for that confirmation, so the caller always hears the last sentence.
+
+    A mark the line never confirms counts as played once the audio queued before it
+    should have been played, plus ``watch.mark_grace_s`` (the :class:`LineWatch` keeps
+    that playout clock): a line that lost or never sends MEDIA_MARK_PROCESSED cannot
+    keep the bot "speaking" forever, which would hold off the no-input timer and every
+    transfer.
     """
 
     def __init__(
@@ -51,6 +58,7 @@ class LineOutput(FrameProcessor):
         mark_timeout_s: float = 30.0,
         language: str | None = None,
         intent_labels: Mapping[str, str] | None = None,
+        watch: LineWatch | None = None,
     ) -> None:
         super().__init__(name="line")
         self._sink = sink
@@ -58,6 +66,10 @@ class LineOutput(FrameProcessor):
         self._journal = journal
         self._finished = finished
         self._mark_timeout_s = mark_timeout_s
+        """Backstop: longest wait for the last prompt before a transfer or hang-up."""
+        self.watch = watch or LineWatch(time.monotonic(), mark_grace_s=2.0)
+        self._mark_timers: dict[str, asyncio.Task[None]] = {}
+        """Pending mark -> the task that counts it played if the line stays silent."""
         self._language = language
         self._intent_labels = intent_labels
         self._pending_marks: set[str] = set()
@@ -88,8 +100,10 @@ class LineOutput(FrameProcessor):
             self._pending_marks.add(frame.mark_id)
             self._all_heard.clear()
             await self._sink.mark(frame.mark_id)
+            self._start_mark_timer(frame.mark_id)
         elif isinstance(frame, MarkPlayedFrame):
-            self._pending_marks.discard(frame.mark_id)
+            if not self._mark_heard(frame):
+                return
             if frame.mark_id in self._locked_marks:
                 self._locked_marks.discard(frame.mark_id)
                 if not self._locked_marks:
@@ -104,6 +118,45 @@ class LineOutput(FrameProcessor):
         else:
             await self.push_frame(frame, direction)
 
+    def _start_mark_timer(self, mark_id: str) -> None:
+        self._cancel_mark_timer(mark_id)
+        wait_s = max(0.0, self.watch.mark_sent() - time.monotonic())
+        self._mark_timers[mark_id] = self.create_task(
+            self._count_played_after(mark_id, wait_s), name=f"mark-{mark_id}"
+        )
+
+    async def _count_played_after(self, mark_id: str, wait_s: float) -> None:
+        await asyncio.sleep(wait_s)
+        self._mark_timers.pop(mark_id, None)
+        await self.queue_frame(MarkPlayedFrame(mark_id=mark_id, assumed=True))
+
+    def _cancel_mark_timer(self, mark_id: str) -> None:
+        timer = self._mark_timers.pop(mark_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+
+    def _mark_heard(self, frame: MarkPlayedFrame) -> bool:
+        """Book a played mark; False when there is nothing to do (already heard, flushed)."""
+        if frame.assumed:
+            if frame.mark_id not in self._pending_marks:
+                return False
+            self.watch.mark_overdue()
+            # Worth a warning on a line that works otherwise (once); a line that never
+            # sent anything gets its own when the no-media guard ends the call.
+            once = self.watch.alive and self.watch.overdue_marks == 1
+            log = logger.warning if once else logger.info
+            log(
+                "call %s: the line never confirmed prompt %s; counted as heard %.1f s after "
+                "its expected end",
+                self.info.call_id,
+                frame.mark_id,
+                self.watch.mark_grace_s,
+            )
+        else:
+            self._cancel_mark_timer(frame.mark_id)
+        self._pending_marks.discard(frame.mark_id)
+        return True
+
     async def _flush(self) -> None:
         """Barge-in (speech or key): drop what the line has not played yet.
 
@@ -113,6 +166,9 @@ class LineOutput(FrameProcessor):
         if self._playing_turn is not None:  # a key may already have opened the next turn
             self._playing_turn.barged_in = True
         await self._sink.flush()
+        self.watch.flushed(time.monotonic())
+        for mark_id in list(self._mark_timers):
+            self._cancel_mark_timer(mark_id)
         self._pending_marks.clear()
         self._unmarked_audio = False
         if self._locked_marks:
@@ -134,6 +190,7 @@ class LineOutput(FrameProcessor):
             await self.push_frame(BotStartedSpeakingFrame(), FrameDirection.UPSTREAM)
         self._unmarked_audio = True
         pcm = np.frombuffer(frame.audio, dtype=np.int16)
+        self.watch.audio_queued(pcm.size / frame.sample_rate / frame.num_channels, now)
         await self._sink.send_audio(pcm, frame.sample_rate)
 
     async def _stopped_speaking(self) -> None:
@@ -160,10 +217,25 @@ class LineOutput(FrameProcessor):
                 intent_labels=self._intent_labels,
                 language=self._language,
             )
-            if not await asyncio.shield(self._control.transfer(self.info, action, context)):
+            if not can_transfer(self._control):
+                # The caller heard the handover sentence; nobody can take the call here.
+                self._journal.outcome = "transfer_unavailable"  # detail: the transfer's reason
+                logger.warning(
+                    "call %s: transfer to queue %r requested but no call control (ARI) is "
+                    "configured: hanging up",
+                    self.info.call_id,
+                    action.queue,
+                )
+                await self._sink.hangup()
+            elif not await asyncio.shield(self._control.transfer(self.info, action, context)):
                 self._journal.outcome = "transfer_failed"
                 await self._sink.hangup()
         elif isinstance(action, Hangup):
             self._journal.finish("answered", action.reason, by="bot")
             await self._sink.hangup()
         self._finished.set()
+
+    async def cleanup(self) -> None:
+        for mark_id in list(self._mark_timers):
+            self._cancel_mark_timer(mark_id)
+        await super().cleanup()  # type: ignore[no-untyped-call]

@@ -35,9 +35,12 @@ class CallAdmission:
     def full(self) -> bool:
         return self.closed or 0 < self.max_concurrent_calls <= self.active
 
-    def try_admit(self) -> bool:
-        """Take a slot (True), or count a refusal (False). Single-threaded (event loop)."""
-        if self.full:
+    def try_admit(self, reclaim: Callable[[], bool] | None = None) -> bool:
+        """Take a slot (True), or count a refusal (False). Single-threaded (event loop).
+
+        At the limit, ``reclaim()`` may end a stalled call (a line that never showed life)
+        to hand its slot over: the count then runs one over until that call has ended."""
+        if self.full and (self.closed or reclaim is None or not reclaim()):
             self.refused += 1
             return False
         self.active += 1
@@ -57,17 +60,19 @@ def admitting(
     admission: CallAdmission,
     on_busy: BusyHandler = hang_up,
     on_refused: Callable[[str], None] | None = None,
+    reclaim: Callable[[], bool] | None = None,
 ) -> CallHandler:
     """``handler`` behind the limit: over it, ``on_busy`` runs instead of the call.
 
-    ``on_busy`` may say a short pre-synthesized message before hanging up;
-    ``on_refused("busy")`` is for metrics.
+    ``on_busy`` may say a short pre-synthesized message before hanging up, or hand the
+    caller to a human; ``on_refused("busy")`` is for metrics; ``reclaim`` may free a slot
+    held by a stalled call (see :meth:`CallAdmission.try_admit`).
     """
 
     async def admitted(
         info: CallInfo, inbound: asyncio.Queue[InboundEvent], sink: MediaSink
     ) -> None:
-        if not admission.try_admit():
+        if not admission.try_admit(reclaim):
             logger.warning(
                 "call %s refused: %d calls in progress (limit)", info.call_id, admission.active
             )

@@ -99,8 +99,13 @@ class SimulatedChanWebsocketCall:
         connection_id: str | None = None,
         channel_id: str | None = None,
         channel_name: str | None = None,
+        stalled: bool = False,
     ) -> None:
         """``url``: the media URL, or the websocket_client connection to dial through.
+
+        ``stalled``: after MEDIA_START this Asterisk sends nothing more and plays nothing
+        (no audio, no MEDIA_MARK_PROCESSED) while the websocket stays open, as a wedged
+        channel or a probe would; ``send_silence=False`` is a line that suppresses silence.
 
         ``call_id_in_variables`` (default: not in the query) sets ``CALLBOT_CALL_ID`` and
         ``CALLBOT_CALLER`` on the channel; ``connection_id`` (default: the connection's
@@ -127,6 +132,7 @@ class SimulatedChanWebsocketCall:
         self._period_s = FRAME_MS / 1000 / speed
         self._auth = (username, password or "") if username is not None else None
         self._send_silence = send_silence
+        self._stalled = stalled
         self._in_query = call_id_in_query
         self._in_variables = (
             not call_id_in_query if call_id_in_variables is None else call_id_in_variables
@@ -200,10 +206,9 @@ class SimulatedChanWebsocketCall:
         )
         self._started_s = time.monotonic()
         await self._ws.send(self._channel.media_start_text())
-        self._tasks = [
-            asyncio.create_task(self._receive_loop()),
-            asyncio.create_task(self._tick_loop()),
-        ]
+        self._tasks = [asyncio.create_task(self._receive_loop())]
+        if not self._stalled:
+            self._tasks.append(asyncio.create_task(self._tick_loop()))
         return self
 
     async def __aexit__(
@@ -332,7 +337,7 @@ class SimulatedChanWebsocketCall:
             logger.info("call %s: %s; closing 1009 as Asterisk does", self.call_id, exc)
             await self._close(1009, "")
             return False
-        for text in replies:
+        for text in () if self._stalled else replies:
             await self._ws.send(text)
         if self._channel.hangup_requested:
             await self._close(cw.CLOSE_NORMAL, "")

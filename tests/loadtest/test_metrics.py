@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from callbot.loadtest.corpus import CallSpec, TurnSpec
 from callbot.loadtest.metrics import (
     CallResult,
     TurnResult,
+    call_result,
+    explain,
+    failed_call,
     normalize_text,
     percentiles,
     summarize,
     word_error_rate,
 )
+from callbot.simulator.script import CallTrace, TurnTrace
 
 
 def turn(
@@ -71,3 +76,71 @@ def test_summary_counts_accuracy_and_failures() -> None:
     assert summary["outcome_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
     assert summary["barge_in_ms"]["p50"] == 350.0 and summary["barge_in_turns"] == 1
     assert summary["wer"] == 0.0
+
+
+class _Recording:
+    dropped_frames = 0
+    underruns = 0
+
+
+class _Peer:
+    recording = _Recording()
+
+
+def spec(outcome: str = "transferred") -> CallSpec:
+    return CallSpec(
+        id="02-conseiller",
+        outcome=outcome,  # type: ignore[arg-type]
+        turns=(TurnSpec(dtmf="0", intent="conseiller"), TurnSpec(text="merci")),
+    )
+
+
+def trace(turns: int) -> CallTrace:
+    done = [TurnTrace("turn 1", "dtmf", 1.0, 1.5, answered=True)][:turns]
+    return CallTrace("c", 0.0, greeting_at_s=0.4, turns=done, hung_up_by="bot")
+
+
+def result(record: dict[str, object] | None, turns: int = 1) -> CallResult:
+    return call_result(
+        spec(), trace(turns), record, _Peer(), concurrency=1, started_s=0.0, duration_s=5.0
+    )  # type: ignore[arg-type]
+
+
+def test_a_transfer_without_call_control_is_explained_not_failed() -> None:
+    """Issue 10, item 5: the call counted as failed ("call ended after 1 of 2 turns")
+    without saying that the server simply has no ARI to transfer with."""
+    unavailable = result({"outcome": "transfer_unavailable", "turns": []})
+    assert not unavailable.failed and unavailable.failure_kind == ""
+    summary = summarize([unavailable])
+    assert summary["failed_calls"] == 0 and summary["outcome_accuracy"] == 1.0
+    assert summary["outcomes"] == {"transfer_unavailable": 1}
+    assert "no call control (ARI)" in summary["notes"]["transfer_unavailable"]
+
+
+def test_failed_calls_are_counted_by_kind() -> None:
+    calls = [
+        result({"outcome": "media_timeout", "outcome_detail": "no media for 20 s"}),
+        result({"outcome": "media_timeout", "outcome_detail": "no media for 20 s"}),
+        result({"outcome": "protocol_error", "outcome_detail": "close 1009"}),
+        result({"outcome": "capacity", "outcome_detail": "refused at the limit"}),
+        result({"outcome": "hung_up_by_caller", "turns": []}, turns=0),
+        result(None),
+        failed_call(
+            spec(), "c9", "ConnectionRefusedError", concurrency=1, started_s=0, duration_s=0
+        ),
+        result({"outcome": "transfer_unavailable", "turns": []}),
+    ]
+    assert calls[0].failure == "server: media_timeout: no media for 20 s"
+    summary = summarize(calls)
+    assert summary["failed_calls"] == 7
+    assert summary["failures_by_kind"] == {
+        "media_timeout": 2,
+        "protocol_error": 1,
+        "capacity": 1,
+        "ended_early": 1,
+        "no_record": 1,
+        "caller_error": 1,
+    }
+    assert summary["outcomes"]["transfer_unavailable"] == 1
+    for kind in summary["failures_by_kind"]:
+        assert explain(kind)

@@ -54,3 +54,35 @@ def test_report_files(tmp_path: Path) -> None:
     for _, png in images:
         assert base64.b64decode(png)[:8] == b"\x89PNG\r\n\x1a\n"
     assert 'src="http' not in page and "<script" not in page  # self-contained
+
+
+def test_failed_calls_by_reason_in_json_and_html(tmp_path: Path) -> None:
+    turns = (TurnResult(1, "dtmf", None, None, "conseiller", "conseiller", 700.0),)
+
+    def one(outcome: str, kind: str) -> CallResult:
+        failure = f"server: {outcome}: x" if kind else ""
+        return CallResult(
+            "c", "02-x", 1, 0.0, 9.0, "transferred", outcome, failure, 90.0, 0, 0, turns, kind
+        )
+
+    calls = [
+        one("media_timeout", "media_timeout"),
+        one("protocol_error", "protocol_error"),
+        one("media_timeout", "media_timeout"),
+        one("transfer_unavailable", ""),
+    ]
+    run = Level(1, 0.0, calls, summarize(calls), passed=False)
+    data = build_report([run], [], {"transport": "chan_websocket"})
+    _, html_path = write_report(data, tmp_path)
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["failures_by_kind"] == {"media_timeout": 2, "protocol_error": 1}
+    assert results["outcomes"]["transfer_unavailable"] == 1
+    assert "no call control (ARI)" in results["explanations"]["transfer_unavailable"]
+    page = html_path.read_text()
+    table = page.split("<h2>Failed calls by reason</h2>")[1].split("<h2>")[0]
+    assert re.search(r"<th>media_timeout</th><td>2</td><td class=why>nothing came", table)
+    assert "<th>protocol_error</th><td>1</td>" in table
+    outcomes = page.split("<h2>Outcomes</h2>")[1].split("<h2>")[0]
+    assert "<th>transfer_unavailable</th><td>1</td>" in outcomes
+    assert "no call control (ARI)" in outcomes

@@ -14,6 +14,7 @@ import pytest
 
 from callbot.audio.formats import SLIN_8K, SLIN_16K
 from callbot.errors import ConfigError, PortUnavailable
+from callbot.media import audiosocket_edge
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings, PlayoutQueue
 from callbot.media.types import (
     CallEnded,
@@ -24,6 +25,7 @@ from callbot.media.types import (
     MarkPlayed,
     MediaSink,
 )
+from callbot.observability.throttle import ThrottledWarning
 from callbot.protocols.audiosocket import (
     Audio,
     Direction,
@@ -417,6 +419,43 @@ class TestFaults:
             peer.send(b"\x10\x04\x00")  # announces 1024 bytes
             ended = await handler.wait_for(CallEnded)
             assert "640-byte limit" in ended.reason  # type: ignore[union-attr]
+            # Issue 10, item 5: a protocol error, not the caller hanging up.
+            assert ended == CallEnded(ended.reason, "bot", protocol_error=True)  # type: ignore[union-attr]
+            await peer.close()
+
+    async def test_a_time_out_before_the_uuid_logs_why_and_no_warning_each(
+        self, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Issue 10, items 5 and 6: the reason was logged empty (``str(TimeoutError())``),
+        and each idle connection wrote a WARNING."""
+        tally = ThrottledWarning(audiosocket_edge.logger, "AudioSocket connection(s) closed")
+        monkeypatch.setattr(audiosocket_edge, "UNSTARTED", tally)
+        handler = Handler()
+        async with serving(handler) as (_, address):
+            with caplog.at_level(logging.INFO, logger=audiosocket_edge.logger.name):
+                peers = [await FakeAsterisk.connect(address) for _ in range(4)]
+                for peer in peers:
+                    await asyncio.wait_for(peer.eof.wait(), 2.0)  # uuid_timeout_s is 0.3
+                    await peer.close()
+        dropped = [r for r in caplog.records if "dropped before the call started" in r.message]
+        assert len(dropped) == 4 and {r.levelno for r in dropped} == {logging.INFO}
+        assert all(r.message.endswith(": no call UUID within 0.3 s") for r in dropped)
+        assert [r.levelno for r in caplog.records].count(logging.WARNING) == 1
+        assert tally.total == 4 and not handler.started.is_set()
+
+    async def test_marks_the_edge_counts_played_are_not_from_the_line(self) -> None:
+        async def prompt(
+            info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink
+        ) -> None:
+            await sink.send_audio(TONE_16K[:1600], 16000)
+            await sink.mark("m")
+            await drain_until_end(queue, handler.events)
+
+        handler = Handler(prompt)
+        async with serving(handler) as (_, address):
+            peer = await start_call(address)
+            mark = await handler.wait_for(MarkPlayed)
+            assert mark == MarkPlayed("m", by_line=False)
             await peer.close()
 
     async def test_handler_raising_ends_only_its_call(

@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from callbot.audio.formats import SLIN_16K, ULAW_8K
+from callbot.media import chan_websocket_edge as edge
 from callbot.media.call_identity import CallIdRegistry
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings, dial_in, serve_call
 from callbot.media.types import (
@@ -34,6 +35,7 @@ from callbot.media.types import (
     MarkPlayed,
     MediaSink,
 )
+from callbot.observability.throttle import ThrottledWarning
 from callbot.web.serving import serve_app
 
 CHAN = "1763700000.7"
@@ -413,6 +415,52 @@ async def test_oversize_binary_closes_1009(server: Server) -> None:
     async with asyncio.timeout(3):
         await rec.finished.wait()
     assert isinstance(rec.events[-1], CallEnded) and "protocol error" in rec.events[-1].reason
+    assert rec.events[-1].protocol_error and rec.events[-1].by == "bot"
+
+
+async def test_a_message_over_the_servers_limit_is_a_protocol_error() -> None:
+    """Issue 10, item 5: uvicorn closes 1009 on a message over ``ws_max_size`` (as callbot
+    serves); the call was recorded as the caller hanging up."""
+    rec = Recorder()
+    app = FastAPI()
+
+    @app.websocket("/media")
+    async def media(ws: WebSocket) -> None:
+        await serve_call(ws, rec, SETTINGS, call_ids=CallIdRegistry())
+
+    running = await serve_app(app, ws="websockets-sansio", ws_max_size=128 * 1024)
+    try:
+        url = f"ws://127.0.0.1:{running.port}/media"
+        async with asterisk(url, start_plain(), {}) as ws:
+            async with asyncio.timeout(3):
+                await rec.started.wait()
+            await ws.send(b"\xff" * 200_000)
+            assert await closed_code(ws) == 1009
+        async with asyncio.timeout(3):
+            await rec.finished.wait()
+    finally:
+        await running.stop()
+    ended = rec.events[-1]
+    assert ended == CallEnded("protocol error: close 1009 by bot", "bot", protocol_error=True)
+
+
+async def test_idle_connections_log_no_warning_each(
+    server: Server, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10, item 6: each connection that never sent MEDIA_START logged a WARNING
+    (3,300 a minute under a probe); now one INFO line each and one WARNING a minute."""
+    tally = ThrottledWarning(edge.logger, "media websocket(s) closed before a call started")
+    monkeypatch.setattr(edge, "UNSTARTED", tally)
+    server.handler = Recorder()
+    server.settings = replace(SETTINGS, start_timeout_s=0.1)
+    with caplog.at_level(logging.INFO, logger=edge.logger.name):
+        for _ in range(5):
+            async with asterisk(server.url(), None) as ws:
+                assert await closed_code(ws) == 1002
+    idle = [r for r in caplog.records if "closed before the call started" in r.message]
+    assert len(idle) == 5 and {r.levelno for r in idle} == {logging.INFO}
+    assert all("no MEDIA_START within 0.1 s" in r.message for r in idle)
+    assert [r.levelno for r in caplog.records].count(logging.WARNING) == 1
 
 
 async def test_missing_media_start_closes_1002(server: Server) -> None:

@@ -134,7 +134,8 @@ async def test_dtmf_reaches_the_dialplan(bot: Callbot) -> None:
 async def test_dtmf_zero_transfers_but_without_ari_the_call_ends_politely(bot: Callbot) -> None:
     record = await call(bot, [DtmfTurn("0")])
     assert record["transfer_queue"] == "conseillers"
-    assert record["outcome"] == "transfer_failed"  # no ARI in this test: nobody to take it
+    # No ARI in this test: nobody to take it, and the record says why (issue 10, item 5).
+    assert record["outcome"] == "transfer_unavailable"
     assert record["hung_up_by"] == "bot"
 
 

@@ -21,6 +21,7 @@ from callbot.audio.formats import ULAW_8K
 from callbot.dialplan import Hangup, Transfer
 from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
+from callbot.pipeline.control import NoCallControl
 from callbot.pipeline.frames import (
     BargeInGateFrame,
     CallActionFrame,
@@ -30,6 +31,7 @@ from callbot.pipeline.frames import (
 )
 from callbot.pipeline.journal import CallJournal
 from callbot.pipeline.output import LineOutput
+from callbot.pipeline.watchdog import LineWatch
 
 INFO = CallInfo(call_id="c1", transport="chan_websocket", media_format=ULAW_8K)
 
@@ -76,9 +78,13 @@ def audio(seconds: float = 0.1) -> TTSAudioRawFrame:
     return TTSAudioRawFrame(audio=pcm.tobytes(), sample_rate=22050, num_channels=1)
 
 
-def output(control: Control | None = None) -> tuple[LineOutput, LineRecorder, CallJournal]:
+def output(
+    control: Control | NoCallControl | None = None, watch: LineWatch | None = None
+) -> tuple[LineOutput, LineRecorder, CallJournal]:
     sink, journal = LineRecorder(), CallJournal(INFO)
-    line = LineOutput(sink, control or Control(True), journal, asyncio.Event(), mark_timeout_s=2)
+    line = LineOutput(
+        sink, control or Control(True), journal, asyncio.Event(), mark_timeout_s=2, watch=watch
+    )
     return line, sink, journal
 
 
@@ -254,3 +260,63 @@ async def test_a_flushed_last_prompt_reopens_the_barge_in_gate() -> None:
     )
     assert sink.calls[-1] == "flush"
     assert [f.open for f in up if isinstance(f, BargeInGateFrame)] == [False, True]
+
+
+async def test_a_mark_the_line_never_confirms_counts_as_heard_after_its_audio() -> None:
+    """Issue 10, item 2: without MEDIA_MARK_PROCESSED the bot stayed "speaking" for ever,
+    so the no-input timer never started. Now the prompt counts as heard once its audio
+    should have played (0.1 s here) plus the grace."""
+    watch = LineWatch(0.0, mark_grace_s=0.2)
+    line, sink, _ = output(watch=watch)
+    _, up = await run_test(
+        line,
+        frames_to_send=[
+            PromptStartFrame(mark_id="greeting", barge_in=False),
+            audio(0.1),
+            PromptEndFrame(mark_id="greeting"),
+            SleepFrame(0.6),  # no MarkPlayedFrame: the line stays silent
+        ],
+    )
+    assert sink.calls == ["audio@22050", "mark:greeting"]
+    assert [type(f) for f in up if not isinstance(f, BargeInGateFrame)] == [
+        BotStartedSpeakingFrame,
+        BotStoppedSpeakingFrame,
+    ]
+    assert [f.open for f in up if isinstance(f, BargeInGateFrame)] == [False, True]
+    assert watch.overdue_marks == 1 and watch.stalled
+
+
+async def test_a_confirmed_mark_is_never_counted_overdue() -> None:
+    watch = LineWatch(0.0, mark_grace_s=0.1)
+    line, _, _ = output(watch=watch)
+    _, up = await run_test(
+        line,
+        frames_to_send=[
+            audio(0.05),
+            PromptEndFrame(mark_id="p1"),
+            SleepFrame(0.02),
+            MarkPlayedFrame(mark_id="p1"),
+            SleepFrame(0.4),
+        ],
+    )
+    assert [type(f) for f in up] == [BotStartedSpeakingFrame, BotStoppedSpeakingFrame]
+    assert watch.overdue_marks == 0
+
+
+async def test_a_transfer_without_call_control_is_transfer_unavailable() -> None:
+    """Issue 10, item 5: no ARI configured is not a failed transfer; the record says so."""
+    line, sink, journal = output(NoCallControl())
+    await run_test(
+        line,
+        frames_to_send=[
+            audio(),
+            PromptEndFrame(mark_id="p1"),
+            CallActionFrame(action=Transfer("conseillers", "intent conseiller")),
+            SleepFrame(0.05),
+            MarkPlayedFrame(mark_id="p1"),
+            SleepFrame(0.1),
+        ],
+    )
+    assert journal.outcome == "transfer_unavailable"
+    assert journal.outcome_detail == "intent conseiller" and journal.hung_up_by == "bot"
+    assert journal.transfer_queue == "conseillers" and sink.calls[-1] == "hangup"

@@ -13,6 +13,10 @@ const OUTCOMES = {
   transferred_on_shutdown: ["Transféré à l'arrêt de callbot", "warn"],
   ended_on_shutdown: ["Terminé à l'arrêt de callbot", "danger"],
   interrupted: ["Interrompu (callbot redémarré)", "danger"],
+  protocol_error: ["Erreur de protocole sur la ligne", "danger"],
+  media_timeout: ["Ligne muette (plus de média)", "danger"],
+  capacity: ["Refusé (capacité atteinte)", "warn"],
+  transfer_unavailable: ["Transfert impossible (pas de contrôle d'appel)", "danger"],
   abandoned: ["Abandonné", "warn"],
   failed: ["Échec", "danger"],
 };
