@@ -517,3 +517,23 @@ async def test_dial_in_to_asterisk() -> None:
         )
     assert paths == ["/media/abc"]
     assert rec.info is not None and rec.info.call_id == "in-1"
+
+
+async def test_dial_in_asterisk_closing_1009_is_its_protocol_error() -> None:
+    """Dialled in, the close frames tell who failed the connection: here Asterisk did
+    (what it does with a message over 65,535 bytes)."""
+
+    async def fake_asterisk(ws: ServerConnection) -> None:
+        await ws.send(start_json({"CALLBOT_CALL_ID": "in-2"}, "ulaw", 160))
+        await ws.send(b"\xff" * 160)
+        await asyncio.sleep(0.1)
+        await ws.close(1009, "")
+
+    rec = Recorder()
+    async with serve(fake_asterisk, "127.0.0.1", 0, subprotocols=[Subprotocol("media")]) as srv:
+        port = srv.sockets[0].getsockname()[1]
+        url = f"ws://127.0.0.1:{port}/media/abc"
+        await asyncio.wait_for(dial_in(url, rec, SETTINGS, call_ids=CallIdRegistry()), 5)
+    assert rec.events[-1] == CallEnded(
+        "protocol error: close 1009 by asterisk", "asterisk", protocol_error=True
+    )
