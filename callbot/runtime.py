@@ -51,6 +51,8 @@ async def serve_forever(settings: Settings) -> None:
         settings, engines=engines, hub=hub, control=bridge.control if bridge else None
     )
     bot.record_recovered(recovered)
+    if bridge is not None:
+        bridge.bridge.on_unserved = bot.record_unserved
     stop, hurry = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
 

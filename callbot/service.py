@@ -16,7 +16,7 @@ from typing import Any
 
 from callbot.audio.formats import AudioFormat
 from callbot.bridge.recovery import Recovered
-from callbot.bridge.stasis import audiosocket_call_id
+from callbot.bridge.stasis import Unserved, audiosocket_call_id
 from callbot.config import Settings
 from callbot.dialplan.backoffice import BackOffice
 from callbot.dialplan.store import DialplanStore, LoadedDialplan
@@ -257,32 +257,53 @@ class Callbot:
     def record_recovered(self, recovered: Iterable[Recovered]) -> None:
         """Records for the callers a previous process left stranded (outcome ``interrupted``)."""
         for lost in recovered:
-            info = CallInfo(
-                call_id=lost.channel_id,
-                transport="ari",
-                media_format=AudioFormat.from_asterisk_name("slin16"),
-                caller_number=lost.caller_number or None,
-                channel_id=lost.channel_id,
+            to = {"fallback": "sent to the fallback queue", "hangup": "hung up"}
+            detail = "callbot died during the call; at restart the caller was " + to.get(
+                lost.to, "not released (ARI request failed)"
             )
-            where = {"fallback": "sent to the fallback queue", "hangup": "hung up"}
-            record = {
-                "call_id": lost.channel_id,
-                "started_at": time.time(),
-                "transport": "ari",
-                "outcome": "interrupted",
-                "outcome_detail": "callbot died during the call; at restart the caller was "
-                + where.get(lost.to, "not released (ARI request failed)"),
-                "hung_up_by": "bot",
-                "transfer_queue": self.settings.ari.fallback_extension
-                if lost.to == "fallback"
-                else None,
-                "turns": [],
-                "errors": [],
-            }
             # The dead process may have left an in-progress record of this call (the call
             # id is the channel's, or its AudioSocket UUID): finish that one instead.
             ids = (lost.channel_id, audiosocket_call_id(lost.channel_id))
-            self.ops.call_ended(record, info, finishes=ids)
+            self._record_without_bot(
+                lost.channel_id, lost.caller_number, "interrupted", detail, lost.to, ids
+            )
+
+    def record_unserved(self, caller: Unserved) -> None:
+        """A record for a caller the ARI bridge sent on before any bot leg came up
+        (outcome ``sent_to_fallback``, or ``hung_up_by_caller`` when it left first)."""
+        outcome = "hung_up_by_caller" if caller.to == "gone" else "sent_to_fallback"
+        self._record_without_bot(
+            caller.call_id, caller.caller_number, outcome, caller.reason, caller.to
+        )
+
+    def _record_without_bot(
+        self,
+        call_id: str,
+        caller_number: str,
+        outcome: str,
+        detail: str,
+        to: str,
+        finishes: tuple[str, ...] = (),
+    ) -> None:
+        info = CallInfo(
+            call_id=call_id,
+            transport="ari",
+            media_format=AudioFormat.from_asterisk_name("slin16"),
+            caller_number=caller_number or None,
+            channel_id=call_id,
+        )
+        record = {
+            "call_id": call_id,
+            "started_at": time.time(),
+            "transport": "ari",
+            "outcome": outcome,
+            "outcome_detail": detail,
+            "hung_up_by": "caller" if to == "gone" else "bot",
+            "transfer_queue": self.settings.ari.fallback_extension if to == "fallback" else None,
+            "turns": [],
+            "errors": [],
+        }
+        self.ops.call_ended(record, info, finishes=finishes)
 
     async def stop(self) -> None:
         self.ops.readiness.shutting_down = True

@@ -62,6 +62,23 @@ class CallLegs:
     caller_up: bool = True
     transferring: bool = False
     finished: bool = False
+    served: bool = False
+    """A bot leg came up at least once (then the bot's own call record tells the story)."""
+    reported: bool = False
+    """Reported as unserved (once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unserved:
+    """A caller the bridge sent on (or hung up) before any bot leg came up: no pipeline
+    ever saw it, so the bridge reports it for a call record."""
+
+    call_id: str
+    caller_number: str
+    reason: str
+    """``draining``, ``bot_unavailable``, ``setup_failed``, ``caller_left``..."""
+    to: str
+    """``fallback`` (the fallback queue), ``hangup`` or ``gone`` (the caller had left)."""
 
 
 class CallRegistry:
@@ -178,6 +195,8 @@ class StasisBridge:
         """Shutting down: new callers go to the fallback instead of the bot."""
         self.recovered: list[recovery.Recovered] = []
         """Stranded callers this bridge released (from a previous process)."""
+        self.on_unserved: Callable[[Unserved], None] | None = None
+        """Told of every caller that left without a bot (for its call record)."""
 
     # ------------------------------------------------------------------ public API
 
@@ -429,7 +448,7 @@ class StasisBridge:
         timer = self._timers.pop(legs.call_id, None)
         if timer is not None:
             timer.cancel()
-        legs.media_up = True
+        legs.media_up = legs.served = True
         try:
             await self._client.add_channel(legs.bridge_id, [media_id])
         except AriHttpError as exc:
@@ -487,11 +506,11 @@ class StasisBridge:
         if legs.finished:
             return
         if legs.caller_up:
-            caller = legs.caller_channel_id
+            caller, to = legs.caller_channel_id, "fallback"
             try:
                 if fallback and self._settings.fallback_context:
                     await self._hangup_media(legs)
-                    await recovery.send_to_fallback(
+                    to = await recovery.send_to_fallback(
                         self._client, caller, reason, self._settings, call_id=legs.call_id
                     )
                     logger.info(
@@ -503,13 +522,28 @@ class StasisBridge:
                     )
                 else:
                     logger.info("call %s: %s: hanging up the caller", legs.call_id, reason)
+                    to = "hangup"
                     await self._client.hangup(caller)
             except AriHttpError as exc:
                 if not exc.gone:
                     logger.error("call %s: ending failed (%s): hanging up", legs.call_id, exc)
                     await _quietly(legs.call_id, "caller hangup", self._client.hangup(caller))
+                    to = "hangup"
+                else:
+                    to = "gone"
+            if not legs.served:
+                self._report_unserved(legs, reason, to)
         legs.caller_up = False
         await self._teardown(legs)
+
+    def _report_unserved(self, legs: CallLegs, reason: str, to: str) -> None:
+        if legs.reported or self.on_unserved is None:
+            return
+        legs.reported = True
+        try:
+            self.on_unserved(Unserved(legs.call_id, legs.caller_number, reason, to))
+        except Exception:
+            logger.exception("call %s: could not report the unserved caller", legs.call_id)
 
     async def _hangup_media(self, legs: CallLegs) -> None:
         media_id, legs.media_channel_id, legs.media_up = legs.media_channel_id, None, False
@@ -523,6 +557,8 @@ class StasisBridge:
             return
         await self._hangup_media(legs)
         await _quietly(legs.call_id, "bridge destroy", self._client.destroy_bridge(legs.bridge_id))
+        if not legs.served:
+            self._report_unserved(legs, "caller_left", "gone")  # hung up before the bot
         legs.finished = True
         logger.info("call %s: released", legs.call_id)
 

@@ -49,6 +49,7 @@ OUTCOMES = (
     "transferred_on_shutdown",
     "ended_on_shutdown",
     "interrupted",
+    "sent_to_fallback",
     "protocol_error",
     "media_timeout",
     "capacity",

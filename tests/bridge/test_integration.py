@@ -98,6 +98,7 @@ async def rig(settings: Settings, engines: Engines) -> AsyncIterator[Rig]:
     connection = WebsocketClientConnection("callbot", bot.media_url)
     dialer = ExternalMediaDialer(sim, {"callbot": connection})
     sim.on_external_media = dialer
+    bridge.bridge.on_unserved = bot.record_unserved  # as serve_forever wires it
     bridge.start()
     await sim.wait_for(lambda: "callbot" in sim.registered_apps)
     try:
@@ -195,6 +196,9 @@ async def test_sigterm_drain_hands_calls_in_progress_to_a_human_with_context(rig
     await rig.sim.wait_for(lambda: rig.sim.channels[late].continued_to is not None, 5)
     assert rig.sim.channels[late].continued_to == ("callbot-queues", "accueil", 1)
     assert rig.sim.channels[late].variables["__CALLBOT_FALLBACK_REASON"] == "draining"
+    late_record = await wait_for_record(rig.bot.records, late)
+    assert late_record is not None and late_record["outcome"] == "sent_to_fallback"
+    assert late_record["outcome_detail"] == "draining" and late_record["hung_up_by"] == "bot"
     assert not rig.bot.ops.readiness.ready()
     hurry.set()  # a second SIGTERM: no more waiting for the call to end by itself
 

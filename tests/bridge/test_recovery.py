@@ -15,7 +15,7 @@ import itertools
 from callbot.bridge import recovery
 from callbot.bridge.ari_client import AriClient
 from callbot.bridge.settings import AriSettings
-from callbot.bridge.stasis import StasisBridge
+from callbot.bridge.stasis import StasisBridge, Unserved
 from callbot.protocols import ari
 from callbot.simulator.ari_server import SCREEN_CONTEXT, SimulatedAri
 from tests.bridge.test_stasis import MediaPeers
@@ -222,12 +222,72 @@ async def test_a_draining_bridge_sends_new_callers_to_the_fallback() -> None:
     try:
         await sim.wait_for(lambda: "callbot" in sim.registered_apps)
         bridge.begin_drain()
+        unserved: list[Unserved] = []
+        bridge.on_unserved = unserved.append
         caller_id = sim.place_call("0612345678", ["3949"])
         await sim.wait_for(lambda: sim.channels[caller_id].continued_to is not None)
+        await sim.wait_for(lambda: bool(unserved))
+        assert unserved == [Unserved(caller_id, "0612345678", "draining", "fallback")]
         caller = sim.channels[caller_id]
         assert caller.continued_to == ("callbot-queues", "accueil", 1)
         assert caller.variables["__CALLBOT_FALLBACK_REASON"] == "draining"
         assert peers.dials == []
+    finally:
+        task.cancel()
+        await bridge.stop()
+        await client.close()
+        await sim.stop()
+
+
+async def test_a_caller_who_leaves_before_the_bot_is_reported_once() -> None:
+    sim = SimulatedAri(password="pw")
+    await sim.start()
+    peers = MediaPeers(delay_s=5.0)  # the bot leg takes long to connect
+    sim.on_external_media = peers
+    settings = _settings(sim)
+    client = AriClient(settings)
+    bridge = StasisBridge(client, settings)
+    unserved: list[Unserved] = []
+    bridge.on_unserved = unserved.append
+    task = asyncio.create_task(bridge.run())
+    try:
+        await sim.wait_for(lambda: "callbot" in sim.registered_apps)
+        caller_id = sim.place_call("0612345678", ["3949"])
+        await sim.wait_for(lambda: bool(peers.dials))
+        sim.caller_hangup(caller_id)
+        await sim.wait_for(lambda: bool(unserved))
+        await asyncio.sleep(0.2)
+        assert unserved == [Unserved(caller_id, "0612345678", "caller_left", "gone")]
+    finally:
+        task.cancel()
+        await bridge.stop()
+        await client.close()
+        await sim.stop()
+
+
+async def test_a_served_call_is_never_reported_unserved() -> None:
+    """Its bot's pipeline writes its record: the bridge must not write a second one."""
+    sim = SimulatedAri(password="pw")
+    await sim.start()
+    sim.on_external_media = MediaPeers()
+    settings = _settings(sim)
+    client = AriClient(settings)
+    bridge = StasisBridge(client, settings)
+    unserved: list[Unserved] = []
+    bridge.on_unserved = unserved.append
+    task = asyncio.create_task(bridge.run())
+    try:
+        await sim.wait_for(lambda: "callbot" in sim.registered_apps)
+        caller_id = sim.place_call("0612345678", ["3949"])
+
+        def served() -> bool:
+            legs = bridge.registry.by_channel(caller_id)
+            return bool(legs and legs.media_up)
+
+        await sim.wait_for(served)
+        sim.caller_hangup(caller_id)
+        await sim.wait_for(lambda: bridge.registry.by_channel(caller_id) is None)
+        assert unserved == []
     finally:
         task.cancel()
         await bridge.stop()

@@ -17,6 +17,7 @@ const OUTCOMES = {
   media_timeout: ["Ligne muette (plus de média)", "danger"],
   capacity: ["Refusé (capacité atteinte)", "warn"],
   transfer_unavailable: ["Transfert impossible (pas de contrôle d'appel)", "danger"],
+  sent_to_fallback: ["Envoyé aux conseillers sans robot", "warn"],
   abandoned: ["Abandonné", "warn"],
   failed: ["Échec", "danger"],
 };
