@@ -193,7 +193,11 @@ class Sampler:
                 if pid is not None and (self._proc is None or self._proc.pid != pid):
                     self._proc = psutil.Process(pid)
                     self._proc.cpu_percent(None)
-                if self._proc is not None and self._proc.is_running():
+                if (
+                    self._proc is not None
+                    and self._proc.is_running()
+                    and self._proc.status() != psutil.STATUS_ZOMBIE
+                ):
                     with self._proc.oneshot():
                         self.samples.append(
                             {
@@ -265,13 +269,17 @@ async def _place_calls(
     async def worker(number: int) -> None:
         await asyncio.sleep(2.0 * number / max(1, plan.concurrency))  # ramp-up
         for index in counter:
-            if stop_at is not None and time.monotonic() >= stop_at:
-                return
             spec = corpus.calls[index % len(corpus.calls)]
             if spec.id not in scripts:
                 scripts[spec.id] = await asyncio.to_thread(corpus.turns, spec)
-            placed.append(await _one_call(spec, scripts[spec.id], server, plan, zero))
-            done = len(placed)
+            while True:  # a call the server never took (it was down) is dialled again
+                if stop_at is not None and time.monotonic() >= stop_at:
+                    return
+                call = await _one_call(spec, scripts[spec.id], server, plan, zero)
+                placed.append(call)
+                if call.reached_server:
+                    break
+            done = sum(c.reached_server for c in placed)
             if done % max(1, plan.calls // 20) == 0:
                 print(f"soak: {done}/{plan.calls} calls", file=sys.stderr, flush=True)
 
@@ -333,9 +341,11 @@ async def _outages(
         await asyncio.sleep(plan.stop_db_every_s)
         await asyncio.to_thread(database.stop)
         events.append(Event(round(time.monotonic() - zero, 1), "database stopped"))
-        await asyncio.sleep(plan.db_down_s)
-        await asyncio.to_thread(database.start)
-        events.append(Event(round(time.monotonic() - zero, 1), "database started"))
+        try:
+            await asyncio.sleep(plan.db_down_s)
+        finally:  # even when the soak ends during the outage
+            await asyncio.shield(asyncio.to_thread(database.start))
+            events.append(Event(round(time.monotonic() - zero, 1), "database started"))
 
 
 async def _settle(url: str, placed: list[Placed], settle_s: float) -> dict[str, dict[str, Any]]:
@@ -381,7 +391,8 @@ def _report(
     lost = sorted(c.call_id for c in reached if c.call_id not in stored)
     doubled = sorted(k for k, v in stored.items() if v.get("copies", 1) > 1)
     failures = Counter(
-        (c.result.failure.split(":")[0] if c.result and c.result.failure else "ok") for c in placed
+        (c.result.failure_kind or c.result.failure.split(":")[0] or "ok") if c.result else "ok"
+        for c in reached
     )
     outcomes = Counter(stored[c.call_id]["outcome"] for c in reached if c.call_id in stored)
     tenths = []
@@ -412,6 +423,17 @@ def _report(
         "p95_ms_by_tenth": [t.get("p95") for t in tenths],
         "latency_by_tenth": tenths,
         "events": [asdict(e) for e in events],
+        "calls": [
+            {
+                "call_id": c.call_id,
+                "corpus_call": c.spec.id,
+                "started_s": c.started_s,
+                "duration_s": round(c.duration_s, 1),
+                "record": (stored.get(c.call_id) or {}).get("outcome"),
+                "failure": c.result.failure if c.result else "",
+            }
+            for c in reached
+        ],
         "samples": samples,
     }
 
