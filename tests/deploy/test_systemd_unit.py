@@ -67,3 +67,16 @@ def test_systemd_analyze_verifies_the_unit() -> None:
         if line.strip() and "is not executable" not in line  # /opt/callbot is not here
     ]
     assert problems == []
+
+
+def test_the_commented_credentials_name_real_settings(tmp_path: Path) -> None:
+    """Uncommenting them must work: each variable is a setting callbot knows."""
+    lines = UNIT.read_text(encoding="utf-8").splitlines()
+    names = [line.split("=", 2)[1] for line in lines if line.startswith("#Environment=CALLBOT_")]
+    assert len(names) >= 4
+    env = {}
+    for name in names:
+        secret = tmp_path / name
+        secret.write_text("$scrypt$unused" if "HASH" in name else "tok-123456", encoding="utf-8")
+        env[name] = str(secret)
+    load_settings(env=env)  # raises ConfigError on an unknown setting
