@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import AsyncIterator
 
 from callbot.bridge import recovery
 from callbot.bridge.ari_client import AriClient
@@ -210,20 +211,34 @@ async def test_a_restarted_bridge_reconciles_on_its_first_connection() -> None:
         await sim.stop()
 
 
-async def test_a_draining_bridge_sends_new_callers_to_the_fallback() -> None:
+@contextlib.asynccontextmanager
+async def running_bridge(
+    peers: MediaPeers | None = None,
+) -> AsyncIterator[tuple[SimulatedAri, StasisBridge, list[Unserved]]]:
+    """A simulated ARI and a registered bridge reporting unserved callers to a list."""
     sim = SimulatedAri(password="pw")
     await sim.start()
-    peers = MediaPeers()
-    sim.on_external_media = peers
+    sim.on_external_media = peers or MediaPeers()
     settings = _settings(sim)
     client = AriClient(settings)
     bridge = StasisBridge(client, settings)
+    unserved: list[Unserved] = []
+    bridge.on_unserved = unserved.append
     task = asyncio.create_task(bridge.run())
     try:
         await sim.wait_for(lambda: "callbot" in sim.registered_apps)
+        yield sim, bridge, unserved
+    finally:
+        task.cancel()
+        await bridge.stop()
+        await client.close()
+        await sim.stop()
+
+
+async def test_a_draining_bridge_sends_new_callers_to_the_fallback() -> None:
+    peers = MediaPeers()
+    async with running_bridge(peers) as (sim, bridge, unserved):
         bridge.begin_drain()
-        unserved: list[Unserved] = []
-        bridge.on_unserved = unserved.append
         caller_id = sim.place_call("0612345678", ["3949"])
         await sim.wait_for(lambda: sim.channels[caller_id].continued_to is not None)
         await sim.wait_for(lambda: bool(unserved))
@@ -232,52 +247,22 @@ async def test_a_draining_bridge_sends_new_callers_to_the_fallback() -> None:
         assert caller.continued_to == ("callbot-queues", "accueil", 1)
         assert caller.variables["__CALLBOT_FALLBACK_REASON"] == "draining"
         assert peers.dials == []
-    finally:
-        task.cancel()
-        await bridge.stop()
-        await client.close()
-        await sim.stop()
 
 
 async def test_a_caller_who_leaves_before_the_bot_is_reported_once() -> None:
-    sim = SimulatedAri(password="pw")
-    await sim.start()
     peers = MediaPeers(delay_s=5.0)  # the bot leg takes long to connect
-    sim.on_external_media = peers
-    settings = _settings(sim)
-    client = AriClient(settings)
-    bridge = StasisBridge(client, settings)
-    unserved: list[Unserved] = []
-    bridge.on_unserved = unserved.append
-    task = asyncio.create_task(bridge.run())
-    try:
-        await sim.wait_for(lambda: "callbot" in sim.registered_apps)
+    async with running_bridge(peers) as (sim, _, unserved):
         caller_id = sim.place_call("0612345678", ["3949"])
         await sim.wait_for(lambda: bool(peers.dials))
         sim.caller_hangup(caller_id)
         await sim.wait_for(lambda: bool(unserved))
         await asyncio.sleep(0.2)
         assert unserved == [Unserved(caller_id, "0612345678", "caller_left", "gone")]
-    finally:
-        task.cancel()
-        await bridge.stop()
-        await client.close()
-        await sim.stop()
 
 
 async def test_a_served_call_is_never_reported_unserved() -> None:
     """Its bot's pipeline writes its record: the bridge must not write a second one."""
-    sim = SimulatedAri(password="pw")
-    await sim.start()
-    sim.on_external_media = MediaPeers()
-    settings = _settings(sim)
-    client = AriClient(settings)
-    bridge = StasisBridge(client, settings)
-    unserved: list[Unserved] = []
-    bridge.on_unserved = unserved.append
-    task = asyncio.create_task(bridge.run())
-    try:
-        await sim.wait_for(lambda: "callbot" in sim.registered_apps)
+    async with running_bridge() as (sim, bridge, unserved):
         caller_id = sim.place_call("0612345678", ["3949"])
 
         def served() -> bool:
@@ -288,8 +273,3 @@ async def test_a_served_call_is_never_reported_unserved() -> None:
         sim.caller_hangup(caller_id)
         await sim.wait_for(lambda: bridge.registry.by_channel(caller_id) is None)
         assert unserved == []
-    finally:
-        task.cancel()
-        await bridge.stop()
-        await client.close()
-        await sim.stop()
