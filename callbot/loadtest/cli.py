@@ -79,6 +79,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--calls-per-level", type=int, default=1, help="calls per concurrent caller per level"
     )
     p.add_argument("--pid", type=int, help="server process to sample (default: none, or self)")
+    p.add_argument(
+        "--media-user",
+        help="--url: Basic user for /media (password from $CALLBOT_LOADTEST_MEDIA_PASSWORD)",
+    )
+    p.add_argument(
+        "--ops-user",
+        help="--url: Basic user for /api/calls (password from $CALLBOT_LOADTEST_OPS_PASSWORD)",
+    )
     p.add_argument("--models-dir", type=Path, help="--embedded: models (default ./models)")
     p.add_argument("--out", type=Path, help="output folder (default reports/loadtest-<time>)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -162,8 +170,17 @@ async def _server(args: argparse.Namespace, corpus: Corpus) -> AsyncIterator[_Se
             host, _, port = args.audiosocket.rpartition(":")
             audiosocket = (host, int(port))
         media_url = args.url.replace("http", "ws", 1).rstrip("/") + "/media"
-        target = Target(media_url=media_url, audiosocket=audiosocket)
-        yield _Server(target, HttpRecords(args.url), args.pid, {"server": args.url})
+        media_password = os.environ.get("CALLBOT_LOADTEST_MEDIA_PASSWORD")
+        target = Target(
+            media_url=media_url,
+            audiosocket=audiosocket,
+            username=args.media_user,
+            password=media_password if args.media_user else None,
+        )
+        ops = None
+        if args.ops_user:
+            ops = (args.ops_user, os.environ.get("CALLBOT_LOADTEST_OPS_PASSWORD", ""))
+        yield _Server(target, HttpRecords(args.url, ops), args.pid, {"server": args.url})
         return
     from callbot.service import Callbot
 

@@ -60,14 +60,17 @@ class LocalRecords:
 
 @dataclass(frozen=True, slots=True)
 class HttpRecords:
-    """Records of a remote callbot, from ``GET /api/calls``."""
+    """Records of a remote callbot, from ``GET /api/calls`` (the ops role's, when the
+    server asks for credentials)."""
 
     base_url: str
+    auth: tuple[str, str] | None = field(default=None, repr=False)
 
     async def get(self, call_id: str, timeout_s: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + timeout_s
         timeout = aiohttp.ClientTimeout(total=5.0)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        auth = aiohttp.BasicAuth(*self.auth) if self.auth else None
+        async with aiohttp.ClientSession(timeout=timeout, auth=auth) as session:
             while time.monotonic() < deadline:
                 try:
                     async with session.get(f"{self.base_url.rstrip('/')}/api/calls") as reply:

@@ -19,8 +19,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute, RouteContext, iter_route_contexts
+from playwright.async_api import BrowserContext, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import async_playwright
 from starlette.routing import Route, WebSocketRoute
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
@@ -28,6 +28,7 @@ from websockets.exceptions import InvalidStatus
 from callbot.config import ServerSettings, Settings
 from callbot.handover.hub import HandoverHub
 from callbot.handover.settings import HandoverSettings
+from callbot.loadtest.runner import HttpRecords
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import CallHandler, CallInfo, InboundEvent, MediaSink
 from callbot.observability.metrics import CallMetrics
@@ -277,6 +278,15 @@ async def test_api_calls_never_shows_caller_identifiers(start_site: Start) -> No
     assert PHONE in site.context.records[0]["turns"][0]["caller_text"]  # in-process only
 
 
+async def test_the_load_tester_reads_records_with_ops_credentials(start_site: Start) -> None:
+    """``callbot loadtest --url ... --ops-user`` against a guarded server."""
+    site = await start_site(guarded_settings())
+    site.context.records.append(journal("load-1", 1_700_000_000.0))
+    assert await HttpRecords(site.base).get("load-1", 0.0) is None  # 401: no record
+    found = await HttpRecords(site.base, OPS).get("load-1", 2.0)
+    assert found is not None and found["call_id"] == "load-1"
+
+
 async def test_failed_logins_are_counted_on_metrics(start_site: Start) -> None:
     site = await start_site(guarded_settings())
     async with httpx.AsyncClient(base_url=site.base, timeout=TIMEOUT_S) as client:
@@ -285,6 +295,15 @@ async def test_failed_logins_are_counted_on_metrics(start_site: Start) -> None:
         scrape = await client.get("/metrics", headers=CREDENTIALS[Role.METRICS])
     line = 'callbot_auth_failures_total{reason="bad_credentials",surface="ops"} 3.0'
     assert line in scrape.text
+
+
+async def watched_page(context: BrowserContext, errors: list[str]) -> Page:
+    """A new page whose script errors and console errors land in ``errors``."""
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_S * 1000)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: on_console(msg, errors))
+    return page
 
 
 @pytest.mark.browser
@@ -304,19 +323,13 @@ async def test_pages_work_in_a_browser_with_their_credentials(start_site: Start)
             ops = await browser.new_context(
                 http_credentials={"username": OPS[0], "password": OPS[1]}
             )
-            page = await ops.new_page()
-            page.set_default_timeout(TIMEOUT_S * 1000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: on_console(msg, errors))
+            page = await watched_page(ops, errors)
             await page.goto(f"{site.base}/dashboard?{WEEK}")
             await page.wait_for_selector("#dashboard[data-state=ready]")
             offered = await page.locator("#tile-offered .value").inner_text()
 
             agent = await browser.new_context()
-            console = await agent.new_page()
-            console.set_default_timeout(TIMEOUT_S * 1000)
-            console.on("pageerror", lambda exc: errors.append(str(exc)))
-            console.on("console", lambda msg: on_console(msg, errors))
+            console = await watched_page(agent, errors)
             await console.goto(f"{site.base}/agent?token={AGENT_TOKEN}")
             await console.wait_for_selector("#console[data-state=live]")
             await console.wait_for_selector(f".item[data-id='{ctx.context_id}']")
@@ -361,10 +374,7 @@ async def test_the_softphone_behind_ops_reaches_media_with_its_token(start_site:
             ops = await browser.new_context(
                 http_credentials={"username": OPS[0], "password": OPS[1]}
             )
-            page = await ops.new_page()
-            page.set_default_timeout(TIMEOUT_S * 1000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: on_console(msg, errors))
+            page = await watched_page(ops, errors)
             await page.goto(f"{site.base}/?token={MEDIA_TOKEN}")
             await page.get_by_role("button", name="Appeler").click()
             await page.wait_for_selector('#softphone[data-state="ended"]')
