@@ -72,6 +72,9 @@ class SoakPlan:
     stop_db_every_s: float | None = None
     db_down_s: float = 30.0
     sample_every_s: float = 1.0
+    redial_pause_s: float = 3.0
+    """A caller line waits this long between two calls (a trunk does not hand the bot a new
+    call in the millisecond the last one hung up, while its slot is still being freed)."""
     settle_s: float = 90.0
     """After the last call, how long records may take to appear (spool replay, in-progress
     records of a killed process finalised as ``interrupted``)."""
@@ -278,6 +281,7 @@ async def _place_calls(
                 call = await _one_call(spec, scripts[spec.id], server, plan, zero)
                 placed.append(call)
                 if call.reached_server:
+                    await asyncio.sleep(plan.redial_pause_s)
                     break
             done = sum(c.reached_server for c in placed)
             if done % max(1, plan.calls // 20) == 0:
