@@ -281,11 +281,12 @@ async def _place_calls(
                 call = await _one_call(spec, scripts[spec.id], server, plan, zero)
                 placed.append(call)
                 if call.reached_server:
-                    await asyncio.sleep(plan.redial_pause_s)
                     break
             done = sum(c.reached_server for c in placed)
             if done % max(1, plan.calls // 20) == 0:
-                print(f"soak: {done}/{plan.calls} calls", file=sys.stderr, flush=True)
+                elapsed_min = (time.monotonic() - zero) / 60
+                print(f"soak: {done}/{plan.calls} calls, {elapsed_min:.0f} min", file=sys.stderr)
+            await asyncio.sleep(plan.redial_pause_s)
 
     await asyncio.gather(*(worker(n) for n in range(plan.concurrency)))
     return placed
