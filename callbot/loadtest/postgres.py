@@ -43,7 +43,8 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on now, on loopback."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -60,7 +61,7 @@ class ThrowawayPostgres:
         self.data = Path(tempfile.mkdtemp(prefix="callbot-pg-"))
         if os.geteuid() == 0:
             shutil.chown(self.data, "postgres", "postgres")
-        self.port = _free_port()
+        self.port = free_port()
         self._created = False
 
     @property

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -46,7 +45,7 @@ import psutil
 from callbot.audio.formats import ULAW_8K, AudioFormat
 from callbot.loadtest.corpus import CallSpec, Corpus
 from callbot.loadtest.metrics import CallResult, call_result, failed_call, percentiles
-from callbot.loadtest.postgres import ThrowawayPostgres
+from callbot.loadtest.postgres import ThrowawayPostgres, free_port
 from callbot.records.store import RecordStore, open_store
 from callbot.simulator.run import Target, open_peer
 from callbot.simulator.script import CallerBehaviour, CallTrace, Turn, run_script
@@ -122,7 +121,7 @@ class ServerProcess:
     def __init__(self, workdir: Path, env: dict[str, str], log_path: Path) -> None:
         self.workdir = workdir
         self.env = env
-        self.port = _free_port()
+        self.port = free_port()
         self.log = log_path.open("ab")
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
@@ -487,9 +486,3 @@ def write_soak_report(data: dict[str, Any], out: Path) -> tuple[Path, Path]:
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
     return json_path, png_path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
