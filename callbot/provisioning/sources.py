@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from callbot.errors import ProvisioningError
 from callbot.provisioning.files import CHUNK_BYTES
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ DEFAULT_HUB_URL = "https://huggingface.co"
 """Hub base URL that manifests are written against (see :meth:`Fetcher.rebase`)."""
 
 
-class SourceFailed(Exception):
+class SourceFailed(ProvisioningError):
     """An origin could not deliver a file. Internal: the caller tries the next origin."""
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from callbot.errors import ModelError
-from callbot.provisioning.files import FileSpec
+from callbot.errors import CallbotError, ModelError, ProvisioningError
+from callbot.provisioning.files import FileSpec, IntegrityError
 from callbot.provisioning.install import ALREADY_INSTALLED, ensure_file
-from callbot.provisioning.sources import Fetcher, HubFile, LocalFile
+from callbot.provisioning.sources import Fetcher, HubFile, LocalFile, SourceFailed
 
 from .support import Hub, closed_port_url, sha
 
@@ -18,6 +18,14 @@ GOOD = b"the real model bytes" * 500
 URL = "https://huggingface.co/acme/m/resolve/r1/model.bin"
 PATH = "/acme/m/resolve/r1/model.bin"
 SPEC = FileSpec("model.bin", sha(GOOD), len(GOOD))
+
+
+def test_what_an_origin_raises_is_in_the_exception_tree() -> None:
+    # Caught per origin by ensure_file; one that escaped would still be a CallbotError
+    # (one line and exit 1 from the command line, not a traceback).
+    assert issubclass(ProvisioningError, CallbotError)
+    assert issubclass(SourceFailed, ProvisioningError)
+    assert issubclass(IntegrityError, ProvisioningError)
 
 
 def test_installs_from_the_hub(tmp_path: Path, hub: Hub) -> None:
