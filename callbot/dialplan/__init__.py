@@ -1,6 +1,8 @@
 """Dialplans: what the bot says and does, written by ops as YAML files.
 
-* :mod:`~callbot.dialplan.model`: the file format as typed, frozen models;
+* :mod:`~callbot.dialplan.model`: the file format as typed, frozen models (intents, slots
+  and hooks in :mod:`~callbot.dialplan.intents`, field types in
+  :mod:`~callbot.dialplan.fields`);
 * :mod:`~callbot.dialplan.loader`: YAML -> :class:`Dialplan`, errors with file:line:col;
 * :mod:`~callbot.dialplan.matcher`: caller words -> intent and confidence, offline;
 * :mod:`~callbot.dialplan.engine`: the dialog of one call as a pure state machine.
@@ -32,6 +34,7 @@ from callbot.dialplan.actions import (
     TurnResult,
 )
 from callbot.dialplan.engine import DialogEngine, DialogState, matcher_for
+from callbot.dialplan.intents import Intent
 from callbot.dialplan.loader import (
     Problem,
     find_problems,
@@ -40,7 +43,7 @@ from callbot.dialplan.loader import (
     parse_dialplan,
 )
 from callbot.dialplan.matcher import Decision, IntentMatcher, MatchResult, decide
-from callbot.dialplan.model import Dialplan, Intent
+from callbot.dialplan.model import Dialplan
 
 __all__ = [
     "Action",

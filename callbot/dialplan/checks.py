@@ -14,14 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-from callbot.dialplan.model import (
-    BUILTIN_CLARIFY,
-    BUILTIN_SLOT_WORDING,
-    BusinessHours,
-    Dialplan,
-    Intent,
-    Slot,
-)
+from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Intent, Slot
+from callbot.dialplan.model import BUILTIN_CLARIFY, BusinessHours, Dialplan
 from callbot.dialplan.normalize import base_language, content_words
 from callbot.dialplan.templates import (
     CALL_VARIABLES,

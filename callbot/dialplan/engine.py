@@ -37,15 +37,9 @@ from callbot.dialplan.actions import (
 )
 from callbot.dialplan.hooks import build_fetch, reply_fields
 from callbot.dialplan.hours import is_open, local_time
+from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Intent, IntentTransfer, Slot
 from callbot.dialplan.matcher import Decision, IntentMatcher, MatchResult, decide
-from callbot.dialplan.model import (
-    BUILTIN_CLARIFY,
-    BUILTIN_SLOT_WORDING,
-    Dialplan,
-    Intent,
-    IntentTransfer,
-    Slot,
-)
+from callbot.dialplan.model import BUILTIN_CLARIFY, Dialplan
 from callbot.dialplan.normalize import base_language, content_words, normalize_words
 from callbot.dialplan.routing import choose_target
 from callbot.dialplan.slots import Ask, Done, Failed, SlotCollector, Step, Wait

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from callbot.dialplan.actions import Fetch
-from callbot.dialplan.model import Hook
+from callbot.dialplan.intents import Hook
 from callbot.dialplan.validators import SlotValue
 from callbot.dialplan.validators.dates import spoken_date
 

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from callbot.dialplan import model
+from callbot.dialplan import fields, intents, model
 from callbot.dialplan.checks import FieldPath, check_dialplan
 from callbot.dialplan.model import Dialplan
 from callbot.dialplan.yamlpos import node_at
@@ -40,15 +40,16 @@ _MESSAGES = {
 }
 
 _PATTERN_MESSAGES = {
-    model.TEXT_PATTERN: "must not be blank",
-    model.NAME_PATTERN: "expected a name of letters, digits, '_', '.' or '-'",
-    model.DIGIT_PATTERN: "expected one keypad key: 0-9, *, #, A-D",
-    model.LANGUAGE_PATTERN: "expected a language tag such as fr-FR or en-US",
+    fields.TEXT_PATTERN: "must not be blank",
+    fields.NAME_PATTERN: "expected a name of letters, digits, '_', '.' or '-'",
+    fields.DIGIT_PATTERN: "expected one keypad key: 0-9, *, #, A-D",
+    fields.LANGUAGE_PATTERN: "expected a language tag such as fr-FR or en-US",
 }
 
 
 def _field_names() -> list[str]:
-    models = [m for m in vars(model).values() if isinstance(m, type) and issubclass(m, BaseModel)]
+    found = [m for module in (model, intents) for m in vars(module).values()]
+    models = [m for m in found if isinstance(m, type) and issubclass(m, BaseModel)]
     return sorted({name for m in models for name in m.model_fields})
 
 

@@ -1,4 +1,8 @@
-"""The typed shape of a dialplan file.
+"""The typed shape of a dialplan file: the file as a whole and its call-flow sections
+(menu, silences, misunderstandings, transfers, hours, survey).
+
+Intents, their slots and back-office hooks are in :mod:`callbot.dialplan.intents`; the
+field types (patterns, YAML conversions) in :mod:`callbot.dialplan.fields`.
 
 Departure from the house style (frozen slotted dataclasses): these are frozen
 pydantic models, because pydantic gives us, from one declaration, strict type
@@ -14,220 +18,25 @@ each problem can point at the field it concerns.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import Field
 
-from callbot.dialplan.validators import SlotType
-
-TEXT_PATTERN = r"\S"
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-DIGIT_PATTERN = r"^[0-9*#A-D]$"
-LANGUAGE_PATTERN = r"^[a-z]{2,3}-[A-Z]{2}$"
-VARIABLE_PATTERN = r"^[a-z_][a-z0-9_]*$"
-TIME_RANGE_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]|24):[0-5][0-9]$"
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-URL_PATTERN = r"^https?://[^\s]+$"
-COUNTRY_PATTERN = r"^[A-Z]{2}$"
-TIMEZONE_PATTERN = r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$"
-JSON_PATH_PATTERN = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
-
-Text = Annotated[str, Field(min_length=1, pattern=TEXT_PATTERN)]
-"""A sentence the bot says; may use ``$variables`` (see :mod:`callbot.dialplan.templates`)."""
-
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=80)]
-"""An identifier: intent id, queue name."""
+from callbot.dialplan.fields import (
+    COUNTRY_PATTERN,
+    LANGUAGE_PATTERN,
+    TIMEZONE_PATTERN,
+    IsoDate,
+    Language,
+    Name,
+    StrictModel,
+    Text,
+    TimeRange,
+)
+from callbot.dialplan.intents import Hook, Intent
 
 
-def _digit_from_yaml(value: object) -> object:
-    """Let ops write ``dtmf: 1`` (a YAML int) as well as ``dtmf: "1"``."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Digit = Annotated[
-    str,
-    BeforeValidator(_digit_from_yaml),
-    Field(pattern=DIGIT_PATTERN),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "pattern": DIGIT_PATTERN},
-                {"type": "integer", "minimum": 0, "maximum": 9},
-            ]
-        }
-    ),
-]
-
-Then = Literal["continue", "hangup", "transfer"]
-
-Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN)]
-
-Variable = Annotated[str, Field(pattern=VARIABLE_PATTERN, max_length=40)]
-"""A template variable name (slot name, back-office reply field): ``date_naissance``."""
-
-
-def _date_from_yaml(value: object) -> object:
-    """YAML reads ``2025-12-24`` as a date; keep it as the text ops wrote."""
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
-IsoDate = Annotated[
-    str,
-    BeforeValidator(_date_from_yaml),
-    Field(pattern=DATE_PATTERN),
-    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
-]
-
-TimeRange = Annotated[str, Field(pattern=TIME_RANGE_PATTERN)]
-"""Opening hours of one stretch, ``"08:30-12:00"`` (local time, end excluded)."""
-
-
-def _pairs_from_mapping(value: object) -> object:
-    """A YAML mapping ``{variable: path}`` kept as sorted pairs, so the model stays hashable."""
-    if isinstance(value, Mapping):
-        return tuple((k, v) for k, v in value.items())
-    return value
-
-
-ReplyFields = Annotated[
-    tuple[tuple[Variable, Annotated[str, Field(pattern=JSON_PATH_PATTERN)]], ...],
-    BeforeValidator(_pairs_from_mapping),
-    WithJsonSchema(
-        {
-            "type": "object",
-            "propertyNames": {"pattern": VARIABLE_PATTERN},
-            "additionalProperties": {"type": "string", "pattern": JSON_PATH_PATTERN},
-        }
-    ),
-]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-class IntentTransfer(_Strict):
-    queue: Name | None = None
-    """Queue to hand the call to; else chosen by ``skill`` and ``language`` among
-    ``transfer.routes``; else the dialplan's default queue."""
-    reason: Text | None = None
-    """Reason recorded with the transfer; ``intent <id>`` when absent."""
-    skill: Name | None = None
-    """Skill the agent needs (``indemnites``, ``reseau``); picks a route."""
-    language: Language | None = None
-    """Language the agent must speak; the dialplan's language when absent."""
-
-
-class SlotNoInput(_Strict):
-    prompts: tuple[Text, ...] = Field(min_length=1)
-    """Said after the 1st, 2nd... silence, before the question again; the last one repeats."""
-    max_count: int = Field(default=2, ge=1, le=10)
-    """The ``max_count``-th silence in a row gives up on the slot (``on_failure``)."""
-
-
-class Slot(_Strict):
-    """A value the bot asks for before answering: a date, a number, a NIR..."""
-
-    name: Variable
-    """Usable in later sentences as ``${name}`` (spoken form: "06 12 34 56 78")."""
-    type: SlotType
-    prompt: Text
-    """The question ("Quel est votre numéro de sécurité sociale ?")."""
-    retry: Text | None = None
-    """Said when the answer holds no valid value, before the question again."""
-    max_attempts: int = Field(default=3, ge=1, le=10)
-    """Answers without a valid value (or refused confirmations) before ``on_failure``."""
-    confirm: bool = False
-    """Read the value back and ask yes/no; a no or a new value starts over."""
-    confirm_prompt: Text | None = None
-    """The read-back question; may use ``${value}``. Built-in French/English otherwise."""
-    dtmf: bool = True
-    """Also accept the value typed on the keypad, ended by ``#`` (``*`` = decimal comma
-    for amounts; dates as DDMMYYYY; 1 = yes, 2 = no)."""
-    when: Literal["past", "future", "any"] = "any"
-    """Dates only: how "le 3 mars" or "lundi" is read, and which dates are refused."""
-    min_digits: int | None = Field(default=None, ge=1, le=40)
-    """Type ``digits`` only: fewest digits accepted (default 1)."""
-    max_digits: int | None = Field(default=None, ge=1, le=40)
-    """Type ``digits`` only: most digits accepted (default 20)."""
-    min_value: int | None = None
-    """Types ``number`` and ``amount`` only: smallest value accepted."""
-    max_value: int | None = None
-    """Types ``number`` and ``amount`` only: largest value accepted."""
-    no_input: SlotNoInput | None = None
-    """Silence policy for this question; built-in wording, 2 silences, otherwise."""
-    on_failure: Literal["transfer", "hangup"] = "transfer"
-    """What happens when the value cannot be had: handover and transfer, or goodbye."""
-
-
-class Hook(_Strict):
-    """A back-office call that personalises an answer (reimbursement status...).
-
-    The engine never does I/O: it returns a ``Fetch`` action; the call runner performs
-    the request and feeds the reply back (``DialogEngine.on_hook_result``).
-    """
-
-    id: Name
-    url: Annotated[str, Field(pattern=URL_PATTERN)]
-    """``https://backoffice/api/remboursements/${nir}``: may use the ``send`` slots
-    (URL-encoded canonical values)."""
-    method: Literal["GET", "POST"] = "GET"
-    send: tuple[Variable, ...] = ()
-    """Slots sent (canonical values): as the query string for GET (those not in the
-    URL), as a JSON object for POST."""
-    requires: tuple[Variable, ...] = ()
-    """Identity check: slots that must have been captured, validated (and confirmed when
-    the slot says so) before the request is made, e.g. ``[nir, date_naissance]``."""
-    timeout_s: float = Field(default=3.0, gt=0.0, le=30.0)
-    wait: Text | None = None
-    """Said while the request runs ("Je consulte votre dossier, un instant.")."""
-    fields: ReplyFields = ()
-    """Answer variables taken from the JSON reply: ``{montant: paiement.montant}``. A
-    reply without one of these fields counts as malformed."""
-    fallback: Text
-    """Said when the back-office times out, fails (5xx, network) or replies malformed."""
-    not_found: Text | None = None
-    """Said when it answers 404 or 403 (no file for this identity); ``fallback`` if absent."""
-    on_failure: Literal["continue", "transfer"] = "transfer"
-    """After the fallback sentence: hand over to an agent, or go on (follow-up question)."""
-
-
-class Intent(_Strict):
-    id: Name
-    examples: tuple[Text, ...] = Field(min_length=1)
-    """Ways a caller may say it; more and more varied examples match better."""
-    label: Text | None = None
-    """Short name used in the clarification question ("votre attestation de droits");
-    the first example when absent."""
-    answer: Text | None = None
-    """What the bot says; when absent, ``then: transfer`` says the default handover and
-    ``then: hangup`` the goodbye sentence."""
-    then: Then = "continue"
-    dtmf: Digit | None = None
-    """Keypad digit that selects this intent without speaking."""
-    transfer: IntentTransfer | None = None
-    """Where ``then: transfer`` sends the call."""
-    audio: Annotated[str, Field(min_length=1)] | None = None
-    """Pre-recorded answer (WAV file, relative to the dialplan file) played instead of
-    synthesising ``answer``; ``answer`` stays the transcript."""
-    intro: Text | None = None
-    """Said before the first slot question ("Je dois d'abord vérifier votre identité.")."""
-    slots: tuple[Slot, ...] = ()
-    """Values to collect, in order, before the answer (which may use them)."""
-    hook: Name | None = None
-    """Back-office hook (``hooks[].id``) called once the slots are captured; the
-    answer may then use its ``fields``."""
-
-    @property
-    def spoken_label(self) -> str:
-        return self.label if self.label is not None else self.examples[0]
-
-
-class Menu(_Strict):
+class Menu(StrictModel):
     prompt: Text
     """Lists the keypad options ("Pour une attestation, tapez 1...")."""
     invalid: Text
@@ -236,7 +45,7 @@ class Menu(_Strict):
     """Say the prompt right after the greeting."""
 
 
-class NoInput(_Strict):
+class NoInput(StrictModel):
     prompts: tuple[Text, ...] = Field(min_length=1)
     """Re-prompts after the 1st, 2nd... silence; the last one repeats."""
     max_count: int = Field(default=3, ge=1, le=10)
@@ -245,7 +54,7 @@ class NoInput(_Strict):
     """Said before the goodbye sentence when the call ends for silence."""
 
 
-class NoMatch(_Strict):
+class NoMatch(StrictModel):
     prompts: tuple[Text, ...] = Field(min_length=1)
     """Re-prompts after the 1st, 2nd... misunderstanding; the last one repeats."""
     max_count: int = Field(default=3, ge=1, le=10)
@@ -253,7 +62,7 @@ class NoMatch(_Strict):
     reason: Text = "not understood"
 
 
-class Route(_Strict):
+class Route(StrictModel):
     """Queue for transfers needing a skill and/or a language; the first that fits wins."""
 
     queue: Name
@@ -261,7 +70,7 @@ class Route(_Strict):
     language: Language | None = None
 
 
-class DefaultTransfer(_Strict):
+class DefaultTransfer(StrictModel):
     queue: Name
     handover: Text
     """Said before any transfer that has no sentence of its own."""
@@ -269,7 +78,7 @@ class DefaultTransfer(_Strict):
     """Queues chosen by the intent's ``transfer.skill`` and ``transfer.language``."""
 
 
-class Callback(_Strict):
+class Callback(StrictModel):
     offer: Text
     """Yes/no question ("Souhaitez-vous qu'un conseiller vous rappelle ?"; 1 yes, 2 no)."""
     number_prompt: Text
@@ -280,7 +89,7 @@ class Callback(_Strict):
     """Where the callback request goes; the default transfer queue when absent."""
 
 
-class OutOfHours(_Strict):
+class OutOfHours(StrictModel):
     message: Text
     """Says the opening hours ("Nos conseillers vous répondent du lundi au vendredi...")."""
     scope: Literal["transfers", "call"] = "transfers"
@@ -291,7 +100,7 @@ class OutOfHours(_Strict):
     callback: Callback | None = None
 
 
-class BusinessHours(_Strict):
+class BusinessHours(StrictModel):
     """When agents answer. Outside these hours no call is transferred."""
 
     timezone: Annotated[str, Field(pattern=TIMEZONE_PATTERN)] = "Europe/Paris"
@@ -318,7 +127,7 @@ class BusinessHours(_Strict):
         return (*days, self.saturday, self.sunday)[weekday]
 
 
-class Survey(_Strict):
+class Survey(StrictModel):
     """End-of-call satisfaction question, when the caller is done (not on transfers)."""
 
     prompt: Text
@@ -327,28 +136,28 @@ class Survey(_Strict):
     """Said after a score, before the goodbye sentence."""
 
 
-class Clarify(_Strict):
+class Clarify(StrictModel):
     prompt: Text
     """Yes/no question when the match is unsure; may use ``$intent_label``."""
     on_no: Text
     """Said when the caller answers no; counts as a misunderstanding."""
 
 
-class FollowUp(_Strict):
+class FollowUp(StrictModel):
     prompt: Text
     """Said after each ``then: continue`` answer ("Puis-je vous aider pour autre chose ?")."""
     on_yes: Text
     """Said when the caller answers just yes ("Je vous écoute."). A bare no ends the call."""
 
 
-class Matching(_Strict):
+class Matching(StrictModel):
     high: float = Field(default=0.65, ge=0.0, le=1.0)
     """Confidence from which the best intent is answered directly."""
     low: float = Field(default=0.45, ge=0.0, le=1.0)
     """Confidence from which the bot asks whether it understood; below, no match."""
 
 
-class Dialplan(_Strict):
+class Dialplan(StrictModel):
     language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)]
     """BCP 47 tag, ``fr-FR`` or ``en-US``; decides speech recognition and word rules."""
     voice: Name | None = None
@@ -393,31 +202,5 @@ BUILTIN_CLARIFY = {
     "en": Clarify(
         prompt="Did you mean ${intent_label}?",
         on_no="All right. Could you say it in other words?",
-    ),
-}
-
-
-class SlotWording(_Strict):
-    """Sentences of slot capture that a slot does not set itself."""
-
-    confirm_prompt: Text
-    retry: Text
-    no_input: Text
-    refused: Text
-    """Said when the caller answers no to the read-back, before the question again."""
-
-
-BUILTIN_SLOT_WORDING = {
-    "fr": SlotWording(
-        confirm_prompt="J'ai noté ${value}, c'est bien ça ?",
-        retry="Excusez-moi, je n'ai pas compris.",
-        no_input="Je ne vous entends pas.",
-        refused="D'accord, reprenons.",
-    ),
-    "en": SlotWording(
-        confirm_prompt="I have ${value}, is that right?",
-        retry="Sorry, I didn't get that.",
-        no_input="I can't hear you.",
-        refused="All right, let's try again.",
     ),
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from callbot.dialplan.model import Dialplan, IntentTransfer
+from callbot.dialplan.intents import IntentTransfer
+from callbot.dialplan.model import Dialplan
 
 
 @dataclass(frozen=True, slots=True)

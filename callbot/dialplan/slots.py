@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from callbot.dialplan.model import Slot, SlotWording
+from callbot.dialplan.intents import Slot, SlotWording
 from callbot.dialplan.templates import SLOT_VALUE, render
 from callbot.dialplan.validators import KEYED_LENGTH, Rules, SlotValue, validate, validate_keyed
 from callbot.dialplan.yesno import yes_or_no, yes_or_no_key

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from callbot.dialplan import Transfer
-from callbot.dialplan.model import IntentTransfer
+from callbot.dialplan.intents import IntentTransfer
 from callbot.dialplan.routing import Target, choose_target
 from tests.dialplan.flows import OPEN, engine_at, flows
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from callbot.dialplan import Hangup, Transfer, TurnOutcome
-from callbot.dialplan.model import BUILTIN_SLOT_WORDING, Slot, SlotNoInput
+from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Slot, SlotNoInput
 from callbot.dialplan.slots import Ask, Done, Failed, SlotCollector, Wait
 from tests.dialplan.flows import OPEN, engine_at, texts
 
