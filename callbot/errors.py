@@ -3,7 +3,8 @@
     CallbotError
     ├── ConfigError              bad settings file or environment; refuse to start
     ├── StartupError             the process cannot start as configured
-    │   └── PortUnavailable      a server cannot listen (port taken, address not local)
+    │   ├── PortUnavailable      a server cannot listen (port taken, address not local)
+    │   └── MissingExtra         an optional part needs a package of an extra not installed
     ├── ModelError               a model or voice is missing or fails its checksum
     ├── ProvisioningError        an origin failed to deliver a model file (internal: the
     │   │                        installer tries the next one; callers see ModelError)
@@ -60,6 +61,15 @@ class PortUnavailable(StartupError):
         port_problem = self.reason.errno in (errno.EADDRINUSE, errno.EACCES)
         setting = port_setting if port_problem else host_setting
         return PortUnavailable(self.host, self.port, self.reason, setting)
+
+
+class MissingExtra(StartupError):
+    """An optional part of callbot (the PostgreSQL records store, the load tester) needs a
+    package that is not installed; names the extra that installs it."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        self.package, self.extra = package, extra
+        super().__init__(f"{package} is not installed: pip install 'callbot[{extra}]'")
 
 
 class ModelError(CallbotError):

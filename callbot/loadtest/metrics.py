@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import jiwer
 import numpy as np
 from num2words import num2words
 
+from callbot.errors import MissingExtra
 from callbot.loadtest.corpus import CallSpec
 from callbot.simulator.script import CallerPeer, CallTrace
 
@@ -242,6 +242,10 @@ def _number_words(digits: str, language: str) -> list[str]:
 
 def word_error_rate(pairs: Sequence[tuple[str, str]], language: str = "fr") -> float | None:
     """Corpus-level WER (jiwer) over (reference, hypothesis) pairs; None without pairs."""
+    try:  # here, not at the top: the command line imports this module for every command
+        import jiwer
+    except ModuleNotFoundError as exc:
+        raise MissingExtra("jiwer", "loadtest") from exc
     refs, hyps = [], []
     for reference, hypothesis in pairs:
         ref = normalize_text(reference, language)

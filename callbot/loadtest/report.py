@@ -13,11 +13,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+
+from callbot.errors import MissingExtra
+
+try:
+    import matplotlib
+except ModuleNotFoundError as exc:
+    raise MissingExtra("matplotlib", "loadtest") from exc
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 from matplotlib.figure import Figure
 
 from callbot.loadtest.metrics import explain

@@ -12,9 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-import psutil
-
-from callbot.errors import ConfigError
+from callbot.errors import ConfigError, MissingExtra
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +29,10 @@ class ProcessSampler:
     """Samples one process every ``interval_s`` until :meth:`stop`; use ``async with``."""
 
     def __init__(self, pid: int, interval_s: float = 0.5) -> None:
+        try:  # here, not at the top: the command line imports this module for every command
+            import psutil
+        except ModuleNotFoundError as exc:
+            raise MissingExtra("psutil", "loadtest") from exc
         try:
             self._process = psutil.Process(pid)
             self._process.cpu_percent(None)  # the first call only sets the reference
@@ -58,6 +60,8 @@ class ProcessSampler:
             self._task = None
 
     async def _run(self) -> None:
+        import psutil
+
         while True:
             await asyncio.sleep(self.interval_s)
             try:
