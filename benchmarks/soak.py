@@ -20,7 +20,9 @@ from pathlib import Path
 
 from callbot.loadtest.build import build_corpus
 from callbot.loadtest.corpus import load_corpus
-from callbot.loadtest.soak import SoakPlan, run_soak, write_soak_report
+from callbot.loadtest.soak.plan import SoakPlan
+from callbot.loadtest.soak.report import write_soak_report
+from callbot.loadtest.soak.run import run_soak
 
 
 def main() -> int:

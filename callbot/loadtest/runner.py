@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import aiohttp
+import httpx
 
 from callbot.audio.formats import ULAW_8K, AudioFormat
 from callbot.loadtest.corpus import CallSpec, Corpus
@@ -68,15 +68,15 @@ class HttpRecords:
 
     async def get(self, call_id: str, timeout_s: float) -> dict[str, Any] | None:
         deadline = time.monotonic() + timeout_s
-        timeout = aiohttp.ClientTimeout(total=5.0)
-        auth = aiohttp.BasicAuth(*self.auth) if self.auth else None
-        async with aiohttp.ClientSession(timeout=timeout, auth=auth) as session:
+        url = f"{self.base_url.rstrip('/')}/api/calls"
+        # trust_env=False: no proxy from the environment between the tester and the bot.
+        async with httpx.AsyncClient(timeout=5.0, auth=self.auth, trust_env=False) as client:
             while time.monotonic() < deadline:
                 try:
-                    async with session.get(f"{self.base_url.rstrip('/')}/api/calls") as reply:
-                        reply.raise_for_status()
-                        records = await reply.json()
-                except (aiohttp.ClientError, TimeoutError) as exc:
+                    reply = await client.get(url)
+                    reply.raise_for_status()
+                    records = reply.json()
+                except (httpx.HTTPError, ValueError) as exc:  # ValueError: not JSON
                     logger.warning("call %s: GET /api/calls failed: %s", call_id, exc)
                     records = []
                 found = await wait_for_record(records, call_id, 0.0)

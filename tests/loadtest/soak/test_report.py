@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
-import pytest
-
 from callbot.loadtest.corpus import load_corpus
-from callbot.loadtest.postgres import ThrowawayPostgres, unavailable_reason
-from callbot.loadtest.soak import Event, Placed, SoakPlan, _report, write_soak_report
+from callbot.loadtest.soak.plan import Event, Placed, SoakPlan
+from callbot.loadtest.soak.report import soak_report, write_soak_report
 
-MANIFEST = Path(__file__).resolve().parents[2] / "audio" / "corpus" / "manifest.yaml"
+MANIFEST = Path(__file__).resolve().parents[3] / "audio" / "corpus" / "manifest.yaml"
 
 
 def _placed(call_id: str, started_s: float, *, reached: bool = True) -> Placed:
@@ -28,7 +25,7 @@ def test_a_call_that_reached_the_server_without_a_record_is_lost() -> None:
         {"t_s": 0.0, "rss_mib": 300.0, "fds": 20.0},
         {"t_s": 9.0, "rss_mib": 310.0, "fds": 21.0},
     ]
-    data = _report(SoakPlan(calls=3), placed, stored, samples, [Event(1.0, "kill -9")], 10.0)
+    data = soak_report(SoakPlan(calls=3), placed, stored, samples, [Event(1.0, "kill -9")], 10.0)
     assert data["calls_reached_server"] == 2 and data["calls_unreachable"] == 1
     assert data["records_lost"] == 1 and data["lost_call_ids"] == ["b"]
     assert data["rss_mib"] == {"start": 300.0, "end": 310.0, "max": 310.0}
@@ -36,24 +33,6 @@ def test_a_call_that_reached_the_server_without_a_record_is_lost() -> None:
 
 
 def test_the_report_has_its_plot(tmp_path: Path) -> None:
-    data = _report(SoakPlan(calls=1), [_placed("a", 0.0)], {}, [], [], 1.0)
+    data = soak_report(SoakPlan(calls=1), [_placed("a", 0.0)], {}, [], [], 1.0)
     json_path, png_path = write_soak_report(data, tmp_path)
     assert json_path.stat().st_size > 0 and png_path.read_bytes()[:4] == b"\x89PNG"
-
-
-@pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
-def test_a_throwaway_postgres_can_be_stopped_and_started_again() -> None:
-    database = ThrowawayPostgres()
-    try:
-        database.start()
-        with psycopg.connect(f"{database.url}/postgres") as conn:
-            conn.execute("CREATE TABLE t (x int)")
-            conn.execute("INSERT INTO t VALUES (1)")
-        database.stop()
-        with pytest.raises(psycopg.OperationalError):
-            psycopg.connect(f"{database.url}/postgres", connect_timeout=2)
-        database.start()
-        with psycopg.connect(f"{database.url}/postgres") as conn:
-            assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
-    finally:
-        database.remove()
