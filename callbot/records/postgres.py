@@ -16,11 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg
-
-from callbot.errors import ConfigError
+from callbot.errors import ConfigError, MissingExtra
 from callbot.records.schema import MIGRATIONS, SCHEMA_VERSION
 from callbot.records.sqlbase import Cursor, SqlStore
+
+try:
+    import psycopg
+except ModuleNotFoundError as exc:  # this module is imported only for a postgresql:// URL
+    raise MissingExtra("psycopg", "postgres") from exc
 
 logger = logging.getLogger(__name__)
 
