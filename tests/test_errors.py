@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from callbot import loadtest
 from callbot.errors import MissingExtra, StartupError
 
 REPO = Path(__file__).resolve().parent.parent
-EXTRA_PACKAGES = ("psycopg", "jiwer", "psutil", "matplotlib", "tqdm")
+EXTRA_PACKAGES = ("psycopg", *loadtest.PACKAGES)
 
 
 def _without(monkeypatch: pytest.MonkeyPatch, package: str, *modules: str) -> None:
@@ -66,6 +67,16 @@ def test_the_load_tester_names_its_extra_where_it_needs_a_package(
     _without(monkeypatch, "psutil")
     with pytest.raises(MissingExtra, match=r"psutil .*callbot\[loadtest\]"):
         ProcessSampler(os.getpid())
+
+
+@pytest.mark.parametrize("package", loadtest.PACKAGES)
+def test_a_load_test_checks_its_extra_before_it_runs(
+    monkeypatch: pytest.MonkeyPatch, package: str
+) -> None:
+    loadtest.require_extra()
+    _without(monkeypatch, package)
+    with pytest.raises(MissingExtra, match=rf"{package} .*callbot\[loadtest\]"):
+        loadtest.require_extra()
 
 
 def test_the_command_line_imports_no_extra_until_a_command_needs_one() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from callbot.loadtest import require_extra
 from callbot.loadtest.corpus import CallSpec, Corpus
 from callbot.loadtest.postgres import ThrowawayPostgres
 from callbot.loadtest.soak.faults import crash_server, stop_database
@@ -26,6 +27,7 @@ MODELS_DIR = Path(__file__).resolve().parents[3] / "models"
 
 async def run_soak(corpus: Corpus, plan: SoakPlan, workdir: Path) -> dict[str, Any]:
     """Run the soak; returns the report data (see :mod:`callbot.loadtest.soak`)."""
+    require_extra()  # now, not when the report is drawn after the run
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     database = ThrowawayPostgres() if plan.postgres else None
     if database is not None:
