@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up callbot from scratch: Debian packages, a virtual environment in .venv/,
 # the speech models. Safe to re-run (each step is skipped when already done).
-#   scripts/setup.sh          what `callbot serve` needs
-#   scripts/setup.sh --test   plus what the test suite needs (pytest, Chromium...)
+#   scripts/setup.sh          what `callbot serve` needs (records in SQLite)
+#   scripts/setup.sh --test   plus what the test suite needs (pytest, Chromium, PostgreSQL,
+#                             the postgres and loadtest extras)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
 fi
 extras="models"
-(( with_tests )) && extras="models,test"
+(( with_tests )) && extras="models,postgres,loadtest,test"
 echo "==> installing callbot[$extras] into .venv"
 .venv/bin/pip install -q --disable-pip-version-check -e ".[$extras]"
 

@@ -4,6 +4,7 @@ fails for it (the model hub may be unreachable: French then falls back to espeak
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -12,6 +13,7 @@ from callbot.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 SETUP = REPO / "scripts" / "setup.sh"
+CI = REPO / ".ci" / "run"
 
 
 def _default_voice() -> str:
@@ -31,3 +33,20 @@ def test_setup_pulls_the_default_dialplans_voice_without_failing_on_it() -> None
 def test_setup_runs_under_errexit() -> None:
     """The guard matters because the script stops at the first failing command."""
     assert "set -euo pipefail" in SETUP.read_text(encoding="utf-8")
+
+
+def _extras(script: str, guard: str) -> set[str]:
+    found = re.search(rf'^{re.escape(guard)}extras="([a-z,]+)"$', script, re.M)
+    assert found, f'setup.sh must set {guard}extras="..."'
+    return set(found.group(1).split(","))
+
+
+def test_setup_installs_the_extras_each_use_needs() -> None:
+    script = SETUP.read_text(encoding="utf-8")
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = set(declared["project"]["optional-dependencies"])
+    serve = _extras(script, "")
+    tests = _extras(script, "(( with_tests )) && ")
+    assert serve == {"models"}  # `callbot serve` with records in SQLite
+    assert tests == {"models", "postgres", "loadtest", "test"} <= extras
+    assert "setup.sh --test" in CI.read_text(encoding="utf-8")  # what CI runs
