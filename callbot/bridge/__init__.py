@@ -8,8 +8,9 @@ dialplan alone connects calls to the media server.
 """
 
 from callbot.bridge.ari_client import AriClient, AriHttpError, EventsConnected
+from callbot.bridge.calls import CallLegs, CallRegistry
 from callbot.bridge.settings import AriSettings, MediaTransport
-from callbot.bridge.stasis import CallLegs, CallRegistry, StasisBridge
+from callbot.bridge.stasis import StasisBridge
 
 __all__ = [
     "AriClient",

@@ -70,7 +70,9 @@ class Action(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Step:
+class RecoveryStep:
+    """One thing to do about a channel or bridge nobody owns (see :func:`plan`)."""
+
     action: Action
     target: str
     """Channel or bridge id."""
@@ -104,7 +106,7 @@ def plan(
     known: frozenset[str] = frozenset(),
     live_bridges: frozenset[str] = frozenset(),
     serving: bool = False,
-) -> list[Step]:
+) -> list[RecoveryStep]:
     """What to do with every channel of our app and every bridge nobody owns.
 
     ``known``: channel ids a running bridge owns (left alone); ``live_bridges`` likewise.
@@ -119,24 +121,24 @@ def plan(
         for channel_id in bridge.channel_ids
     }
     connections = {settings.websocket_connection, "callbot-direct"}
-    steps: list[Step] = []
+    steps: list[RecoveryStep] = []
     for channel in channels:
         if channel.id in known or not channel.in_stasis_app(app):
             continue
         role = channel.app_data.split(",")[1:2]
         if is_media_leg(channel, connections):
-            steps.append(Step(Action.HANG_UP_MEDIA, channel.id, channel))
+            steps.append(RecoveryStep(Action.HANG_UP_MEDIA, channel.id, channel))
         elif role == [AGENT_ARG]:
-            steps.append(Step(Action.RELEASE_AGENT, channel.id, channel))
+            steps.append(RecoveryStep(Action.RELEASE_AGENT, channel.id, channel))
         elif role == [NOANSWER_ARG]:
-            steps.append(Step(Action.RELEASE_NOANSWER, channel.id, channel))
+            steps.append(RecoveryStep(Action.RELEASE_NOANSWER, channel.id, channel))
         else:
             mid_call = channel.id in in_callbot_bridge
             action = Action.ADOPT if serving and not mid_call else Action.TO_FALLBACK
-            steps.append(Step(action, channel.id, channel, mid_call=mid_call))
+            steps.append(RecoveryStep(action, channel.id, channel, mid_call=mid_call))
     for bridge in bridges:
         if bridge.name.startswith(BRIDGE_PREFIX) and bridge.id not in live_bridges:
-            steps.append(Step(Action.DESTROY_BRIDGE, bridge.id))
+            steps.append(RecoveryStep(Action.DESTROY_BRIDGE, bridge.id))
     return steps
 
 
@@ -198,7 +200,7 @@ def agent_return(channel: ari.Channel) -> ari.AriRequest:
 
 
 async def carry_out(
-    client: AriClient, steps: Sequence[Step], settings: AriSettings, reason: str
+    client: AriClient, steps: Sequence[RecoveryStep], settings: AriSettings, reason: str
 ) -> list[Recovered]:
     """Do the steps (callers first, bridges last); every failure is logged, none raised."""
     recovered: list[Recovered] = []
@@ -214,7 +216,7 @@ async def carry_out(
 
 
 async def _carry_out_one(
-    client: AriClient, step: Step, settings: AriSettings, reason: str
+    client: AriClient, step: RecoveryStep, settings: AriSettings, reason: str
 ) -> list[Recovered]:
     channel = step.channel
     if step.action is Action.TO_FALLBACK:
@@ -244,7 +246,7 @@ async def _carry_out_one(
     return []
 
 
-def _recovered(step: Step, to: str) -> Recovered:
+def _recovered(step: RecoveryStep, to: str) -> Recovered:
     channel = step.channel
     assert channel is not None
     return Recovered(channel.id, channel.caller_number, to, step.mid_call)

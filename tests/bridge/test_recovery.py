@@ -15,11 +15,12 @@ from collections.abc import AsyncIterator
 
 from callbot.bridge import recovery
 from callbot.bridge.ari_client import AriClient
+from callbot.bridge.calls import Unserved
 from callbot.bridge.settings import AriSettings
-from callbot.bridge.stasis import StasisBridge, Unserved
+from callbot.bridge.stasis import StasisBridge
 from callbot.protocols import ari
 from callbot.simulator.ari_server import SCREEN_CONTEXT, SimulatedAri
-from tests.bridge.test_stasis import MediaPeers
+from tests.bridge.conftest import MediaPeers
 
 _seq = itertools.count(1)
 

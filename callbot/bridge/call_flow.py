@@ -1,0 +1,292 @@
+"""How one call moves through Asterisk: set up, bot leg up or down, transfer, end, release.
+
+Per call::
+
+    StasisStart(caller) -> answer -> POST /bridges -> addChannel(caller)
+                        -> externalMedia(channelId=<call>-media-N, variables=CALLBOT_*)
+    StasisStart(media)  -> addChannel(media)          (only once its websocket is up)
+    caller gone         -> hang up media, destroy bridge
+    media gone          -> hang up caller (unless a transfer is in progress)
+
+Every step runs in the call's :class:`~callbot.bridge.calls.CallActor`, the media
+time-out too, so the steps of one call never interleave. Invariant: no step leaves the
+caller stranded; whatever fails, the caller ends with the bot, in a queue, or hung up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Mapping
+
+from callbot.bridge import recovery
+from callbot.bridge.ari_client import AriClient, AriHttpError
+from callbot.bridge.calls import CallActor, CallLegs, CallRegistry, Unserved
+from callbot.bridge.settings import AriSettings, MediaTransport
+from callbot.bridge.tasks import quietly
+from callbot.errors import CallError
+from callbot.protocols import ari
+
+logger = logging.getLogger(__name__)
+
+
+class CallFlow:
+    """The steps of every call of one Stasis app (the app routes events and commands)."""
+
+    def __init__(
+        self,
+        client: AriClient,
+        settings: AriSettings,
+        registry: CallRegistry,
+        actors: Mapping[str, CallActor],
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._app = client.settings.app
+        self._registry = registry
+        self._actors = actors
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self.on_unserved: Callable[[Unserved], None] | None = None
+        """Told of every caller that left without a bot (for its call record)."""
+
+    def cancel_media_timeout(self, call_id: str) -> None:
+        """The bot leg is up, or the call's actor has ended."""
+        timer = self._timers.pop(call_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def setup(self, legs: CallLegs, state: str) -> None:
+        client = self._client
+        try:
+            if state != "Up":
+                await client.answer(legs.caller_channel_id)
+            await client.create_bridge(legs.bridge_id, name=f"callbot-{legs.call_id}")
+            await client.add_channel(legs.bridge_id, [legs.caller_channel_id])
+            await self._start_media(legs)
+        except AriHttpError as exc:
+            if exc.gone:
+                logger.info("call %s: caller left during setup", legs.call_id)
+                legs.caller_up = False
+                await self.teardown(legs)
+            else:
+                logger.error("call %s: setup failed: %s", legs.call_id, exc)
+                await self.end(legs, "setup_failed", fallback=True)
+
+    async def _start_media(self, legs: CallLegs) -> None:
+        legs.media_attempts += 1
+        media_id = f"{legs.call_id}-media-{legs.media_attempts}"
+        legs.media_channel_id, legs.media_up = media_id, False
+        self._registry.bind(media_id, legs.call_id)  # before the request: StasisStart may race
+        variables = {"CALLBOT_CALL_ID": legs.call_id, "CALLBOT_CALLER": legs.caller_number}
+        s = self._settings
+        if s.transport is MediaTransport.WEBSOCKET:
+            await self._client.external_media(
+                app=self._app,
+                external_host=s.websocket_connection,
+                media_format=s.media_format,
+                transport="websocket",
+                encapsulation="none",
+                connection_type="client",
+                transport_data=s.transport_data or None,
+                channel_id=media_id,
+                variables=variables,
+            )
+        else:
+            await self._client.external_media(
+                app=self._app,
+                external_host=s.audiosocket_host,
+                media_format=s.media_format,
+                transport="tcp",
+                encapsulation="audiosocket",
+                data=legs.call_id,
+                channel_id=media_id,
+                variables=variables,
+            )
+        logger.info("call %s: media leg %s requested", legs.call_id, media_id)
+        actor = self._actors[legs.call_id]
+        self._timers[legs.call_id] = asyncio.get_running_loop().call_later(
+            s.media_start_timeout_s,
+            actor.post,
+            functools.partial(self._media_timeout, legs, media_id),
+        )
+
+    async def _media_timeout(self, legs: CallLegs, media_id: str) -> None:
+        if legs.finished or legs.media_up or legs.media_channel_id != media_id:
+            return
+        logger.warning("call %s: media leg did not connect in time", legs.call_id)
+        await self.end(legs, "bot_unavailable", fallback=True)
+
+    async def on_event(self, legs: CallLegs, event: ari.ChannelEvent) -> None:
+        if legs.finished:
+            return
+        channel_id = event.channel.id
+        is_caller = channel_id == legs.caller_channel_id
+        if isinstance(event, ari.StasisStart) and not is_caller:
+            await self._media_started(legs, channel_id)
+        elif isinstance(event, ari.StasisEnd | ari.ChannelDestroyed):
+            if is_caller:
+                logger.info("call %s: caller left (%s)", legs.call_id, type(event).__name__)
+                legs.caller_up = False
+                await self.teardown(legs)
+            elif channel_id == legs.media_channel_id:
+                await self._media_ended(legs)
+            else:
+                self._registry.unbind(channel_id)
+        elif isinstance(event, ari.ChannelDtmfReceived):
+            logger.debug("call %s: DTMF via ARI ignored (media leg carries it)", legs.call_id)
+
+    async def _media_started(self, legs: CallLegs, media_id: str) -> None:
+        if media_id != legs.media_channel_id or legs.transferring:
+            logger.info("call %s: stale media leg %s: hanging up", legs.call_id, media_id)
+            self._registry.unbind(media_id)
+            await quietly(self._client.hangup(media_id), f"call {legs.call_id}: stale media hangup")
+            return
+        self.cancel_media_timeout(legs.call_id)
+        legs.media_up = legs.served = True
+        try:
+            await self._client.add_channel(legs.bridge_id, [media_id])
+        except AriHttpError as exc:
+            if not exc.gone:
+                raise
+            logger.info("call %s: media leg vanished before bridging", legs.call_id)
+            return
+        logger.info("call %s: bot leg %s bridged", legs.call_id, media_id)
+
+    async def _media_ended(self, legs: CallLegs) -> None:
+        was_up = legs.media_up
+        if legs.media_channel_id:
+            self._registry.unbind(legs.media_channel_id)
+        legs.media_channel_id, legs.media_up = None, False
+        if legs.transferring or not legs.caller_up:
+            return
+        if was_up:
+            logger.info("call %s: bot leg ended: hanging up the caller", legs.call_id)
+            await self.end(legs, "bot_ended", fallback=False)
+        else:
+            logger.warning("call %s: bot leg failed to connect", legs.call_id)
+            await self.end(legs, "bot_unavailable", fallback=True)
+
+    async def transfer(
+        self, legs: CallLegs, context: str, extension: str, priority: int, names: dict[str, str]
+    ) -> None:
+        if legs.finished or not legs.caller_up:
+            raise CallError(f"call {legs.call_id}: caller already gone, cannot transfer")
+        caller = legs.caller_channel_id
+        legs.transferring = True
+        logger.info("call %s: transferring to %s,%s,%d", legs.call_id, context, extension, priority)
+        try:
+            # Variables first: once ``continue`` runs the channel leaves Stasis (then 409).
+            for name, value in names.items():
+                await self._client.set_variable(caller, name, value)
+            await quietly(
+                self._client.remove_channel(legs.bridge_id, [caller]),
+                f"call {legs.call_id}: removeChannel",
+            )
+            await self._hangup_media(legs)
+            await self._client.continue_in_dialplan(
+                caller, context=context, extension=extension, priority=priority
+            )
+        except AriHttpError as exc:
+            legs.caller_up = not exc.gone
+            await self.end(legs, "transfer_failed", fallback=True)
+            raise CallError(f"call {legs.call_id}: transfer failed: {exc}") from None
+        await self.teardown(legs)
+
+    async def end(self, legs: CallLegs, reason: str, *, fallback: bool) -> None:
+        """Send the caller to the fallback context (if asked and configured) or hang up.
+
+        ``reason`` is a code (``shutdown``, ``bot_unavailable``...) the agent sees in
+        ``CALLBOT_FALLBACK_REASON`` / ``CALLBOT_MOTIF``.
+        """
+        if legs.finished:
+            return
+        if legs.caller_up:
+            caller, to = legs.caller_channel_id, "fallback"
+            try:
+                if fallback and self._settings.fallback_context:
+                    await self._hangup_media(legs)
+                    to = await recovery.send_to_fallback(
+                        self._client, caller, reason, self._settings, call_id=legs.call_id
+                    )
+                    logger.info(
+                        "call %s: %s: caller to fallback %s,%s",
+                        legs.call_id,
+                        reason,
+                        self._settings.fallback_context,
+                        self._settings.fallback_extension,
+                    )
+                else:
+                    logger.info("call %s: %s: hanging up the caller", legs.call_id, reason)
+                    to = "hangup"
+                    await self._client.hangup(caller)
+            except AriHttpError as exc:
+                if not exc.gone:
+                    logger.error("call %s: ending failed (%s): hanging up", legs.call_id, exc)
+                    await quietly(
+                        self._client.hangup(caller), f"call {legs.call_id}: caller hangup"
+                    )
+                    to = "hangup"
+                else:
+                    to = "gone"
+            if not legs.served:
+                self._report_unserved(legs, reason, to)
+        legs.caller_up = False
+        await self.teardown(legs)
+
+    def _report_unserved(self, legs: CallLegs, reason: str, to: str) -> None:
+        if legs.reported or self.on_unserved is None:
+            return
+        legs.reported = True
+        try:
+            self.on_unserved(Unserved(legs.call_id, legs.caller_number, reason, to))
+        except Exception:
+            logger.exception("call %s: could not report the unserved caller", legs.call_id)
+
+    async def _hangup_media(self, legs: CallLegs) -> None:
+        media_id, legs.media_channel_id, legs.media_up = legs.media_channel_id, None, False
+        if media_id:
+            self._registry.unbind(media_id)
+            await quietly(self._client.hangup(media_id), f"call {legs.call_id}: media hangup")
+
+    async def teardown(self, legs: CallLegs) -> None:
+        """The caller is gone or handed over: release the media leg and the bridge."""
+        if legs.finished:
+            return
+        await self._hangup_media(legs)
+        await quietly(
+            self._client.destroy_bridge(legs.bridge_id), f"call {legs.call_id}: bridge destroy"
+        )
+        if not legs.served:
+            self._report_unserved(legs, "caller_left", "gone")  # hung up before the bot
+        legs.finished = True
+        logger.info("call %s: released", legs.call_id)
+
+    async def reconcile(self, legs: CallLegs, channels: Mapping[str, ari.Channel]) -> None:
+        """After an events reconnect: the call as Asterisk listed it (events were missed)."""
+        if legs.finished or legs.transferring:
+            return
+        if legs.caller_channel_id not in channels:
+            logger.info("call %s: caller vanished during the outage", legs.call_id)
+            legs.caller_up = False
+            await self.teardown(legs)
+            return
+        if legs.media_channel_id in channels:
+            return
+        if legs.media_channel_id:
+            self._registry.unbind(legs.media_channel_id)
+        legs.media_channel_id, legs.media_up = None, False
+        if not self._settings.reattach_lost_calls:
+            await self.end(legs, "bot_unavailable", fallback=True)
+            return
+        logger.info("call %s: bot leg lost during the outage: re-attaching", legs.call_id)
+        with contextlib.suppress(AriHttpError):
+            await self._client.create_bridge(legs.bridge_id, name=f"callbot-{legs.call_id}")
+        with contextlib.suppress(AriHttpError):
+            await self._client.add_channel(legs.bridge_id, [legs.caller_channel_id])
+        try:
+            await self._start_media(legs)
+        except AriHttpError as exc:
+            logger.error("call %s: re-attach failed: %s", legs.call_id, exc)
+            await self.end(legs, "bot_unavailable", fallback=True)
