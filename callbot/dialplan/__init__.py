@@ -33,7 +33,7 @@ from callbot.dialplan.actions import (
     TurnOutcome,
     TurnResult,
 )
-from callbot.dialplan.engine import DialogEngine, DialogState, matcher_for
+from callbot.dialplan.engine import DialogEngine, matcher_for
 from callbot.dialplan.intents import Intent
 from callbot.dialplan.loader import (
     Problem,
@@ -44,6 +44,7 @@ from callbot.dialplan.loader import (
 )
 from callbot.dialplan.matcher import Decision, IntentMatcher, MatchResult, decide
 from callbot.dialplan.model import Dialplan
+from callbot.dialplan.states import DialogState
 
 __all__ = [
     "Action",

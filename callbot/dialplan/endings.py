@@ -1,0 +1,203 @@
+"""How a call ends, and the two questions asked on the way out.
+
+The moves: hand the call to an agent (:func:`transfer`), or say the opening hours when
+none answers (:func:`closed`); the caller has what they wanted (:func:`caller_done`:
+the satisfaction question, or goodbye); too many silences (:func:`silence`); something
+broke (:func:`error`). The handlers: the out-of-hours callback offer
+(:class:`CallbackHandler`) and the satisfaction question (:class:`SurveyHandler`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from callbot.dialplan.actions import (
+    Action,
+    CallbackRequest,
+    Hangup,
+    Say,
+    Transfer,
+    TurnOutcome,
+    TurnResult,
+)
+from callbot.dialplan.context import DialogContext, Handler
+from callbot.dialplan.hours import local_time
+from callbot.dialplan.intents import IntentTransfer, Slot
+from callbot.dialplan.model import Callback
+from callbot.dialplan.routing import choose_target
+from callbot.dialplan.states import AwaitingCallback, FillingSlots, InSurvey
+from callbot.dialplan.templates import CALLBACK_NUMBER
+from callbot.dialplan.validators import SlotValue
+from callbot.dialplan.validators.numbers import first_number
+from callbot.dialplan.yesno import yes_or_no, yes_or_no_key
+
+logger = logging.getLogger(__name__)
+
+SURVEY_SCORES = range(1, 6)
+
+
+def transfer(
+    dialog: DialogContext,
+    reason: str,
+    outcome: TurnOutcome,
+    *,
+    lead: Sequence[str] = (),
+    spec: IntentTransfer | None = None,
+    values: Mapping[str, str] | None = None,
+    handover: bool = True,
+) -> TurnResult:
+    """Hand over to an agent (after ``lead`` and, if ``handover``, the dialplan's
+    handover sentence), or say the opening hours when no agent is answering."""
+    if not dialog.is_open():
+        return closed(dialog, lead, values)
+    target = choose_target(dialog.dialplan, spec)
+    says = [*lead, dialog.dialplan.transfer.handover] if handover else [*lead]
+    slots = tuple((name, value.value) for name, value in dialog.state.slots.items())
+    action = Transfer(target.queue, reason, dialog.summary(), target.skill, target.language, slots)
+    logger.info("call %s: transfer to %s (%s)", dialog.call_id, target.queue, reason)
+    return dialog.end((*dialog.says(says, False, values), action), outcome)
+
+
+def closed(
+    dialog: DialogContext, lead: Sequence[str], values: Mapping[str, str] | None = None
+) -> TurnResult:
+    """Out of hours: the hours, then a callback offer or goodbye."""
+    hours = dialog.dialplan.hours
+    assert hours is not None
+    out_of_hours = hours.out_of_hours
+    logger.info("call %s: out of hours at %s", dialog.call_id, local_time(hours, dialog.now()))
+    says = [*lead, out_of_hours.message]
+    if out_of_hours.then == "callback" and out_of_hours.callback is not None:
+        dialog.state.phase = AwaitingCallback()
+        offer = dialog.says([*says, out_of_hours.callback.offer], True, values)
+        return TurnResult(offer, TurnOutcome.CLOSED)
+    actions: tuple[Action, ...] = (
+        *dialog.says([*says, dialog.dialplan.goodbye], False, values),
+        Hangup("out of hours"),
+    )
+    return dialog.end(actions, TurnOutcome.CLOSED)
+
+
+def caller_done(
+    dialog: DialogContext,
+    lead: Sequence[str],
+    reason: str,
+    outcome: TurnOutcome,
+    values: Mapping[str, str] | None = None,
+    audio: str | None = None,
+) -> TurnResult:
+    """The caller has what they wanted: the satisfaction question, or goodbye."""
+    survey = dialog.dialplan.survey
+    says = dialog.says(lead, True, values)
+    if audio and says:
+        says = (Say(says[0].text, says[0].interruptible, audio), *says[1:])
+    if survey is not None and dialog.state.survey_score is None:
+        dialog.state.phase = InSurvey(reason)
+        return TurnResult((*says, *dialog.says([survey.prompt])), outcome)
+    goodbye = dialog.says([dialog.dialplan.goodbye], False)
+    if says and dialog.says_goodbye(says[-1].text, goodbye[0].text):
+        goodbye = ()  # an answer that already ends with the goodbye: said once
+    last = tuple(Say(s.text, False, s.audio) for s in says)
+    return dialog.end((*last, *goodbye, Hangup(reason)), outcome)
+
+
+def silence(dialog: DialogContext, question: Sequence[Say] = ()) -> TurnResult:
+    """One more silence while the bot listens: a re-prompt then ``question`` again, or
+    goodbye at the dialplan's limit."""
+    state, policy = dialog.state, dialog.dialplan.no_input
+    state.no_input_count += 1
+    if state.no_input_count >= policy.max_count:
+        last = [policy.end] if policy.end else []
+        says = dialog.says([*last, dialog.dialplan.goodbye], False)
+        return dialog.end((*says, Hangup("no input")), TurnOutcome.NO_INPUT)
+    prompt = policy.prompts[min(state.no_input_count, len(policy.prompts)) - 1]
+    return TurnResult((*dialog.says([prompt]), *question), TurnOutcome.NO_INPUT)
+
+
+def error(dialog: DialogContext) -> TurnResult:
+    """Something failed inside the call: apologise, then transfer or hang up."""
+    dialplan = dialog.dialplan
+    says = [dialplan.error_apology]
+    if dialplan.on_error == "transfer" and dialog.is_open():
+        target = choose_target(dialplan)
+        action = Transfer(target.queue, "error", dialog.summary(), language=target.language)
+        end: tuple[Action, ...] = (*dialog.says(says, False), action)
+    else:
+        if dialplan.on_error == "transfer" and dialplan.hours is not None:
+            says.append(dialplan.hours.out_of_hours.message)
+        end = (*dialog.says([*says, dialplan.goodbye], False), Hangup("error"))
+    return dialog.end(end, TurnOutcome.ERROR)
+
+
+def callback_done(
+    dialog: DialogContext, number: SlotValue, captured: tuple[tuple[str, str], ...]
+) -> TurnResult:
+    """The callback number is captured: request the callback and say goodbye."""
+    callback = _callback(dialog)
+    queue = callback.queue or dialog.dialplan.transfer.queue
+    says = dialog.says([callback.done, dialog.dialplan.goodbye], False, dialog.slot_vars())
+    request = CallbackRequest(number.value, queue)
+    actions: tuple[Action, ...] = (*says, request, Hangup("callback requested"))
+    return replace(dialog.end(actions, TurnOutcome.CALLBACK), slots=captured)
+
+
+def _callback(dialog: DialogContext) -> Callback:
+    hours = dialog.dialplan.hours
+    callback = hours.out_of_hours.callback if hours else None
+    assert callback is not None  # the only way into AwaitingCallback
+    return callback
+
+
+class CallbackHandler(Handler[AwaitingCallback]):
+    """ "Would you like an agent to call you back?": yes asks the number (key 1 yes, 2 no)."""
+
+    def on_utterance(self, dialog: DialogContext, phase: AwaitingCallback, text: str) -> TurnResult:
+        return self._answer(dialog, yes_or_no(text, dialog.dialplan.language).answer)
+
+    def on_dtmf(self, dialog: DialogContext, phase: AwaitingCallback, digit: str) -> TurnResult:
+        return self._answer(dialog, yes_or_no_key(digit))
+
+    def on_no_input(self, dialog: DialogContext, phase: AwaitingCallback) -> TurnResult:
+        return silence(dialog, dialog.says([_callback(dialog).offer]))
+
+    def _answer(self, dialog: DialogContext, answer: bool | None) -> TurnResult:
+        callback = _callback(dialog)
+        if answer is not True:
+            says = dialog.says([dialog.dialplan.goodbye], False)
+            return dialog.end((*says, Hangup("out of hours")), TurnOutcome.CALLBACK)
+        number = Slot(
+            name=CALLBACK_NUMBER,
+            type="phone",
+            prompt=callback.number_prompt,
+            confirm=True,
+            on_failure="hangup",
+        )
+        collector = dialog.collector([number])
+        dialog.state.phase = FillingSlots(collector, None)
+        return TurnResult(tuple(Say(t) for t in collector.begin()), TurnOutcome.CALLBACK)
+
+
+class SurveyHandler(Handler[InSurvey]):
+    """ "Rate this service from 1 to 5": a key or a spoken number; anything else, no score."""
+
+    def on_utterance(self, dialog: DialogContext, phase: InSurvey, text: str) -> TurnResult:
+        number = first_number(text)
+        return self._answer(dialog, phase, number if number in SURVEY_SCORES else None)
+
+    def on_dtmf(self, dialog: DialogContext, phase: InSurvey, digit: str) -> TurnResult:
+        score = int(digit) if digit.isdigit() and int(digit) in SURVEY_SCORES else None
+        return self._answer(dialog, phase, score)
+
+    def on_no_input(self, dialog: DialogContext, phase: InSurvey) -> TurnResult:
+        return self._answer(dialog, phase, None)
+
+    def _answer(self, dialog: DialogContext, phase: InSurvey, score: int | None) -> TurnResult:
+        survey = dialog.dialplan.survey
+        assert survey is not None  # the only way into InSurvey
+        dialog.state.survey_score = score
+        says = ([survey.thanks] if score is not None else []) + [dialog.dialplan.goodbye]
+        logger.info("call %s: survey score %s", dialog.call_id, score)
+        ended = dialog.end((*dialog.says(says, False), Hangup(phase.reason)), TurnOutcome.SURVEY)
+        return replace(ended, survey_score=score)
