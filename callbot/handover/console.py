@@ -33,7 +33,8 @@ from fastapi import APIRouter, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from callbot.handover.context import HandoverContext
-from callbot.handover.hub import HandoverHub, Subscription
+from callbot.handover.fanout import Subscription
+from callbot.handover.hub import HandoverHub
 from callbot.logs import for_log
 from callbot.security.access import AGENT_COOKIE, TOKEN_PARAM
 

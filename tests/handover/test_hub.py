@@ -1,4 +1,4 @@
-"""The hand-over hub: durable store, live fan-out, webhook against a real loopback server."""
+"""The hand-over hub end to end: stored first, then pushed live and to a loopback CRM."""
 
 from __future__ import annotations
 
@@ -138,28 +138,6 @@ class TestLive:
             assert status["context"]["status"] == "answered"
             assert status["context"]["status_at"] >= ctx.created_at
 
-    async def test_slow_subscriber_is_dropped_without_blocking(self, tmp_path: Path) -> None:
-        hub = HandoverHub(tmp_path / "h.sqlite3", subscriber_queue=2)
-        slow, fast = hub.subscribe(), hub.subscribe()
-        received: list[str] = []
-
-        async def keep_up() -> None:
-            async for event in fast:
-                received.append(event["context"]["summary"])
-
-        reader = asyncio.create_task(keep_up())
-        async with asyncio.timeout(STEP_TIMEOUT_S):
-            for i in range(5):
-                await hub.publish(sample_context(f"n{i}"))
-                await asyncio.sleep(0)  # lets the fast reader drain
-        assert slow.dropped and not fast.dropped and hub.subscribers == 1
-        assert [(await next_event(slow))["context"]["summary"] for _ in range(2)] == ["n0", "n1"]
-        with pytest.raises(StopAsyncIteration):
-            await next_event(slow)
-        await hub.aclose()  # ends the remaining subscription
-        await asyncio.wait_for(reader, STEP_TIMEOUT_S)
-        assert received == [f"n{i}" for i in range(5)]
-
     async def test_update_of_unknown_or_invalid(self, hub: HandoverHub) -> None:
         sub = hub.subscribe()
         assert await hub.update("unknown", "answered") is None
@@ -233,40 +211,3 @@ class TestWebhook:
         assert hub.webhook_stats.failed == 1 and hub.webhook_stats.delivered == 0
         assert hub.get(ctx.context_id) == ctx
         await hub.aclose()
-
-    async def test_slow_is_retried_in_the_background(self, tmp_path: Path) -> None:
-        crm = Crm(delay_s=0.5)
-        server = await serve_app(crm.app())
-        hub = HandoverHub(
-            tmp_path / "h.sqlite3",
-            f"http://127.0.0.1:{server.port}/hook",
-            webhook_timeout_s=0.1,
-            webhook_attempts=2,
-            webhook_backoff_s=0.01,
-        )
-        try:
-            started = time.monotonic()
-            await hub.publish(sample_context())
-            assert time.monotonic() - started < 0.1 * 2
-            await hub.flush_webhook(STEP_TIMEOUT_S)
-            assert hub.webhook_stats.failed == 1
-            crm.delay_s = 0.0  # the CRM recovers: the next hand-over goes through
-            await hub.publish(sample_context("Deuxième appel."))
-            await hub.flush_webhook(STEP_TIMEOUT_S)
-            assert hub.webhook_stats.delivered == 1
-            assert crm.received[-1][1]["summary"] == "Deuxième appel."
-        finally:
-            await hub.aclose()
-            await server.stop()
-
-    async def test_refused_body_is_not_retried(self, tmp_path: Path) -> None:
-        crm = Crm(status_code=422)
-        server = await serve_app(crm.app())
-        hub = HandoverHub(tmp_path / "h.sqlite3", f"http://127.0.0.1:{server.port}/hook")
-        try:
-            await hub.publish(sample_context())
-            await hub.flush_webhook(STEP_TIMEOUT_S)
-        finally:
-            await hub.aclose()
-            await server.stop()
-        assert len(crm.received) == 1 and hub.webhook_stats.failed == 1
