@@ -25,7 +25,8 @@ from rapidfuzz.distance import Levenshtein
 from callbot.audio.convert import decode, encode, resample
 from callbot.audio.formats import ULAW_8K
 from callbot.audio.wavfile import read_wav
-from callbot.speech.asr import AsrSettings, WhisperAsr
+from callbot.speech.asr import WhisperAsr
+from callbot.speech.settings import AsrSettings
 
 SOUNDS = Path("/usr/share/asterisk/sounds/fr_CA_f_June")
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-fr/core-sounds-fr.txt.gz")

@@ -2,6 +2,6 @@
 
 import sys
 
-from callbot.cli import main
+from callbot.cli.main import main
 
 sys.exit(main())

@@ -27,8 +27,7 @@ from callbot.pipeline.settings import CallSettings
 from callbot.privacy.settings import PrivacySettings
 from callbot.records.settings import RecordsSettings
 from callbot.security.settings import SecuritySettings
-from callbot.speech.asr import AsrSettings
-from callbot.speech.vad import VadSettings
+from callbot.speech.settings import AsrSettings, TtsSettings, VadSettings
 
 ENV_PREFIX = "CALLBOT_"
 
@@ -61,20 +60,6 @@ class ServerSettings:
     """An HTTP request (websocket upgrades included) whose request line and headers have
     not all arrived this long after the connection opened, or after its first byte on a
     kept-alive connection, is closed: half-open requests cannot pile up."""
-
-
-@dataclass(frozen=True, slots=True)
-class TtsSettings:
-    voice: str | None = None
-    """Piper voice to use whatever the dialplan says (None: the dialplan's, else by language)."""
-    voices_dir: Path | None = None
-    """Installed voices (default: ``<models_dir>/voices``)."""
-    use_cuda: bool = False
-    """Run Piper on a GPU (needs onnxruntime with CUDA)."""
-    cache_entries: int = 256
-    """Prompts kept synthesized in memory."""
-    espeak_fallback: bool = True
-    """Speak with espeak-ng when no neural voice exists for the language (never silence)."""
 
 
 @dataclass(frozen=True, slots=True)

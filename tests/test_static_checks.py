@@ -1,4 +1,6 @@
-"""The linters are part of the test suite: ruff (lint + format) and mypy."""
+"""The linters are part of the test suite: ruff (lint + format), mypy, and the layer
+contracts of ``[tool.importlinter]`` in pyproject.toml (no package imports a layer above
+it, no import cycle)."""
 
 import shutil
 import subprocess
@@ -36,4 +38,9 @@ def test_ruff_format() -> None:
 
 def test_mypy() -> None:
     result = run(sys.executable, "-m", "mypy", "callbot")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_layer_contracts() -> None:
+    result = run(tool("lint-imports"), "--no-cache")
     assert result.returncode == 0, result.stdout + result.stderr

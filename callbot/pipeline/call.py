@@ -9,39 +9,26 @@ polite way (apology, then transfer or hang-up) and never touches another call.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from pipecat.audio.dtmf.types import KeypadEntry
-from pipecat.frames.frames import InputAudioRawFrame, InputDTMFFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.workers.runner import WorkerRunner
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
-from callbot.dialplan import DialogEngine, Hangup, Say, Transfer
-from callbot.dialplan.routing import choose_target
+from callbot.calls.journal import CallJournal
+from callbot.dialplan import DialogEngine
 from callbot.dialplan.store import DialplanStore
-from callbot.handover.build import build_context
 from callbot.logs import bind_call_id
-from callbot.media.types import (
-    CallEnded,
-    CallerAudio,
-    CallerDtmf,
-    CallInfo,
-    InboundEvent,
-    MarkPlayed,
-    MediaSink,
-)
-from callbot.pipeline.control import CallControl, NoCallControl, can_transfer
+from callbot.media.types import CallEnded, CallInfo, InboundEvent, MarkPlayed, MediaSink
+from callbot.pipeline.control import CallControl, CallHandover, NoCallControl
 from callbot.pipeline.dialog import DialogProcessor, HookClient
-from callbot.pipeline.frames import CallerGoneFrame, MarkPlayedFrame
-from callbot.pipeline.journal import CallJournal
+from callbot.pipeline.ending import Apology, CallEnding, refuse_call
+from callbot.pipeline.line import LineInput
 from callbot.pipeline.output import LineOutput
 from callbot.pipeline.settings import CallSettings
 from callbot.pipeline.speech import SpeechProcessor
@@ -49,21 +36,13 @@ from callbot.pipeline.transcription import TranscriptionProcessor
 from callbot.pipeline.turns import TurnProcessor
 from callbot.pipeline.watchdog import LineWatch
 from callbot.speech.asr import WhisperAsr
+from callbot.speech.settings import VadSettings
 from callbot.speech.tts import Synthesizer
-from callbot.speech.vad import VadSettings
 
 logger = logging.getLogger(__name__)
 
-SHUTDOWN_REASON = {
-    "fr": "callbot s'est arrêté pendant l'appel, reprendre la demande",
-    "en": "callbot stopped during the call, take the request over",
-}
-"""The transfer reason (``CALLBOT_MOTIF``) of a caller handed over at shutdown."""
-CAPACITY_REASON = {
-    "fr": "callbot saturé : appel non pris par le robot",
-    "en": "callbot at capacity: the bot did not take the call",
-}
-"""The transfer reason of a caller refused at the concurrent-call limit."""
+GUARD_TICK_S = 0.2
+"""How often a call's guards (maximum duration, no media from the line) are checked."""
 
 CallRecordSink = Callable[[dict[str, Any], CallInfo], None]
 """Gets each finished call's record (and its CallInfo: the caller number stays out of
@@ -151,39 +130,16 @@ class CallRunner:
 
     async def refuse(self, info: CallInfo, sink: MediaSink) -> None:
         """The admission's busy handler: a call over the concurrent-call limit (or arriving
-        while callbot stops) is never answered by the bot.
-
-        With call control (ARI) the caller goes straight to a human: the dialplan's
-        transfer queue, reason "at capacity" (the bridge then ends the bot leg without
-        hanging the caller up). Without, the line is hung up. Either way the call leaves a
-        record: outcome ``capacity`` (``transferred_on_shutdown`` / ``ended_on_shutdown``
-        while stopping), ``hung_up_by`` bot, ``transfer_queue`` when handed over."""
+        while callbot stops) is never answered by the bot (:func:`refuse_call`), and
+        leaves a record."""
         bind_call_id(info.call_id)
-        loaded = self.services.dialplans.current()
-        plan = loaded.dialplan
-        journal = CallJournal(info, dialplan=loaded.name, dialplan_version=loaded.version)
-        english = plan.language.lower().startswith("en")
-        reasons = SHUTDOWN_REASON if self.stopping else CAPACITY_REASON
-        why = "callbot stopping" if self.stopping else "refused at the concurrent-call limit"
-        target = choose_target(plan)
-        transfer = Transfer(
-            target.queue, reasons["en" if english else "fr"], language=target.language
+        journal = await refuse_call(
+            info,
+            sink,
+            dialplans=self.services.dialplans,
+            control=self.services.control,
+            stopping=self.stopping,
         )
-        handed = False
-        if can_transfer(self.services.control):
-            context = build_context(journal, transfer, info, language=plan.language)
-            try:
-                handed = await self.services.control.transfer(info, transfer, context)
-            except Exception:
-                logger.exception("call %s: could not hand the refused caller over", info.call_id)
-        if handed:
-            journal.transfer_queue = target.queue
-            outcome = "transferred_on_shutdown" if self.stopping else "capacity"
-            journal.finish(outcome, f"{why}: handed to queue {target.queue}", by="bot")
-        else:
-            outcome = "ended_on_shutdown" if self.stopping else "capacity"
-            journal.finish(outcome, f"{why}: hung up (no call control to hand over)", by="bot")
-            await sink.hangup()
         self._report(journal, info)
 
     def reclaim_stalled(self) -> bool:
@@ -242,22 +198,29 @@ class CallSession:
         self.journal = CallJournal(
             info, dialplan=loaded.name, dialplan_version=loaded.version, voice=self.synthesizer.name
         )
-        self.finished = asyncio.Event()
-        self.failure: str | None = None
         self.watch = LineWatch(time.monotonic(), mark_grace_s=services.call.mark_grace_s)
-        self._caller_gone = False
-        self._ended_by = "caller"
-        self._line_reason = ""
-        self._line_outcome = "hung_up_by_caller"
-        self._shutting_down = False
-        self._no_media: str | None = None
-        """Why the no-media guard ended the call (None: it did not)."""
-        self._mark_waiters: dict[str, asyncio.Event] = {}
+        handover = CallHandover(
+            services.control,
+            self.journal,
+            language=self.dialplan.language,
+            intent_labels={i.id: i.spoken_label for i in self.dialplan.intents},
+        )
+        self.ending = CallEnding(self.journal, handover, sink, self.watch)
+        self.finished = self.ending.finished
+        self.output = LineOutput(sink, self.journal, self.ending, watch=self.watch)
+        self.line = LineInput(
+            inbound,
+            self.watch,
+            on_mark=self.output.mark_played,
+            on_end=self._line_ended,
+            call_id=info.call_id,
+        )
 
     def _build_worker(self) -> PipelineWorker:
         call = self.services.call
         pipeline = Pipeline(
             [
+                self.line,
                 TurnProcessor(self.services.vad, barge_in=call.barge_in),
                 TranscriptionProcessor(
                     self.services.asr,
@@ -272,15 +235,7 @@ class CallSession:
                     audio_dir=self.dialplan_path.parent,
                 ),
                 SpeechProcessor(self.synthesizer),
-                LineOutput(
-                    self.sink,
-                    self.services.control,
-                    self.journal,
-                    self.finished,
-                    language=self.dialplan.language,
-                    intent_labels={i.id: i.spoken_label for i in self.dialplan.intents},
-                    watch=self.watch,
-                ),
+                self.output,
             ]
         )
         worker = PipelineWorker(
@@ -304,11 +259,7 @@ class CallSession:
         return worker
 
     def _fail(self, reason: str) -> None:
-        if self.failure is None:
-            logger.error("call %s: %s", self.info.call_id, reason)
-            self.failure = reason
-            self.journal.errors.append(reason)
-            self.finished.set()
+        self.ending.fail(reason)
 
     async def run(self) -> None:
         worker = self._build_worker()
@@ -316,34 +267,17 @@ class CallSession:
         await runner.add_workers(worker)
         running = asyncio.create_task(runner.run(), name=f"pipeline-{self.info.call_id}")
         try:
-            await self._pump(worker)
+            await self._until_over()
         except Exception as exc:
             logger.exception("call %s: unexpected error", self.info.call_id)
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
             await _stop(worker, running)
-        await self._end()
-
-    async def _end(self) -> None:
-        """Once the pipeline has stopped: end the call politely if the line is still up,
-        and record who ended it and why (the first outcome recorded wins)."""
-        if not self._caller_gone:
-            if self._shutting_down:
-                await self._hand_over(
-                    "transferred_on_shutdown", "callbot stopping", otherwise="ended_on_shutdown"
-                )
-            elif self._no_media is not None:
-                await self._hand_over("media_timeout", self._no_media, otherwise="media_timeout")
-                self.journal.finish("media_timeout", self._no_media, by="bot")
-            elif self.failure is not None:
-                await self._hand_over("transferred", f"failure: {self.failure}", otherwise="failed")
-        if self._caller_gone:
-            self.journal.finish(self._line_outcome, self._line_reason, by=self._ended_by)
-        self.journal.finish("failed" if self.failure else "answered", self.failure or "", by="bot")
-        if self.journal.outcome == "answered" and not self.watch.alive:
-            # The bot's own policy (no input...) hung up, but nobody was ever on the line.
-            self.journal.outcome = "media_timeout"
-            self.journal.outcome_detail = "nothing ever came from the line"
+            await self.line.stop()  # from here on the line is read here (the apology)
+        call = self.services.call
+        await self.ending.close(
+            Apology(self.engine.on_error, self._say_directly, call.failure_grace_s)
+        )
 
     @property
     def stalled(self) -> bool:
@@ -352,112 +286,38 @@ class CallSession:
 
     def end_for_no_media(self, detail: str) -> None:
         """The no-media guard: end the call politely (apology, then transfer or hang-up)."""
-        if not self.finished.is_set():
-            logger.warning("call %s: %s: ending the call", self.info.call_id, detail)
-            self._no_media = detail
-            self.finished.set()
-
-    @property
-    def _english(self) -> bool:
-        return self.dialplan.language.lower().startswith("en")
+        self.ending.no_media(detail)
 
     def shut_down(self) -> None:
         """The process is stopping: end this call now, handing the caller to a human."""
-        if not self.finished.is_set():
-            self._shutting_down = True
-            self.finished.set()
+        self.ending.shut_down()
 
-    async def _pump(self, worker: PipelineWorker) -> None:
-        """Feed the line's events into the pipeline until the call is over."""
+    async def _until_over(self) -> None:
+        """While the line feeds the pipeline (:class:`LineInput`), until the line ends or
+        the bot is done: the call's guards, maximum duration and no media from the line."""
         call = self.services.call
-        gap_s = call.gap_fill_ms / 1000.0
         deadline = time.monotonic() + call.max_call_s
-        last_audio = time.monotonic()
-        while not self.finished.is_set():
-            now = time.monotonic()
-            if now > deadline:
-                self._fail("maximum call duration reached")
-                return
-            if self.watch.media_timed_out(now, call.media_timeout_s):
-                self.end_for_no_media(f"no media from the line for {call.media_timeout_s:g} s")
-                return
-            try:
-                event = await asyncio.wait_for(self.inbound.get(), gap_s)
-            except TimeoutError:
-                # Nothing from the line (silence suppression): time still passes for the VAD.
-                missing = int((time.monotonic() - last_audio) * PIPELINE_RATE_HZ)
-                last_audio = time.monotonic()
-                await worker.queue_frame(_audio_frame(np.zeros(missing, dtype=np.int16)))
-                continue
-            if _from_line(event):
-                self.watch.line_event(time.monotonic())
-            if isinstance(event, CallerAudio):
-                last_audio = time.monotonic()
-                await worker.queue_frame(_audio_frame(event.pcm))
-            elif isinstance(event, CallerDtmf):
-                await self._on_dtmf(worker, event.digit)
-            elif isinstance(event, MarkPlayed):
-                await worker.queue_frame(MarkPlayedFrame(mark_id=event.mark_id))
-            elif isinstance(event, CallEnded):
-                self._line_ended(event)
-                await worker.queue_frame(CallerGoneFrame(reason=event.reason))
-                return
+        over = [
+            asyncio.ensure_future(self.finished.wait()),
+            asyncio.ensure_future(self.line.ended.wait()),
+        ]
+        try:
+            while not any(waiter.done() for waiter in over):
+                now = time.monotonic()
+                if now > deadline:
+                    self._fail("maximum call duration reached")
+                    return
+                if self.watch.media_timed_out(now, call.media_timeout_s):
+                    self.end_for_no_media(f"no media from the line for {call.media_timeout_s:g} s")
+                    return
+                await asyncio.wait(over, timeout=GUARD_TICK_S, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in over:
+                waiter.cancel()
 
     def _line_ended(self, event: CallEnded) -> None:
         logger.info("call %s: line ended (%s)", self.info.call_id, event.reason)
-        self._caller_gone = True
-        self._ended_by, self._line_reason = event.by, event.reason
-        if event.protocol_error:
-            self._line_outcome = "protocol_error"
-        elif event.by != "caller":
-            self._line_outcome = "failed"
-
-    async def _on_dtmf(self, worker: PipelineWorker, digit: str) -> None:
-        try:
-            button = KeypadEntry(digit)
-        except ValueError:
-            logger.info("call %s: ignoring DTMF %r", self.info.call_id, digit)
-            return
-        await worker.queue_frame(InputDTMFFrame(button=button))
-
-    async def _hand_over(self, outcome: str, detail: str, *, otherwise: str) -> None:
-        """Bypassing the (stopped or broken) pipeline: apologise, then hand the caller to a
-        human with the call's context (``outcome``), or hang up (``otherwise``); the
-        dialplan's ``on_error`` decides."""
-        try:
-            async with asyncio.timeout(self.services.call.failure_grace_s):
-                await self.sink.flush()
-                self.watch.flushed(time.monotonic())
-                for action in self.engine.on_error():
-                    if isinstance(action, Say):
-                        await self._say_directly(action.text)
-                    elif isinstance(action, Transfer):
-                        if self._caller_gone:
-                            return
-                        if self._shutting_down:
-                            reason = SHUTDOWN_REASON["en" if self._english else "fr"]
-                            action = dataclasses.replace(action, reason=reason)
-                        self.journal.transfer_queue = action.queue
-                        context = build_context(
-                            self.journal,
-                            action,
-                            self.info,
-                            intent_labels={i.id: i.spoken_label for i in self.dialplan.intents},
-                            language=self.dialplan.language,
-                        )
-                        if await self.services.control.transfer(self.info, action, context):
-                            self.journal.finish(outcome, detail, by="bot")
-                            return
-                    elif isinstance(action, Hangup):
-                        break
-        except TimeoutError:
-            logger.warning("call %s: apology and hand-over took too long", self.info.call_id)
-        except Exception:
-            logger.exception("call %s: could not apologise", self.info.call_id)
-        if self._caller_gone:
-            return
-        self.journal.finish(otherwise, detail, by="bot")
-        await self.sink.hangup()
+        self.ending.line_ended(event)
 
     async def _say_directly(self, text: str) -> None:
         async for chunk in self.synthesizer.stream(text):
@@ -478,18 +338,6 @@ class CallSession:
                         return
         except TimeoutError:
             logger.info("call %s: the line never confirmed the apology", self.info.call_id)
-
-
-def _from_line(event: InboundEvent) -> bool:
-    """Whether ``event`` is a sign of life from the line: caller audio, a key, a mark the
-    line confirmed (not the end of the call, nor a mark the edge counted itself)."""
-    if isinstance(event, MarkPlayed):
-        return event.by_line
-    return isinstance(event, CallerAudio | CallerDtmf)
-
-
-def _audio_frame(pcm: np.ndarray) -> InputAudioRawFrame:
-    return InputAudioRawFrame(audio=pcm.tobytes(), sample_rate=PIPELINE_RATE_HZ, num_channels=1)
 
 
 def _call_variables(info: CallInfo) -> dict[str, str]:

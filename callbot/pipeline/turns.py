@@ -17,13 +17,8 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.pipeline.frames import BargeInGateFrame, PausedUtteranceFrame, UtteranceFrame
-from callbot.speech.vad import (
-    SpeechEnded,
-    SpeechPaused,
-    SpeechStarted,
-    TurnDetector,
-    VadSettings,
-)
+from callbot.speech.settings import VadSettings
+from callbot.speech.vad import SpeechEnded, SpeechPaused, SpeechStarted, TurnDetector
 
 
 class TurnProcessor(FrameProcessor):

@@ -30,13 +30,9 @@ import enum
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from callbot.security.passwords import PasswordCheck
 from callbot.security.proxy import TrustedProxies, groups
-
-if TYPE_CHECKING:
-    from callbot.config import Settings
 
 AGENT_COOKIE = "callbot_console"
 """Cookie the agent console sets once opened with ``?token=`` (screen-pop links carry none)."""
@@ -126,44 +122,6 @@ class Credentials:
 
     logins: tuple[Login, ...] = ()
     tokens: tuple[tuple[Role, str], ...] = ()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Credentials:
-        """ValueError when a password hash is malformed (the message never echoes it)."""
-        server, security = settings.server, settings.security
-        logins = []
-        for role, user, plain, hashed, where in (
-            (
-                Role.MEDIA,
-                server.media_username,
-                server.media_password,
-                security.media_password_hash,
-                "security.media_password_hash",
-            ),
-            (
-                Role.OPS,
-                security.ops_username,
-                security.ops_password,
-                security.ops_password_hash,
-                "security.ops_password_hash",
-            ),
-        ):
-            try:
-                check = PasswordCheck.of(secret(plain), secret(hashed))
-            except ValueError as exc:
-                raise ValueError(f"{where}: {exc}") from None
-            if secret(user) and check is not None:
-                logins.append(Login(role, str(user), check))
-        tokens = [
-            (role, token)
-            for role, token in (
-                (Role.MEDIA, secret(security.media_token)),
-                (Role.AGENT, secret(settings.handover.console_token)),
-                (Role.METRICS, secret(security.metrics_token)),
-            )
-            if token is not None
-        ]
-        return cls(tuple(logins), tuple(tokens))
 
     @property
     def configured(self) -> frozenset[Role]:
@@ -256,23 +214,6 @@ class AccessPolicy:
     user_header: str = "X-Forwarded-User"
     roles_header: str = "X-Forwarded-Groups"
     role_prefix: str = ""
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, loopback: bool) -> AccessPolicy:
-        """``loopback``: the server listens on loopback only. ValueError on a malformed
-        password hash or proxy address."""
-        security = settings.security
-        credentials = Credentials.from_settings(settings)
-        proxies = TrustedProxies.parse(security.trusted_proxies)
-        open_mode = loopback and not proxies and not credentials.configured
-        return cls(
-            credentials,
-            frozenset(Role) if open_mode else frozenset(),
-            proxies,
-            security.proxy_user_header,
-            security.proxy_roles_header,
-            security.proxy_role_prefix,
-        )
 
     def first_look(self, request: Request) -> Decision | None:
         """The verdict when no credential needs checking (public, open, closed, or a trusted

@@ -16,45 +16,15 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.errors import CallError, ModelError
+from callbot.speech.settings import AsrSettings
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class AsrSettings:
-    model_dir: Path = Path()
-    """Directory of a CTranslate2 Whisper model (``callbot models pull`` fills it);
-    empty: ``<models_dir>/whisper-base``."""
-    device: str = "auto"
-    """``cpu``, ``cuda`` or ``auto`` (CUDA when a GPU is visible to CTranslate2)."""
-    compute_type: str | None = None
-    """None picks ``int8`` on CPU and ``float16`` on CUDA."""
-    language: str = "fr"
-    """Recognition language (ISO 639-1) when the dialplan does not give one."""
-    beam_size: int = 1
-    """Whisper beam width; 1 (greedy) is the fastest, larger is slower for little gain."""
-    cpu_threads: int = 0
-    """0 means one per core."""
-    workers: int = 1
-    """Decodes run at once. Keep 1 on CPU; 2-4 on a GPU."""
-    max_pending: int = 8
-    """Utterances allowed to wait for a worker before new ones are refused."""
-    timeout_s: float = 15.0
-    """A recognition not done after this (waiting for a worker included) fails the turn."""
-    initial_prompt: str | None = None
-    """Domain words that help recognition (e.g. "carte Vitale, ameli, RIB")."""
-    window_s: float = 10.0
-    """Encoder window. Whisper pads every input to 30 s, so a 2 s telephone turn costs
-    as much as a 30 s one; CTranslate2 accepts shorter windows. 10 s cuts the encoder
-    cost six-fold at equal accuracy on telephone speech (benchmarks/asr_window.py).
-    Longer utterances get a longer window; 30 restores stock faster-whisper."""
 
 
 @dataclass(frozen=True, slots=True)

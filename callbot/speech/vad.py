@@ -17,31 +17,11 @@ import webrtcvad
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.audio.levels import dbfs
+from callbot.speech.settings import VadSettings
 
 Pcm = npt.NDArray[np.int16]
 
 FRAME_SAMPLES = PIPELINE_RATE_HZ * 20 // 1000
-
-
-@dataclass(frozen=True, slots=True)
-class VadSettings:
-    aggressiveness: int = 2
-    """webrtcvad mode, 0 (least) to 3 (most aggressive at rejecting non-speech)."""
-    start_ms: int = 200
-    """Voiced audio needed before a turn starts (and barge-in may fire)."""
-    stop_ms: int = 600
-    """Unvoiced audio that ends a turn."""
-    preroll_ms: int = 300
-    """Audio kept from before the detected start."""
-    min_speech_ms: int = 250
-    """Turns with less voiced audio than this are dropped as noise."""
-    max_utterance_s: float = 20.0
-    """A turn is cut (and recognised) after this long."""
-    energy_floor_dbfs: float = -50.0
-    """Frames quieter than this are never speech."""
-    speculative_ms: int = 250
-    """Unvoiced audio after which recognition starts early, before the turn is known to
-    be over (``stop_ms``); its result is used if the caller then stays silent. 0: off."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from callbot.speech.tts import (
 )
 
 if TYPE_CHECKING:
-    from callbot.config import TtsSettings
+    from callbot.speech.settings import TtsSettings
 
 logger = logging.getLogger(__name__)
 

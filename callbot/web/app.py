@@ -1,7 +1,7 @@
 """The FastAPI application: ``/media`` for Asterisk (and the softphone), pages, health.
 
 The app holds no global state: everything comes from :class:`WebContext`, built by
-:mod:`callbot.service` at start-up. Its routes check no credentials: the access gate
+:mod:`callbot.app.service` at start-up. Its routes check no credentials: the access gate
 in front of the app does (:func:`callbot.web.site.build_site`). ``/api/calls`` serves
 the recent calls redacted exactly as the record store keeps them.
 """

@@ -22,7 +22,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from callbot.errors import StartupError
 from callbot.observability.throttle import ThrottledWarning
-from callbot.ports import bind_tcp
+from callbot.web.ports import bind_tcp
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ async def serve_app(
     :class:`~callbot.errors.StartupError` when uvicorn gives up starting; either way no
     task is left behind with an exception nobody retrieves.
     """
-    sockets = bind_tcp(host, port)  # here, not in uvicorn: see callbot.ports
+    sockets = bind_tcp(host, port)  # here, not in uvicorn: see callbot.web.ports
     # The TCP peer stays the client: X-Forwarded-For is believed only from the proxies
     # callbot is told to trust (callbot.security.proxy), never by uvicorn's default.
     options.setdefault("proxy_headers", False)

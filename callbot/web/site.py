@@ -16,11 +16,12 @@ from callbot.handover.console import mount_console
 from callbot.handover.hub import HandoverHub
 from callbot.records.store import RecordStore
 from callbot.security.access import Role
-from callbot.security.exposure import HOW_TO_SET, access_policy, is_loopback
+from callbot.security.checks import is_loopback
 from callbot.security.gate import AccessGate
 from callbot.security.ratelimit import FailureLimiter
 from callbot.web.app import WebContext, create_app
 from callbot.web.dashboard import mount_dashboard
+from callbot.web.exposure import HOW_TO_SET, access_policy
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ import pytest
 from websockets.asyncio.client import connect
 
 from callbot.bridge.check import MODULES, check_sounds_dir
-from callbot.cli import main
+from callbot.cli.main import main
 from callbot.simulator.ari_server import SimulatedAri
-from tests.bridge.conftest import PASSWORD
+from tests.conftest import ARI_PASSWORD as PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 DIALPLAN = REPO / "dialplans" / "assurance-maladie.yaml"

@@ -19,15 +19,15 @@ from typing import Any
 
 import pytest
 
+from callbot.app.bridge import RunningBridge, build_bridge
+from callbot.app.serve import _shut_down
+from callbot.app.service import Callbot, Engines
 from callbot.audio.formats import SLIN_16K
-from callbot.bridge.runtime import RunningBridge, build_bridge
 from callbot.bridge.settings import AriSettings
 from callbot.config import Settings
 from callbot.dialplan import Transfer
 from callbot.handover.hub import HandoverHub
 from callbot.media.types import CallInfo
-from callbot.runtime import _shut_down
-from callbot.service import Callbot, Engines
 from callbot.simulator.ari_server import SimulatedAri
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
 from callbot.simulator.external_media import ExternalMediaDialer
@@ -78,11 +78,6 @@ class Rig:
 @pytest.fixture(scope="module")
 def settings(models_dir: Path) -> Settings:
     return bot_settings(models_dir, DIALPLAN)
-
-
-@pytest.fixture(scope="module")
-def engines(settings: Settings) -> Engines:
-    return Engines.load(settings)
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from callbot.errors import AriError, AudioSocketError, ChanWebsocketError
 from callbot.protocols import ari, audiosocket
 from callbot.protocols import chan_websocket as cw
+from callbot.protocols import chan_websocket_app as cw_app
 from callbot.protocols import chan_websocket_asterisk as cwa
-from callbot.security.fuzzing import default_targets, fuzz, mutate_bytes, mutate_json
+from tests.fuzz.harness import default_targets, fuzz, mutate_bytes, mutate_json
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 json_values = st.recursive(
@@ -63,14 +64,14 @@ def test_mutators_change_their_input() -> None:
 )
 def test_chan_websocket_json_events(name: str, fields: dict[str, Any]) -> None:
     with contextlib.suppress(ChanWebsocketError):
-        cw.parse_event(json.dumps({"event": name, **fields}))
+        cw_app.parse_event(json.dumps({"event": name, **fields}))
 
 
 @FUZZ
 @given(st.text(max_size=300))
 def test_chan_websocket_plain_events_and_commands(text: str) -> None:
     for parse in (
-        lambda: cw.parse_event(text),
+        lambda: cw_app.parse_event(text),
         lambda: cwa.parse_command(text, cw.ControlFormat.PLAIN),
         lambda: cwa.parse_command(text, cw.ControlFormat.JSON),
     ):

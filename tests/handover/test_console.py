@@ -20,8 +20,8 @@ from callbot.config import Settings
 from callbot.handover.console import WS_UNSUPPORTED_DATA, mount_console
 from callbot.handover.hub import HandoverHub
 from callbot.handover.settings import HandoverSettings
-from callbot.security.access import AccessPolicy
 from callbot.security.gate import AccessGate
+from callbot.web.exposure import policy_for
 from callbot.web.serving import serve_app
 from tests.handover.test_hub import STEP_TIMEOUT_S, sample_context
 
@@ -33,7 +33,7 @@ async def serve(hub: HandoverHub, token: str | None) -> AsyncIterator[str]:
     mount_console(app, hub)
     if token is not None:
         settings = Settings(handover=HandoverSettings(console_token=token))
-        app.add_middleware(AccessGate, policy=AccessPolicy.from_settings(settings, loopback=True))
+        app.add_middleware(AccessGate, policy=policy_for(settings, loopback=True))
     running = await serve_app(app)
     yield f"127.0.0.1:{running.port}"
     await hub.aclose()  # ends live websockets, so the server stops at once

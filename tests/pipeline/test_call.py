@@ -11,19 +11,19 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from callbot.app.service import Callbot, Engines
 from callbot.audio.convert import resample
 from callbot.audio.formats import SLIN_16K, ULAW_8K
 from callbot.config import Settings
 from callbot.dialplan.store import DialplanStore
 from callbot.media.types import CallInfo
 from callbot.records.settings import RecordsSettings
-from callbot.service import Callbot, Engines
 from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
 from callbot.simulator.script import (
     DtmfTurn,
@@ -46,18 +46,6 @@ def settings(models_dir: Path) -> Settings:
         server={"audiosocket": True, "audiosocket_port": 0},
         call={"no_input_timeout_s": 2.0},
     )
-
-
-@pytest.fixture(scope="module")
-def engines(settings: Settings) -> Engines:
-    return Engines.load(settings)
-
-
-@pytest.fixture
-async def bot(settings: Settings, engines: Engines) -> AsyncIterator[Callbot]:
-    running = await Callbot.start(settings, engines=engines)
-    yield running
-    await running.stop()
 
 
 def envelope(pcm: np.ndarray) -> np.ndarray:

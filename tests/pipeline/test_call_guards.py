@@ -13,19 +13,18 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
 
+from callbot.app.bridge import build_bridge
+from callbot.app.service import Callbot, Engines
 from callbot.audio.formats import SLIN_16K, ULAW_8K
-from callbot.bridge.runtime import build_bridge
 from callbot.bridge.settings import AriSettings
 from callbot.config import Settings
-from callbot.pipeline.call import CAPACITY_REASON
-from callbot.service import Callbot, Engines
+from callbot.pipeline.ending import CAPACITY_REASON
 from callbot.simulator.ari_server import SimulatedAri
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
 from callbot.simulator.external_media import ExternalMediaDialer
@@ -45,11 +44,6 @@ def settings(models_dir: Path) -> Settings:
     return bot_settings(models_dir, DIALPLAN, call=GUARDS, security={"max_concurrent_calls": 7})
 
 
-@pytest.fixture(scope="module")
-def engines(settings: Settings) -> Engines:
-    return Engines.load(settings)
-
-
 def tuned(settings: Settings, *, max_calls: int | None = None, **call: float) -> Settings:
     security = settings.security
     if max_calls is not None:
@@ -57,13 +51,6 @@ def tuned(settings: Settings, *, max_calls: int | None = None, **call: float) ->
     return dataclasses.replace(
         settings, call=dataclasses.replace(settings.call, **call), security=security
     )
-
-
-@pytest.fixture
-async def bot(settings: Settings, engines: Engines) -> AsyncIterator[Callbot]:
-    running = await Callbot.start(settings, engines=engines)
-    yield running
-    await running.stop()
 
 
 def stalled_line(bot: Callbot, call_id: str) -> SimulatedChanWebsocketCall:

@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
+from callbot.app.service import Callbot, Engines
 from callbot.audio.formats import ULAW_8K
 from callbot.config import Settings
 from callbot.dialplan import Transfer
 from callbot.dialplan.store import DialplanStore
 from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
-from callbot.service import Callbot, Engines
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
 from callbot.simulator.recording import ReceivedCommand
 from callbot.simulator.run import wait_for_record
@@ -58,11 +58,6 @@ class QueueControl:
 @pytest.fixture(scope="module")
 def settings(models_dir: Path) -> Settings:
     return bot_settings(models_dir, ASSURANCE)
-
-
-@pytest.fixture(scope="module")
-def engines(settings: Settings) -> Engines:
-    return Engines.load(settings)
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ import asyncio
 import dataclasses
 import sys
 
+from callbot.app.service import Operations
 from callbot.audio.formats import AudioFormat
+from callbot.calls.journal import CallJournal
 from callbot.config import Settings
 from callbot.media.types import CallInfo
-from callbot.pipeline.journal import CallJournal
 from callbot.records.settings import RecordsSettings
-from callbot.service import Operations
 
 
 def durable_settings(url: str, spool_dir: str) -> Settings:

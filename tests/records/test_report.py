@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from callbot.records.cli import register
+from callbot.cli.records import register
 from callbot.records.store import open_store
 from tests.records.seed import seeded_journals
 

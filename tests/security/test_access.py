@@ -10,7 +10,6 @@ from callbot.config import ServerSettings, Settings, load_settings
 from callbot.handover.settings import HandoverSettings
 from callbot.security.access import (
     AccessPolicy,
-    Credentials,
     Presented,
     Request,
     Role,
@@ -19,6 +18,7 @@ from callbot.security.access import (
 )
 from callbot.security.passwords import hash_password
 from callbot.security.settings import SecuritySettings
+from callbot.web.exposure import credentials_for, policy_for
 
 OPS_PW, MEDIA_PW = "ops-pw", "media-pw"
 MEDIA_TOKEN, AGENT_TOKEN, METRICS_TOKEN = "media-tok", "agent-tok", "metrics-tok"
@@ -95,18 +95,18 @@ def test_blank_secrets_count_as_unset() -> None:
         security=SecuritySettings(media_token="  \t", ops_password="", metrics_token="\n"),
         handover=HandoverSettings(console_token=" "),
     )
-    assert Credentials.from_settings(blank).configured == frozenset()
+    assert credentials_for(blank).configured == frozenset()
 
 
 def test_nothing_configured_on_loopback_is_open() -> None:
-    policy = AccessPolicy.from_settings(Settings(), loopback=True)
+    policy = policy_for(Settings(), loopback=True)
     for path in ("/", "/media", "/agent/ws", "/api/calls", "/metrics", "/static/x.css"):
         assert verdict(policy, request(path)) is Verdict.ALLOWED
 
 
 def test_a_configured_role_needs_its_credentials_even_on_loopback() -> None:
     settings = Settings(security=SecuritySettings(ops_password=OPS_PW))
-    policy = AccessPolicy.from_settings(settings, loopback=True)
+    policy = policy_for(settings, loopback=True)
     assert verdict(policy, request("/api/calls")) is Verdict.MISSING
     assert verdict(policy, request("/api/calls", authorization=basic("ops", "x"))) is Verdict.BAD
     ok = request("/api/calls", authorization=basic("ops", OPS_PW))
@@ -118,7 +118,7 @@ def test_a_configured_role_needs_its_credentials_even_on_loopback() -> None:
 
 
 def test_each_role_opens_its_surfaces_only() -> None:
-    policy = AccessPolicy.from_settings(all_roles(), loopback=False)
+    policy = policy_for(all_roles(), loopback=False)
     creds = {
         Role.MEDIA: {"authorization": basic("asterisk", MEDIA_PW)},
         Role.AGENT: {"authorization": f"Bearer {AGENT_TOKEN}"},
@@ -142,14 +142,14 @@ def test_each_role_opens_its_surfaces_only() -> None:
 
 
 def test_the_console_cookie_only_counts_on_agent_surfaces() -> None:
-    policy = AccessPolicy.from_settings(all_roles(), loopback=False)
+    policy = policy_for(all_roles(), loopback=False)
     assert verdict(policy, request("/agent", cookie_token=AGENT_TOKEN)) is Verdict.ALLOWED
     # On the dashboard it is ignored: the browser gets a 401 and prompts for ops.
     assert verdict(policy, request("/dashboard", cookie_token=AGENT_TOKEN)) is Verdict.MISSING
 
 
 def test_the_softphone_opened_with_the_media_token_still_prompts_for_ops() -> None:
-    policy = AccessPolicy.from_settings(all_roles(), loopback=False)
+    policy = policy_for(all_roles(), loopback=False)
     page = request("/", query_token=MEDIA_TOKEN)  # /?token=... : for its /media websocket
     assert verdict(policy, page) is Verdict.MISSING  # 401 + Basic challenge, not 403
     ops = request("/", query_token=MEDIA_TOKEN, authorization=basic("ops", OPS_PW))
@@ -159,17 +159,17 @@ def test_the_softphone_opened_with_the_media_token_still_prompts_for_ops() -> No
 
 def test_a_role_without_credentials_is_closed_off_loopback_or_behind_proxies() -> None:
     settings = Settings(security=SecuritySettings(ops_password=OPS_PW))
-    off = AccessPolicy.from_settings(settings, loopback=False)
+    off = policy_for(settings, loopback=False)
     assert verdict(off, request("/metrics")) is Verdict.CLOSED
     proxied = dataclasses.replace(
         settings, security=dataclasses.replace(settings.security, trusted_proxies=("10.0.0.5",))
     )
-    behind = AccessPolicy.from_settings(proxied, loopback=True)
+    behind = policy_for(proxied, loopback=True)
     assert verdict(behind, request("/metrics")) is Verdict.CLOSED
 
 
 def test_proxy_headers_count_only_from_a_trusted_peer() -> None:
-    policy = AccessPolicy.from_settings(
+    policy = policy_for(
         all_roles(trusted_proxies=("10.0.0.5",), proxy_role_prefix="callbot-"), loopback=False
     )
     sso = {"x_forwarded_user": "alice", "x_forwarded_groups": "staff, callbot-ops"}
@@ -186,7 +186,7 @@ def test_proxy_headers_count_only_from_a_trusted_peer() -> None:
 
 
 def test_proxy_header_names_are_configurable_and_the_client_is_read_through_proxies() -> None:
-    policy = AccessPolicy.from_settings(
+    policy = policy_for(
         all_roles(
             trusted_proxies=("10.0.0.0/8",),
             proxy_user_header="Remote-User",

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from callbot.cli import main
+from callbot.cli.main import main
+from callbot.cli.security import read_password
 from callbot.errors import ConfigError
-from callbot.security.cli import read_password
 from callbot.security.passwords import (
     PasswordCheck,
     PasswordHash,

@@ -10,7 +10,8 @@ import pytest
 from callbot.audio.convert import decode, encode, resample
 from callbot.audio.formats import ULAW_8K
 from callbot.errors import ModelError
-from callbot.speech.asr import AsrBusy, AsrSettings, WhisperAsr
+from callbot.speech.asr import AsrBusy, WhisperAsr
+from callbot.speech.settings import AsrSettings
 from tests.conftest import speech_16k
 
 pytestmark = pytest.mark.models

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from callbot.config import TtsSettings
 from callbot.errors import ModelError
+from callbot.speech.settings import TtsSettings
 from callbot.speech.tts import CachedSynthesizer, EspeakSynthesizer, SpeechChunk
 from callbot.speech.voices import VoiceLibrary
 

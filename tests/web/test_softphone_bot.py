@@ -17,7 +17,7 @@ from playwright.async_api import async_playwright
 
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.audio.wavfile import write_wav
-from callbot.service import Callbot
+from callbot.app.service import Callbot
 from callbot.simulator.run import wait_for_record
 from tests.conftest import bot_settings, speech_16k
 from tests.web.browser import CHROMIUM, chromium_args, on_console

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from callbot.dialplan.cli import main
+from callbot.cli.dialplan import main
 from callbot.dialplan.tooling.asterisk_queues import load_asterisk_queues, queue_findings
 from tests.dialplan.conftest import MINIMAL_YAML
 from tests.dialplan.tooling.conftest import REPO, SHIPPED

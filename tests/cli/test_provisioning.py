@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from callbot.provisioning import cli
-
-from .support import WhisperPull, closed_port_url, fake_voice_files, sha, write_descriptor
+from callbot.cli import provisioning as cli
+from tests.provisioning.support import (
+    WhisperPull,
+    closed_port_url,
+    fake_voice_files,
+    sha,
+    write_descriptor,
+)
 
 
 def _run(*argv: str) -> int:

@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from callbot.audio.formats import ULAW_8K
-from callbot.cli import main
+from callbot.cli.main import main
 from callbot.simulator.run import Target, open_peer, simulate
 from callbot.simulator.script import DtmfTurn
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DIALPLAN = REPO / "tests/pipeline/dialplans/call-fr.yaml"
 
 

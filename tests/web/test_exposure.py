@@ -6,13 +6,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from callbot.cli import main
+from callbot.cli.main import main
 from callbot.config import ServerSettings, Settings, load_settings
 from callbot.errors import ConfigError
 from callbot.handover.settings import HandoverSettings
-from callbot.security.exposure import check_exposure, is_loopback, media_auth_ok
+from callbot.security.checks import is_loopback, media_auth_ok
 from callbot.security.passwords import hash_password
 from callbot.security.settings import SecuritySettings
+from callbot.web.exposure import check_exposure
 
 
 def basic(user: str, password: str) -> str:

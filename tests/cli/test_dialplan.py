@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from callbot.dialplan.cli import main
+from callbot.cli.dialplan import main
 from tests.dialplan.conftest import MINIMAL_YAML
 from tests.dialplan.tooling.conftest import DIALPLANS, REPO, SHIPPED
 
@@ -55,7 +55,7 @@ def test_accuracy_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_chat_through_stdin() -> None:
     script = "j'ai oublié mon mot de passe ameli\n/dtmf 0\n/dtmf 9\n/quit\n"
     done = subprocess.run(
-        [sys.executable, "-m", "callbot.dialplan.cli", "chat", "dialplans/assurance-maladie.yaml"],
+        [sys.executable, "-m", "callbot.cli.dialplan", "chat", "dialplans/assurance-maladie.yaml"],
         input=script,
         capture_output=True,
         text=True,

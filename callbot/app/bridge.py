@@ -14,8 +14,9 @@ import logging
 from dataclasses import dataclass, field
 
 from callbot.bridge.ari_client import AriClient
-from callbot.bridge.control import AriCallControl, HandoverPublisher, Synthesizer
+from callbot.bridge.control import AriCallControl
 from callbot.bridge.stasis import StasisBridge
+from callbot.bridge.warm_transfer import HandoverPublisher, RenderWav
 from callbot.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ class RunningBridge:
 def build_bridge(
     settings: Settings,
     hub: HandoverPublisher | None = None,
-    synthesize: Synthesizer | None = None,
+    synthesize: RenderWav | None = None,
 ) -> RunningBridge:
     """Client, Stasis app and call control from ``settings.ari`` (not started).
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from callbot.cli.settings_doc import example_toml, settings_toml
 from callbot.config import load_settings
-from callbot.settings_doc import example_toml, settings_toml
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

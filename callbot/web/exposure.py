@@ -1,4 +1,4 @@
-"""Start-up exposure check, and the media endpoint's own credential check.
+"""Start-up exposure check, and the access policy built from the settings.
 
 Rule: nothing but ``/healthz`` and ``/readyz`` is served without credentials once the
 server listens beyond loopback. :func:`check_exposure` refuses to start, in one line,
@@ -12,19 +12,13 @@ secret counts as unset, so a mistaken ``host = "0.0.0.0"`` cannot expose callers
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-import ipaddress
-from typing import TYPE_CHECKING
-
+from callbot.config import Settings
 from callbot.errors import ConfigError
-from callbot.security.access import AccessPolicy, Role, secret
+from callbot.security.access import AccessPolicy, Credentials, Login, Role, secret
+from callbot.security.checks import is_loopback
+from callbot.security.passwords import PasswordCheck
+from callbot.security.proxy import TrustedProxies
 
-if TYPE_CHECKING:
-    from callbot.config import Settings
-
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 HOW_TO_SET = {
     Role.MEDIA: "media (/media: server.media_username with server.media_password or "
     "security.media_password_hash, or security.media_token)",
@@ -34,25 +28,66 @@ HOW_TO_SET = {
 }
 
 
-def is_loopback(host: str) -> bool:
-    """True when ``host`` only accepts connections from this machine.
+def credentials_for(settings: Settings) -> Credentials:
+    """What each role accepts. ValueError when a password hash is malformed (the message
+    never echoes it)."""
+    server, security = settings.server, settings.security
+    logins = []
+    for role, user, plain, hashed, where in (
+        (
+            Role.MEDIA,
+            server.media_username,
+            server.media_password,
+            security.media_password_hash,
+            "security.media_password_hash",
+        ),
+        (
+            Role.OPS,
+            security.ops_username,
+            security.ops_password,
+            security.ops_password_hash,
+            "security.ops_password_hash",
+        ),
+    ):
+        try:
+            check = PasswordCheck.of(secret(plain), secret(hashed))
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if secret(user) and check is not None:
+            logins.append(Login(role, str(user), check))
+    tokens = [
+        (role, token)
+        for role, token in (
+            (Role.MEDIA, secret(security.media_token)),
+            (Role.AGENT, secret(settings.handover.console_token)),
+            (Role.METRICS, secret(security.metrics_token)),
+        )
+        if token is not None
+    ]
+    return Credentials(tuple(logins), tuple(tokens))
 
-    ``""`` and ``0.0.0.0`` / ``::`` listen everywhere; names other than localhost are
-    assumed to resolve beyond loopback (the safe side).
-    """
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+
+def policy_for(settings: Settings, *, loopback: bool) -> AccessPolicy:
+    """``loopback``: the server listens on loopback only. ValueError on a malformed
+    password hash or proxy address."""
+    security = settings.security
+    creds = credentials_for(settings)
+    proxies = TrustedProxies.parse(security.trusted_proxies)
+    open_mode = loopback and not proxies and not creds.configured
+    return AccessPolicy(
+        creds,
+        frozenset(Role) if open_mode else frozenset(),
+        proxies,
+        security.proxy_user_header,
+        security.proxy_roles_header,
+        security.proxy_role_prefix,
+    )
 
 
 def access_policy(settings: Settings) -> AccessPolicy:
     """Who may reach what on this server; ConfigError on a malformed hash or proxy."""
     try:
-        return AccessPolicy.from_settings(settings, loopback=is_loopback(settings.server.host))
+        return policy_for(settings, loopback=is_loopback(settings.server.host))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -87,42 +122,3 @@ def check_exposure(settings: Settings) -> None:
             "(server.audiosocket = false) or set security.audiosocket_beyond_loopback = true "
             "on a network only Asterisk can reach"
         )
-
-
-def media_auth_ok(
-    authorization: str | None,
-    query_token: str | None,
-    *,
-    username: str | None,
-    password: str | None,
-    token: str | None,
-) -> bool:
-    """Whether a ``/media`` websocket upgrade may proceed: the media edge's own check,
-    for an edge run without the access gate (``callbot serve`` gives its edge no
-    credentials: the gate in front of the site checks them, hashes included).
-
-    With no credentials configured everything passes. Otherwise a matching Basic
-    header or token is needed; comparisons are constant-time; blank counts as unset.
-    """
-    username, token = secret(username), secret(token)
-    if not username and not token:
-        return True
-    if token and query_token is not None and _same(query_token, token):
-        return True
-    return bool(username) and basic_auth_ok(authorization, username or "", password or "")
-
-
-def basic_auth_ok(header: str | None, username: str, password: str) -> bool:
-    if not header or header[:6].lower() != "basic ":
-        return False
-    try:
-        user, sep, given = (
-            base64.b64decode(header[6:].strip(), validate=True).decode().partition(":")
-        )
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    return bool(sep) & _same(user, username) & _same(given, password)
-
-
-def _same(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())

@@ -169,7 +169,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run these commands alone: ``python -m callbot.dialplan.cli dialplan check FILE``."""
+    """Run these commands alone: ``python -m callbot.cli.dialplan dialplan check FILE``."""
     parser = argparse.ArgumentParser(prog="callbot")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -17,14 +17,14 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from callbot.audio.formats import AudioFormat
 from callbot.config import load_settings
 from callbot.dialplan import Transfer
+from callbot.errors import MissingExtra
 from callbot.handover.context import HandoverContext
+from callbot.loadtest import require_extra
 from callbot.loadtest.build import build_corpus
 from callbot.loadtest.corpus import Corpus, load_corpus
 from callbot.loadtest.metrics import CallResult
@@ -42,6 +42,9 @@ from callbot.loadtest.sampler import ProcessSampler, Sample
 from callbot.media.types import CallInfo
 from callbot.simulator.run import Target
 from callbot.simulator.script import CallerBehaviour
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 DEFAULT_MANIFEST = Path("audio/corpus/manifest.yaml")
 
@@ -94,6 +97,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_loadtest(args: argparse.Namespace) -> int:
+    require_extra()
     from callbot.loadtest.report import write_report  # matplotlib: a second to import
 
     data = asyncio.run(run_from_args(args))
@@ -182,7 +186,7 @@ async def _server(args: argparse.Namespace, corpus: Corpus) -> AsyncIterator[_Se
             ops = (args.ops_user, os.environ.get("CALLBOT_LOADTEST_OPS_PASSWORD", ""))
         yield _Server(target, HttpRecords(args.url, ops), args.pid, {"server": args.url})
         return
-    from callbot.service import Callbot
+    from callbot.app.service import Callbot
 
     overrides: dict[str, Any] = {
         "dialplan": str(corpus.dialplan_path),
@@ -235,6 +239,10 @@ class _Bars:
         if not self.enabled:
             return None
         self._failed = 0
+        try:  # here, not at the top: `callbot` imports this module for every command
+            from tqdm import tqdm
+        except ModuleNotFoundError as exc:
+            raise MissingExtra("tqdm", "loadtest") from exc
         self._bar = tqdm(
             total=total if total is not None else concurrency,
             desc=f"{concurrency} concurrent",

@@ -1,4 +1,4 @@
-"""The long-running entry points behind ``callbot serve`` and ``callbot simulate``."""
+"""``callbot serve``: recover stranded callers, start, serve until a signal, drain."""
 
 from __future__ import annotations
 
@@ -6,23 +6,17 @@ import asyncio
 import logging
 import signal
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
-from callbot.audio.formats import AudioFormat
 from callbot.config import Settings
 from callbot.errors import AriError
 from callbot.handover.hub import HandoverHub
-from callbot.ports import check_ports
-from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
-from callbot.simulator.script import Turn
+from callbot.web.ports import check_ports
 
 if TYPE_CHECKING:
+    from callbot.app.bridge import RunningBridge
+    from callbot.app.service import Callbot
     from callbot.bridge.recovery import Recovered
-    from callbot.bridge.runtime import RunningBridge
-    from callbot.service import Callbot
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +31,13 @@ async def serve_forever(settings: Settings) -> None:
     """
     check_ports(settings.server)  # a taken port is known in well under a second, not after models
     recovered = await _recover_stranded(settings)
-    from callbot.service import Callbot, Engines  # heavy: pipecat, Whisper, Piper
+    from callbot.app.service import Callbot, Engines  # heavy: pipecat, Whisper, Piper
 
     engines = await asyncio.to_thread(Engines.load, settings)
     hub = await asyncio.to_thread(HandoverHub.from_settings, settings.handover)
     bridge = None
     if settings.ari.url:
-        from callbot.bridge.runtime import build_bridge
+        from callbot.app.bridge import build_bridge
 
         # Before the bot: its calls transfer through ARI, with the context in the hub.
         bridge = build_bridge(settings, hub=hub, synthesize=engines.voices.render_wav)
@@ -118,30 +112,3 @@ async def _shut_down(
     if bridge is not None:
         await bridge.stop()
     await bot.stop()
-
-
-async def simulate_once(
-    settings: Settings,
-    turns: list[Turn],
-    transport: str,
-    media_format: AudioFormat,
-    speed: float = 1.0,
-) -> tuple[dict[str, Any], npt.NDArray[np.int16]]:
-    """Start an in-process callbot, run one simulated call, return its JSON record."""
-    from callbot.service import Callbot
-
-    bot = await Callbot.start(settings)
-    try:
-        audiosocket = (settings.server.host, bot.audiosocket_port) if bot.audiosocket_port else None
-        target = Target(
-            media_url=bot.media_url,
-            audiosocket=audiosocket,
-            username=settings.server.media_username,
-            password=settings.server.media_password,
-        )
-        peer = open_peer(target, transport, media_format, speed=speed)
-        trace = await simulate(peer, turns)
-        record = await wait_for_record(bot.records, trace.call_id)
-        return merge(trace, record, peer), peer.recording.audio()
-    finally:
-        await bot.stop()

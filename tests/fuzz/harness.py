@@ -27,6 +27,7 @@ from callbot.audio.formats import AudioFormat
 from callbot.errors import AriError, AudioSocketError, ChanWebsocketError
 from callbot.protocols import ari, audiosocket
 from callbot.protocols import chan_websocket as cw
+from callbot.protocols import chan_websocket_app as cw_app
 from callbot.protocols import chan_websocket_asterisk as cwa
 
 JSON_VALUES: tuple[Any, ...] = (None, True, False, 0, -1, 2**70, -(2**63), 1.5, float("nan"))
@@ -213,12 +214,12 @@ def _text(data: bytes) -> str:
 
 
 def _cw_events(data: bytes) -> object:
-    return cw.parse_event(_text(data))
+    return cw_app.parse_event(_text(data))
 
 
 def _cw_connection(data: bytes) -> object:
     """A call's message sequence: lines are TEXT messages, ``\\x00`` marks a BINARY one."""
-    conn = cw.AppConnection()
+    conn = cw_app.AppConnection()
     for part in data.split(b"\n"):
         if part.startswith(b"\x00"):
             conn.receive_binary(part[1:])
@@ -303,7 +304,7 @@ def _cw_command_seeds() -> tuple[bytes, ...]:
             direction = "in" if name is cw.CommandName.SET_MEDIA_DIRECTION else None
             if direction and fmt is cw.ControlFormat.PLAIN:
                 continue
-            out.append(cw.encode_command(cw.Command(name, "id-1", direction), fmt).encode())
+            out.append(cw_app.encode_command(cw.Command(name, "id-1", direction), fmt).encode())
     return tuple(out)
 
 

@@ -15,15 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callbot.audio.formats import AudioFormat
+from callbot.bridge.calls import Unserved
 from callbot.bridge.recovery import Recovered
-from callbot.bridge.stasis import Unserved, audiosocket_call_id
+from callbot.bridge.stasis import audiosocket_call_id
 from callbot.config import Settings
 from callbot.dialplan.backoffice import BackOffice
 from callbot.dialplan.store import DialplanStore, LoadedDialplan
 from callbot.errors import PortUnavailable
 from callbot.handover.hub import HandoverHub
+from callbot.media.admission import CallAdmission, admitting
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
+from callbot.media.session import SessionSettings
 from callbot.media.types import CallHandler, CallInfo
 from callbot.observability.health import Readiness
 from callbot.observability.metrics import CallMetrics
@@ -32,8 +35,7 @@ from callbot.pipeline.control import CallControl, NoCallControl
 from callbot.records.spool import open_spool
 from callbot.records.store import RecordStore, open_store
 from callbot.records.writer import RecordWriter
-from callbot.security.admission import CallAdmission, admitting
-from callbot.security.exposure import check_exposure
+from callbot.web.exposure import check_exposure
 from callbot.speech.asr import WhisperAsr
 from callbot.speech.voices import VoiceLibrary
 from callbot.web.app import WebContext
@@ -208,7 +210,9 @@ class Callbot:
             audiosocket = AudioSocketServer(
                 handler,
                 AudioSocketSettings(
-                    host=settings.server.host, port=settings.server.audiosocket_port
+                    host=settings.server.host,
+                    port=settings.server.audiosocket_port,
+                    session=SessionSettings(gap_fill_ms=settings.call.gap_fill_ms),
                 ),
             )
             try:
@@ -325,7 +329,8 @@ async def _serve_web(
     hub: HandoverHub,
 ) -> tuple[WebContext, RunningServer]:
     server = settings.server
-    media = ChanWebsocketSettings()  # no credentials here: the site's access gate checks them
+    # No credentials here: the site's access gate checks them.
+    media = ChanWebsocketSettings(session=SessionSettings(gap_fill_ms=settings.call.gap_fill_ms))
     web = WebContext(
         handler=handler,
         media=media,

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from callbot.cli import main
+from callbot.cli.main import main
+from callbot.cli.settings_doc import example_toml, field_docs, settings_toml
 from callbot.config import Settings, load_settings
-from callbot.settings_doc import example_toml, field_docs, settings_toml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "callbot.example.toml"
 REGENERATE = "python -m callbot config example > callbot.example.toml"
 

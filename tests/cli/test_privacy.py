@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from callbot.privacy import cli
+from callbot.cli import privacy as cli
 from callbot.records.store import open_store
 
 SALT = "test-salt"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from callbot.loadtest.cli import register
+from callbot.cli.loadtest import register
 
 DIALPLAN = Path(__file__).resolve().parents[1] / "pipeline" / "dialplans" / "call-fr.yaml"
 

@@ -15,9 +15,9 @@ from callbot.audio.formats import AudioFormat
 from callbot.config import Settings, load_settings
 from callbot.errors import CallbotError
 from callbot.logs import setup_logging
-from callbot.ports import check_ports
-from callbot.security.exposure import check_exposure
+from callbot.web.exposure import check_exposure
 from callbot.security.secrets import secret_values
+from callbot.web.ports import check_ports
 
 logger = logging.getLogger("callbot")
 
@@ -80,14 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_provisioning(commands: Any) -> None:
-    from callbot.bridge.cli import register as register_asterisk
-    from callbot.config_cli import register as register_config
-    from callbot.dialplan.cli import register as register_dialplan
-    from callbot.loadtest.cli import register as register_loadtest
-    from callbot.privacy.cli import register as register_privacy
-    from callbot.provisioning.cli import register as register_provisioning
-    from callbot.records.cli import register as register_records
-    from callbot.security.cli import register as register_security
+    from callbot.cli.asterisk import register as register_asterisk
+    from callbot.cli.config import register as register_config
+    from callbot.cli.dialplan import register as register_dialplan
+    from callbot.cli.loadtest import register as register_loadtest
+    from callbot.cli.privacy import register as register_privacy
+    from callbot.cli.provisioning import register as register_provisioning
+    from callbot.cli.records import register as register_records
+    from callbot.cli.security import register as register_security
 
     register_provisioning(commands)
     register_dialplan(commands)
@@ -124,7 +124,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     check_exposure(settings)  # these two before the runtime's imports and the models
     check_ports(settings.server)
-    from callbot.runtime import serve_forever
+    from callbot.app.serve import serve_forever
 
     asyncio.run(serve_forever(settings))
     return 0
@@ -141,7 +141,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     )
     fmt = AudioFormat.from_asterisk_name(args.format)
     turns = [_parse_turn(text) for text in args.turns]
-    from callbot.runtime import simulate_once
+    from callbot.app.simulate import simulate_once
 
     record, heard = asyncio.run(simulate_once(settings, turns, args.transport, fmt, args.speed))
     if args.save_audio:

@@ -9,7 +9,7 @@ import pytest
 
 from callbot.config import ServerSettings
 from callbot.errors import ConfigError, PortUnavailable
-from callbot.ports import bind_tcp, check_ports
+from callbot.web.ports import bind_tcp, check_ports
 
 
 @pytest.fixture

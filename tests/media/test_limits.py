@@ -7,10 +7,11 @@ import pytest
 
 from callbot.audio.formats import AudioFormat
 from callbot.errors import AudioSocketError
+from callbot.media.admission import CallAdmission, admitting
 from callbot.media.types import CallInfo, InboundEvent
 from callbot.protocols import audiosocket
 from callbot.protocols import chan_websocket as cw
-from callbot.security.admission import CallAdmission, admitting
+from callbot.protocols import chan_websocket_app as cw_app
 
 INFO = CallInfo("c-1", "chan_websocket", AudioFormat.from_asterisk_name("ulaw"))
 
@@ -56,11 +57,11 @@ def test_no_limit() -> None:
 class TestMessageSizes:
     def test_chan_websocket_text_over_64k_is_refused(self) -> None:
         with pytest.raises(cw.OversizeMessage):
-            cw.parse_event("MEDIA_XON " + "x" * cw.MAX_EVENT_TEXT_BYTES)
+            cw_app.parse_event("MEDIA_XON " + "x" * cw.MAX_EVENT_TEXT_BYTES)
 
     def test_chan_websocket_binary_over_64k_is_refused(self) -> None:
         with pytest.raises(cw.OversizeMessage):
-            cw.AppConnection().receive_binary(b"\xff" * (cw.MAX_FRAME_BYTES + 1))
+            cw_app.AppConnection().receive_binary(b"\xff" * (cw.MAX_FRAME_BYTES + 1))
 
     def test_audiosocket_refuses_a_big_frame_on_its_header(self) -> None:
         parser = audiosocket.FrameParser(audiosocket.Direction.FROM_ASTERISK, max_payload_bytes=640)

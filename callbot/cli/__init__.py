@@ -1,0 +1,1 @@
+"""The ``callbot`` command line: one module per command group; :mod:`.main` parses."""
