@@ -1,9 +1,11 @@
-"""Shared fixtures: real recordings (Debian's Asterisk sound files) and real models."""
+"""Shared fixtures: real recordings (Debian's Asterisk sound files), real models, a bot
+on a test module's own ``settings``, and a simulated ARI."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -13,10 +15,16 @@ from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.audio.wavfile import read_wav
 from callbot.config import Settings, load_settings
 
+if TYPE_CHECKING:  # imported by the fixtures that need them: pipecat takes seconds
+    from callbot.app.service import Callbot, Engines
+    from callbot.simulator.ari_server import SimulatedAri
+
 REPO = Path(__file__).resolve().parent.parent
 SOUNDS_FR = Path("/usr/share/asterisk/sounds/fr_CA_f_June")
 SOUNDS_EN = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 MODELS_DIR = REPO / "models"
+ARI_PASSWORD = "s3cr3t-pw"
+"""Password of the ``callbot`` user on the :func:`sim` simulated ARI."""
 
 
 def sound(name: str, language: str = "fr") -> Path:
@@ -50,6 +58,36 @@ def models_dir() -> Path:
     pull_models(MODELS_DIR)
     pull_voice("en_US-joe-medium", MODELS_DIR / "voices")
     return MODELS_DIR
+
+
+@pytest.fixture(scope="module")
+def engines(settings: Settings) -> Engines:
+    """Whisper, Piper and the dialplans of the test module's own ``settings`` fixture,
+    loaded once per module (seconds)."""
+    from callbot.app.service import Engines
+
+    return Engines.load(settings)
+
+
+@pytest.fixture
+async def bot(settings: Settings, engines: Engines) -> AsyncIterator[Callbot]:
+    """A callbot on the test module's ``settings`` and :func:`engines`, stopped after."""
+    from callbot.app.service import Callbot
+
+    running = await Callbot.start(settings, engines=engines)
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimulatedAri]:
+    """A running simulated ARI whose ``callbot`` user has :data:`ARI_PASSWORD`."""
+    from callbot.simulator.ari_server import SimulatedAri
+
+    server = SimulatedAri(password=ARI_PASSWORD)
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture(autouse=True, scope="session")

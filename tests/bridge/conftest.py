@@ -1,7 +1,7 @@
-"""Shared fixtures of the bridge tests: a simulated ARI, and a Stasis app running on one.
+"""Shared fixtures of the bridge tests: a Stasis app running on a simulated ARI.
 
-``sim``: a running simulated ARI whose ``callbot`` user has :data:`PASSWORD`.
 ``stasis``: a :class:`StasisRig`, its settings given by :func:`with_settings`.
+(``sim``, a simulated ARI alone, is in tests/conftest.py.)
 """
 
 from __future__ import annotations
@@ -18,17 +18,6 @@ from callbot.bridge.calls import CallLegs
 from callbot.bridge.settings import AriSettings
 from callbot.bridge.stasis import StasisBridge
 from callbot.simulator.ari_server import SimulatedAri
-
-PASSWORD = "s3cr3t-pw"
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedAri]:
-    server = SimulatedAri(password=PASSWORD)
-    await server.start()
-    yield server
-    await server.stop()
-
 
 F = TypeVar("F", bound=Callable[..., Any])
 

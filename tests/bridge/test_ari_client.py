@@ -19,7 +19,7 @@ from callbot.bridge.ari_client import (
 )
 from callbot.protocols import ari
 from callbot.simulator.ari_server import SimulatedAri
-from tests.bridge.conftest import PASSWORD
+from tests.conftest import ARI_PASSWORD as PASSWORD
 
 
 def settings_for(sim: SimulatedAri, **kw: object) -> AriSettings:

@@ -1,4 +1,4 @@
-"""A running simulated ARI (password ``pw``) and an httpx client on it."""
+"""An httpx client on the simulated ARI of ``sim`` (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,11 @@ import httpx
 import pytest
 
 from callbot.simulator.ari_server import SimulatedAri
+from tests.conftest import ARI_PASSWORD
 
-AUTH = ("callbot", "pw")
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimulatedAri]:
-    server = SimulatedAri(password="pw")
-    await server.start()
-    yield server
-    await server.stop()
+AUTH = ("callbot", ARI_PASSWORD)
+API_KEY = f"callbot:{ARI_PASSWORD}"
+"""``?api_key=`` of the events websocket."""
 
 
 @pytest.fixture

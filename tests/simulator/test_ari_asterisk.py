@@ -11,6 +11,7 @@ from websockets.asyncio.client import connect
 from callbot.protocols.asterisk_conf import parse_conf
 from callbot.simulator.ari_asterisk import SHIPPED_QUEUES
 from callbot.simulator.ari_server import SimulatedAri
+from tests.simulator.conftest import API_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,7 +72,8 @@ async def test_application_exists_only_while_registered(
 ) -> None:
     gone = await http.get("/applications/callbot")
     assert (gone.status_code, gone.json()) == (404, {"message": "Application not found"})
-    async with connect(f"ws://127.0.0.1:{sim.port}/ari/events?app=callbot&api_key=callbot:pw"):
+    events = f"ws://127.0.0.1:{sim.port}/ari/events?app=callbot&api_key={API_KEY}"
+    async with connect(events):
         await sim.wait_for(lambda: "callbot" in sim.registered_apps)
         channel_id = sim.place_call("0612345678")
         app = (await http.get("/applications/callbot")).json()
@@ -87,7 +89,7 @@ async def test_application_exists_only_while_registered(
 
 
 async def test_probe_channel_reads_queue_exists(sim: SimulatedAri, http: httpx.AsyncClient) -> None:
-    url = f"ws://127.0.0.1:{sim.port}/ari/events?app=probe&api_key=callbot:pw"
+    url = f"ws://127.0.0.1:{sim.port}/ari/events?app=probe&api_key={API_KEY}"
     async with connect(url) as ws:
         await sim.wait_for(lambda: "probe" in sim.registered_apps)
         params = {"endpoint": "Local/probe@nowhere", "app": "probe"}

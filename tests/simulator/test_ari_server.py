@@ -14,11 +14,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from callbot.simulator.ari_server import SimulatedAri
-from tests.simulator.conftest import AUTH
+from tests.simulator.conftest import API_KEY, AUTH
 
 
 async def events_socket(sim: SimulatedAri, query: str = "app=callbot") -> ClientConnection:
-    url = f"ws://127.0.0.1:{sim.port}/ari/events?{query}&api_key=callbot:pw"
+    url = f"ws://127.0.0.1:{sim.port}/ari/events?{query}&api_key={API_KEY}"
     ws = await connect(url)
     await sim.wait_for(lambda: "callbot" in sim.registered_apps)
     return ws
@@ -42,7 +42,7 @@ async def test_auth_required(sim: SimulatedAri) -> None:
 
 async def test_events_need_app(sim: SimulatedAri) -> None:
     with pytest.raises(InvalidStatus) as info:
-        await connect(f"ws://127.0.0.1:{sim.port}/ari/events?api_key=callbot:pw")
+        await connect(f"ws://127.0.0.1:{sim.port}/ari/events?api_key={API_KEY}")
     assert info.value.response.status_code == 400
 
 
@@ -209,7 +209,7 @@ async def test_restart_refuses_then_returns(sim: SimulatedAri) -> None:
     await asyncio.wait_for(ws.wait_closed(), 2)
     await asyncio.sleep(0.05)
     with pytest.raises(OSError):
-        await connect(f"ws://127.0.0.1:{sim.port}/ari/events?app=callbot&api_key=callbot:pw")
+        await connect(f"ws://127.0.0.1:{sim.port}/ari/events?app=callbot&api_key={API_KEY}")
     await restart
     ws2 = await events_socket(sim)
     sim.place_call("0600000000")
