@@ -5,10 +5,10 @@ what the caller's words, keys and silences mean there (:mod:`callbot.dialplan.en
 maps them): a move that changes what the engine waits for replaces the phase, so no
 two waits can be pending at once and no precedence between them is needed::
 
-    Idle ──unsure match──> AwaitingConfirm ──yes──> (answer)
-    (answer) ──slots──> FillingSlots ──all captured──> AwaitingHook ──reply──> (answer)
-    (answer) ──continue──> AwaitingFollowUp ──bare no──> InSurvey ──score──> Ended
-    (transfer out of hours) ──> AwaitingCallback ──yes──> FillingSlots (number) ──> Ended
+    Idle ──unsure match──> AwaitingConfirm ──yes──> answer
+    answer ──slots missing──> FillingSlots ──captured, intent has a hook──> AwaitingHook
+    answer ──then: continue──> AwaitingFollowUp ──bare no──> InSurvey ──score──> Ended
+    transfer out of hours ──> AwaitingCallback ──yes──> FillingSlots (number) ──> Ended
 
 Phases are frozen; :class:`DialogState` holds the phase and what the call remembers
 across phases (counters, captured slots, answered intents).
