@@ -1,4 +1,4 @@
-"""A stored call: the journal of :mod:`callbot.pipeline.journal`, redacted and flattened.
+"""A stored call: the journal of :mod:`callbot.calls.journal`, redacted and flattened.
 
 :func:`from_journal` is the only way in: it redacts caller and bot text (through
 :mod:`callbot.records.sanitize`) and keeps only the caller's pseudonymous hash. Everything
@@ -11,37 +11,33 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from callbot.records.outcome import Outcome
 from callbot.records.sanitize import redact_text
 
-ABANDONED = frozenset({"hung_up_by_caller", "abandoned"})
+ABANDONED = frozenset({Outcome.HUNG_UP_BY_CALLER})
 """Outcomes where the caller left before the bot or a human had finished."""
 TRANSFERRED = frozenset(
     {
-        "transferred",
-        "transfer_failed",
-        "transfer_unavailable",
-        "transferred_on_shutdown",
-        "sent_to_fallback",
+        Outcome.TRANSFERRED,
+        Outcome.TRANSFER_FAILED,
+        Outcome.TRANSFER_UNAVAILABLE,
+        Outcome.TRANSFERRED_ON_SHUTDOWN,
+        Outcome.SENT_TO_FALLBACK,
     }
 )
-"""``sent_to_fallback``: the ARI bridge gave the caller to a human before any bot leg came
-up (callbot stopping, bot unreachable...)."""
 FAILED = frozenset(
     {
-        "failed",
-        "transfer_failed",
-        "transfer_unavailable",
-        "interrupted",
-        "ended_on_shutdown",
-        "protocol_error",
-        "media_timeout",
+        Outcome.FAILED,
+        Outcome.TRANSFER_FAILED,
+        Outcome.TRANSFER_UNAVAILABLE,
+        Outcome.INTERRUPTED,
+        Outcome.ENDED_ON_SHUTDOWN,
+        Outcome.PROTOCOL_ERROR,
+        Outcome.MEDIA_TIMEOUT,
     }
 )
-"""``interrupted``: callbot died during the call (recovered by the next process);
-``transfer_unavailable``: a transfer asked for where no call control (ARI) is configured;
-``protocol_error``: the media connection broke the protocol; ``media_timeout``: nothing
-came from the line any more. ``capacity`` (refused at the concurrent-call limit) is
-neither failed nor transferred: a limit reached, counted in ``outcomes``."""
+"""``capacity`` (refused at the concurrent-call limit) is neither failed nor transferred:
+a limit reached, counted in ``outcomes``."""
 IN_PROGRESS = "in_progress"
 """State of a call's record while the call goes on (updated after each turn)."""
 FINAL = "final"
@@ -88,8 +84,7 @@ class StoredCall:
     greeting_ms: float | None
     """Call start to first greeting audio; None when the bot never spoke."""
     outcome: str
-    """answered | transferred | transfer_failed | hung_up_by_caller | failed | abandoned |
-    transferred_on_shutdown | ended_on_shutdown | interrupted"""
+    """An :class:`~callbot.records.outcome.Outcome` (as stored: its string)."""
     outcome_detail: str
     """Why: hang-up reason or transfer reason (``intent X``, ``no match``, ``error``...)."""
     transfer_queue: str | None
@@ -114,7 +109,7 @@ class StoredCall:
     @property
     def contained(self) -> bool:
         """Resolved by the bot alone: it ended the call itself, with no human needed later."""
-        return self.outcome == "answered" and self.callback_queue is None
+        return self.outcome == Outcome.ANSWERED and self.callback_queue is None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -154,7 +149,7 @@ def from_journal(
         dialplan_version=int(record.get("dialplan_version") or 0),
         voice=str(record.get("voice") or ""),
         greeting_ms=_float(record.get("greeting_ms")),
-        outcome=str(record.get("outcome") or "failed"),
+        outcome=str(record.get("outcome") or Outcome.FAILED),
         outcome_detail=redact_text(str(record.get("outcome_detail") or "")) or "",
         hung_up_by=_opt_str(record.get("hung_up_by")),
         transfer_queue=record.get("transfer_queue"),

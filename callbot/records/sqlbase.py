@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from callbot.logs import for_log
 from callbot.records.model import FINAL, IN_PROGRESS, StoredCall, StoredTurn
+from callbot.records.outcome import Outcome
 from callbot.records.sanitize import hash_caller
 from callbot.records.schema import CALL_COLUMNS, REVISION_COLUMNS, TURN_COLUMNS
 from callbot.records.update import RecordUpdate, make_update
@@ -179,7 +180,8 @@ class SqlStore(ABC):
         cur.execute(
             self._sql(
                 f"SELECT call_id, duplicate_of FROM calls WHERE call_id IN ({marks}) "
-                f"AND (state = '{IN_PROGRESS}' OR outcome = 'interrupted') ORDER BY call_id"
+                f"AND (state = '{IN_PROGRESS}' OR outcome = '{Outcome.INTERRUPTED}') "
+                "ORDER BY call_id"
             ),
             list(update.finishes),
         )
@@ -263,7 +265,7 @@ class SqlStore(ABC):
         same = "instance_id IS NULL" if instance is None else "instance_id = ?"
         cur.execute(
             self._sql(
-                f"UPDATE calls SET state = '{FINAL}', outcome = 'interrupted', "
+                f"UPDATE calls SET state = '{FINAL}', outcome = '{Outcome.INTERRUPTED}', "
                 f"outcome_detail = ? WHERE state = '{IN_PROGRESS}' AND {same} RETURNING call_id"
             ),
             [detail] if instance is None else [detail, instance],
