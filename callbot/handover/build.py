@@ -1,6 +1,7 @@
-"""Gather the hand-over context from what the pipeline journaled and the engine decided.
+"""Gather the hand-over context from what the call journaled and the engine decided.
 
-Called once, when the engine's :class:`~callbot.dialplan.actions.Transfer` is carried out.
+Called once, by call control, when the engine's :class:`~callbot.dialplan.actions.Transfer`
+is carried out.
 Caller text is redacted here (the journal keeps it raw for the call's own processing);
 slot values are passed as the engine gives them: the agent needs them (a checked NIR).
 """
@@ -11,11 +12,11 @@ import time
 import uuid
 from collections.abc import Mapping
 
+from callbot.calls.journal import CallJournal
 from callbot.dialplan import Transfer
 from callbot.handover.context import HandoverContext, HandoverTurn
 from callbot.handover.summary import SummaryFacts, identity_checks, summarize
 from callbot.media.types import CallInfo
-from callbot.pipeline.journal import CallJournal
 from callbot.privacy.redact import redact
 
 DEFAULT_LANGUAGE = "fr-FR"

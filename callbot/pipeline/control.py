@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Protocol
 
+from callbot.calls.journal import CallJournal
 from callbot.dialplan import Transfer
+from callbot.handover.build import build_context
 from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
 
@@ -45,3 +48,41 @@ def can_transfer(control: CallControl) -> bool:
     """Whether ``control`` can hand a caller to a human at all (False: no ARI configured,
     the call's outcome is then ``transfer_unavailable``, never a failed transfer)."""
     return not isinstance(control, NoCallControl)
+
+
+class CallHandover:
+    """One call's way to a human: call control, with the agent's context built from the
+    call's journal at the moment of the transfer. Every hand-over of a call (the dialog's
+    transfer, the apology after a failure, shutdown, a refused caller) goes through here."""
+
+    def __init__(
+        self,
+        control: CallControl,
+        journal: CallJournal,
+        *,
+        language: str,
+        intent_labels: Mapping[str, str] | None = None,
+    ) -> None:
+        self._control = control
+        self._journal = journal
+        self.language = language
+        """The dialplan's (BCP 47): the context's, unless the transfer names one."""
+        self._intent_labels = intent_labels
+
+    @property
+    def possible(self) -> bool:
+        """Whether a caller can be handed over at all (see :func:`can_transfer`)."""
+        return can_transfer(self._control)
+
+    async def transfer(self, transfer: Transfer) -> bool:
+        """Hand the caller to ``transfer.queue`` with the call's context; False when call
+        control could not."""
+        info = self._journal.info
+        context = build_context(
+            self._journal,
+            transfer,
+            info,
+            intent_labels=self._intent_labels,
+            language=self.language,
+        )
+        return await self._control.transfer(info, transfer, context)

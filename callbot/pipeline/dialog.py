@@ -17,10 +17,10 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from callbot.calls.journal import CallJournal, TurnRecord
 from callbot.dialplan import DialogEngine, Hangup, Say, Transfer, TurnResult
-from callbot.dialplan.actions import CallbackRequest, Fetch, HookResult
+from callbot.dialplan.actions import Fetch, HookResult
 from callbot.pipeline.frames import BotSpeechFrame, CallActionFrame, CallerTextFrame
-from callbot.pipeline.journal import CallJournal, TurnRecord
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +75,11 @@ class DialogProcessor(FrameProcessor):
             await self._perform(self._engine.start(), turn=None)
             return
         if isinstance(frame, CallerTextFrame):
-            turn = self._journal.new_turn()
-            turn.caller_text = frame.text
-            turn.caller_ended_at_s = frame.ended_at_s
-            turn.asr_s = round(frame.asr_s, 3)
+            turn = self._journal.new_turn(
+                caller_text=frame.text,
+                caller_ended_at_s=frame.ended_at_s,
+                asr_s=round(frame.asr_s, 3),
+            )
             await self._perform(self._engine.on_utterance(frame.text), turn=turn)
             return
         if isinstance(frame, InputDTMFFrame):
@@ -87,9 +88,9 @@ class DialogProcessor(FrameProcessor):
                 # Downstream only: the bot's output is what a key stops. Ahead of the
                 # key's own answer, which this interruption must not drop.
                 await self.push_frame(InterruptionFrame())
-            turn = self._journal.new_turn()
-            turn.dtmf = str(frame.button.value)
-            await self._perform(self._engine.on_dtmf(turn.dtmf), turn=turn)
+            digit = str(frame.button.value)
+            turn = self._journal.new_turn(dtmf=digit)
+            await self._perform(self._engine.on_dtmf(digit), turn=turn)
             return
         if isinstance(frame, UserStartedSpeakingFrame):
             self._cancel_timer()
@@ -98,11 +99,8 @@ class DialogProcessor(FrameProcessor):
         await self.push_frame(frame, direction)
 
     async def _perform(self, result: TurnResult, *, turn: TurnRecord | None) -> None:
+        self._journal.turn_decided(turn, result)
         if turn is not None:
-            turn.intent = turn.intent or result.intent
-            turn.confidence = _rounded(result.confidence)
-            turn.outcome = str(result.outcome)
-            turn.slots += [name for name, _ in getattr(result, "slots", ())]
             logger.info(
                 "call %s turn %d: %s intent=%s confidence=%s",
                 self._journal.info.call_id,
@@ -111,12 +109,8 @@ class DialogProcessor(FrameProcessor):
                 turn.intent,
                 turn.confidence,
             )
-        if getattr(result, "survey_score", None) is not None:
-            self._journal.survey_score = result.survey_score
         for action in result.actions:
             if isinstance(action, Say):
-                if turn is not None:
-                    turn.bot_text.append(action.text)
                 audio = self._audio_path(action.audio)
                 await self.push_frame(
                     BotSpeechFrame(
@@ -129,9 +123,6 @@ class DialogProcessor(FrameProcessor):
             elif isinstance(action, Fetch):
                 self._cancel_timer()
                 self._fetching = self.create_task(self._fetch(action, turn), name="backoffice")
-            elif isinstance(action, CallbackRequest):
-                # The number is personal data: kept out of logs and of the call record.
-                self._journal.callback_queue = action.queue
             elif isinstance(action, Transfer | Hangup):
                 self._ended = True
                 self._cancel_timer()
@@ -142,8 +133,7 @@ class DialogProcessor(FrameProcessor):
             result = HookResult(action.hook, "error", detail="no back-office configured")
         else:
             result = await self._backoffice.fetch(action, self._journal.info.call_id)
-        if turn is not None:
-            turn.hook_status = result.status
+        self._journal.hook_answered(turn, result.status)
         self._fetching = None
         await self._perform(self._engine.on_hook_result(result), turn=turn)
 
@@ -166,8 +156,7 @@ class DialogProcessor(FrameProcessor):
     async def _no_input_after_timeout(self) -> None:
         await asyncio.sleep(self._no_input_timeout_s)
         self._timer = None
-        turn = self._journal.new_turn()
-        turn.intent = "no_input"
+        turn = self._journal.new_turn(intent="no_input")
         await self._perform(self._engine.on_no_input(), turn=turn)
 
     async def cleanup(self) -> None:
@@ -175,7 +164,3 @@ class DialogProcessor(FrameProcessor):
         if self._fetching is not None:
             self._fetching.cancel()
         await super().cleanup()  # type: ignore[no-untyped-call]
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)

@@ -88,16 +88,6 @@ class CallActionFrame(ControlFrame):
 
 
 @dataclass
-class MarkPlayedFrame(SystemFrame):
-    """The line confirmed that the audio up to this mark was played."""
-
-    mark_id: str = ""
-    assumed: bool = False
-    """Not confirmed: the line stayed silent past the audio's expected end plus a grace,
-    so the mark counts as played (see :class:`~callbot.pipeline.output.LineOutput`)."""
-
-
-@dataclass
 class CallerGoneFrame(SystemFrame):
     """The caller hung up or the line dropped."""
 

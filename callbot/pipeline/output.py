@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
 
 import numpy as np
 from pipecat.frames.frames import (
@@ -17,18 +16,15 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-from callbot.dialplan import Hangup, Transfer
-from callbot.handover.build import build_context
+from callbot.calls.journal import CallJournal
 from callbot.media.types import CallInfo, MediaSink
-from callbot.pipeline.control import CallControl, can_transfer
+from callbot.pipeline.ending import CallEnding
 from callbot.pipeline.frames import (
     BargeInGateFrame,
     CallActionFrame,
-    MarkPlayedFrame,
     PromptEndFrame,
     PromptStartFrame,
 )
-from callbot.pipeline.journal import CallJournal, TurnRecord
 from callbot.pipeline.watchdog import LineWatch
 
 logger = logging.getLogger(__name__)
@@ -38,8 +34,10 @@ class LineOutput(FrameProcessor):
     """Writes bot audio to the :class:`MediaSink` and tracks what the caller has heard.
 
     The bot counts as speaking from its first audio until the line confirms the
-    last mark (MARK_MEDIA / MEDIA_MARK_PROCESSED). A transfer or hang-up waits
-    for that confirmation, so the caller always hears the last sentence.
+    last mark (MARK_MEDIA / MEDIA_MARK_PROCESSED). The line delivers each confirmation
+    here directly (:meth:`mark_played`), not as a frame through the pipeline. A transfer
+    or hang-up waits for that confirmation, so the caller always hears the last sentence;
+    then the call's :class:`~callbot.pipeline.ending.CallEnding` carries it out.
 
     A mark the line never confirms counts as played once the audio queued before it
     should have been played, plus ``watch.mark_grace_s`` (the :class:`LineWatch` keeps
@@ -51,27 +49,21 @@ class LineOutput(FrameProcessor):
     def __init__(
         self,
         sink: MediaSink,
-        control: CallControl,
         journal: CallJournal,
-        finished: asyncio.Event,
+        ending: CallEnding,
         *,
         mark_timeout_s: float = 30.0,
-        language: str | None = None,
-        intent_labels: Mapping[str, str] | None = None,
         watch: LineWatch | None = None,
     ) -> None:
         super().__init__(name="line")
         self._sink = sink
-        self._control = control
         self._journal = journal
-        self._finished = finished
+        self._ending = ending
         self._mark_timeout_s = mark_timeout_s
         """Backstop: longest wait for the last prompt before a transfer or hang-up."""
         self.watch = watch or LineWatch(time.monotonic(), mark_grace_s=2.0)
         self._mark_timers: dict[str, asyncio.Task[None]] = {}
         """Pending mark -> the task that counts it played if the line stays silent."""
-        self._language = language
-        self._intent_labels = intent_labels
         self._pending_marks: set[str] = set()
         self._all_heard = asyncio.Event()
         self._all_heard.set()
@@ -80,8 +72,6 @@ class LineOutput(FrameProcessor):
         """Audio sent whose prompt has no mark yet (its PromptEndFrame is still to come)."""
         self._locked_marks: set[str] = set()
         """Prompts playing that caller speech must not cut (last words before an end)."""
-        self._playing_turn: TurnRecord | None = None
-        """The turn whose answer was last sent to the line (None: the greeting)."""
 
     @property
     def info(self) -> CallInfo:
@@ -101,15 +91,6 @@ class LineOutput(FrameProcessor):
             self._all_heard.clear()
             await self._sink.mark(frame.mark_id)
             self._start_mark_timer(frame.mark_id)
-        elif isinstance(frame, MarkPlayedFrame):
-            if not self._mark_heard(frame):
-                return
-            if frame.mark_id in self._locked_marks:
-                self._locked_marks.discard(frame.mark_id)
-                if not self._locked_marks:
-                    await self.push_frame(BargeInGateFrame(open=True), FrameDirection.UPSTREAM)
-            if not self._pending_marks and not self._unmarked_audio:
-                await self._stopped_speaking()
         elif isinstance(frame, InterruptionFrame):
             if self._speaking or self._pending_marks:
                 await self._flush()
@@ -117,6 +98,11 @@ class LineOutput(FrameProcessor):
             await self._carry_out(frame)
         else:
             await self.push_frame(frame, direction)
+
+    async def mark_played(self, mark_id: str) -> None:
+        """The line confirmed that the audio up to ``mark_id`` was played."""
+        self._cancel_mark_timer(mark_id)
+        await self._heard(mark_id)
 
     def _start_mark_timer(self, mark_id: str) -> None:
         self._cancel_mark_timer(mark_id)
@@ -128,34 +114,36 @@ class LineOutput(FrameProcessor):
     async def _count_played_after(self, mark_id: str, wait_s: float) -> None:
         await asyncio.sleep(wait_s)
         self._mark_timers.pop(mark_id, None)
-        await self.queue_frame(MarkPlayedFrame(mark_id=mark_id, assumed=True))
+        if mark_id not in self._pending_marks:
+            return
+        self.watch.mark_overdue()
+        # Worth a warning on a line that works otherwise (once); a line that never
+        # sent anything gets its own when the no-media guard ends the call.
+        once = self.watch.alive and self.watch.overdue_marks == 1
+        log = logger.warning if once else logger.info
+        log(
+            "call %s: the line never confirmed prompt %s; counted as heard %.1f s after "
+            "its expected end",
+            self.info.call_id,
+            mark_id,
+            self.watch.mark_grace_s,
+        )
+        await self._heard(mark_id)
 
     def _cancel_mark_timer(self, mark_id: str) -> None:
         timer = self._mark_timers.pop(mark_id, None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
 
-    def _mark_heard(self, frame: MarkPlayedFrame) -> bool:
-        """Book a played mark; False when there is nothing to do (already heard, flushed)."""
-        if frame.assumed:
-            if frame.mark_id not in self._pending_marks:
-                return False
-            self.watch.mark_overdue()
-            # Worth a warning on a line that works otherwise (once); a line that never
-            # sent anything gets its own when the no-media guard ends the call.
-            once = self.watch.alive and self.watch.overdue_marks == 1
-            log = logger.warning if once else logger.info
-            log(
-                "call %s: the line never confirmed prompt %s; counted as heard %.1f s after "
-                "its expected end",
-                self.info.call_id,
-                frame.mark_id,
-                self.watch.mark_grace_s,
-            )
-        else:
-            self._cancel_mark_timer(frame.mark_id)
-        self._pending_marks.discard(frame.mark_id)
-        return True
+    async def _heard(self, mark_id: str) -> None:
+        """The caller heard the prompt up to ``mark_id`` (confirmed, or counted so)."""
+        self._pending_marks.discard(mark_id)
+        if mark_id in self._locked_marks:
+            self._locked_marks.discard(mark_id)
+            if not self._locked_marks:
+                await self.push_frame(BargeInGateFrame(open=True), FrameDirection.UPSTREAM)
+        if not self._pending_marks and not self._unmarked_audio:
+            await self._stopped_speaking()
 
     async def _flush(self) -> None:
         """Barge-in (speech or key): drop what the line has not played yet.
@@ -163,8 +151,7 @@ class LineOutput(FrameProcessor):
         The marks sent with the dropped audio never fire (Asterisk discards them with the
         audio), so nothing waits for them: not a transfer, not the barge-in gate.
         """
-        if self._playing_turn is not None:  # a key may already have opened the next turn
-            self._playing_turn.barged_in = True
+        self._journal.barged_in()
         await self._sink.flush()
         self.watch.flushed(time.monotonic())
         for mark_id in list(self._mark_timers):
@@ -178,12 +165,7 @@ class LineOutput(FrameProcessor):
 
     async def _on_audio(self, frame: OutputAudioRawFrame) -> None:
         now = time.monotonic()
-        if self._journal.greeting_first_audio_at_s is None:
-            self._journal.greeting_first_audio_at_s = now
-        turn = self._journal.current_turn
-        self._playing_turn = turn
-        if turn is not None and turn.first_audio_at_s is None:
-            turn.first_audio_at_s = now
+        self._journal.bot_audio_out(now)
         if not self._speaking:
             self._speaking = True
             self._all_heard.clear()
@@ -204,36 +186,7 @@ class LineOutput(FrameProcessor):
             await asyncio.wait_for(self._all_heard.wait(), self._mark_timeout_s)
         except TimeoutError:
             logger.warning("call %s: line never confirmed the last prompt", self.info.call_id)
-        action = frame.action
-        if isinstance(action, Transfer):
-            self._journal.transfer_queue = action.queue
-            # Recorded first and shielded: handing the caller over closes the bot's media
-            # leg, which may cancel this pipeline before the ARI requests have returned.
-            self._journal.finish("transferred", action.reason, by="bot")
-            context = build_context(
-                self._journal,
-                action,
-                self.info,
-                intent_labels=self._intent_labels,
-                language=self._language,
-            )
-            if not can_transfer(self._control):
-                # The caller heard the handover sentence; nobody can take the call here.
-                self._journal.outcome = "transfer_unavailable"  # detail: the transfer's reason
-                logger.warning(
-                    "call %s: transfer to queue %r requested but no call control (ARI) is "
-                    "configured: hanging up",
-                    self.info.call_id,
-                    action.queue,
-                )
-                await self._sink.hangup()
-            elif not await asyncio.shield(self._control.transfer(self.info, action, context)):
-                self._journal.outcome = "transfer_failed"
-                await self._sink.hangup()
-        elif isinstance(action, Hangup):
-            self._journal.finish("answered", action.reason, by="bot")
-            await self._sink.hangup()
-        self._finished.set()
+        await self._ending.carry_out(frame.action)
 
     async def cleanup(self) -> None:
         for mark_id in list(self._mark_timers):

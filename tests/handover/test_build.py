@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from callbot.audio.formats import AudioFormat, Codec
+from callbot.calls.journal import CallJournal
 from callbot.dialplan import Transfer
 from callbot.handover.build import build_context
 from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
-from callbot.pipeline.journal import CallJournal
 
 NIR_SAID = "1 85 05 78 006 084 36"
 INFO = CallInfo("call-1", "chan_websocket", AudioFormat(Codec.SLIN, 16000), "0612345678")

@@ -9,12 +9,12 @@ from pipecat.frames.frames import InputDTMFFrame, InterruptionFrame
 from pipecat.tests.utils import SleepFrame, run_test
 
 from callbot.audio.formats import ULAW_8K
+from callbot.calls.journal import CallJournal
 from callbot.dialplan import DialogEngine, Transfer
 from callbot.dialplan.actions import Fetch, HookResult
 from callbot.media.types import CallInfo
 from callbot.pipeline.dialog import DialogProcessor
 from callbot.pipeline.frames import BotSpeechFrame, CallActionFrame, CallerTextFrame
-from callbot.pipeline.journal import CallJournal
 from tests.dialplan.flows import OPEN, flows
 
 INFO = CallInfo(call_id="c1", transport="chan_websocket", media_format=ULAW_8K)

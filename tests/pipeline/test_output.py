@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from pipecat.frames.frames import (
     BotStoppedSpeakingFrame,
     Frame,
     InterruptionFrame,
+    SystemFrame,
     TTSAudioRawFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
@@ -18,18 +20,18 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.tests.utils import SleepFrame, run_test
 
 from callbot.audio.formats import ULAW_8K
+from callbot.calls.journal import CallJournal
 from callbot.dialplan import Hangup, Transfer
 from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
-from callbot.pipeline.control import NoCallControl
+from callbot.pipeline.control import CallHandover, NoCallControl
+from callbot.pipeline.ending import CallEnding
 from callbot.pipeline.frames import (
     BargeInGateFrame,
     CallActionFrame,
-    MarkPlayedFrame,
     PromptEndFrame,
     PromptStartFrame,
 )
-from callbot.pipeline.journal import CallJournal
 from callbot.pipeline.output import LineOutput
 from callbot.pipeline.watchdog import LineWatch
 
@@ -78,14 +80,38 @@ def audio(seconds: float = 0.1) -> TTSAudioRawFrame:
     return TTSAudioRawFrame(audio=pcm.tobytes(), sample_rate=22050, num_channels=1)
 
 
+@dataclass
+class MarkPlayedFrame(SystemFrame):
+    """Stands for the line confirming a mark, in the order of the frames sent."""
+
+    mark_id: str = ""
+
+
+class Line(FrameProcessor):
+    """Delivers each confirmation to LineOutput directly, as the call's line does."""
+
+    def __init__(self, output: LineOutput) -> None:
+        super().__init__()
+        self._output = output
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, MarkPlayedFrame):
+            await self._output.mark_played(frame.mark_id)
+        else:
+            await self.push_frame(frame, direction)
+
+
 def output(
     control: Control | NoCallControl | None = None, watch: LineWatch | None = None
-) -> tuple[LineOutput, LineRecorder, CallJournal]:
+) -> tuple[Pipeline, LineRecorder, CallJournal]:
+    """LineOutput behind the line that confirms its marks, with the call's ending."""
     sink, journal = LineRecorder(), CallJournal(INFO)
-    line = LineOutput(
-        sink, control or Control(True), journal, asyncio.Event(), mark_timeout_s=2, watch=watch
-    )
-    return line, sink, journal
+    watch = watch or LineWatch(time.monotonic(), mark_grace_s=2.0)
+    handover = CallHandover(control or Control(True), journal, language="fr-FR")
+    ending = CallEnding(journal, handover, sink, watch)
+    line = LineOutput(sink, journal, ending, mark_timeout_s=2, watch=watch)
+    return Pipeline([Line(line), line]), sink, journal
 
 
 async def test_a_prompt_is_sent_marked_and_speaking_ends_when_heard() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from callbot.audio.formats import SLIN_16K
+from callbot.calls.journal import CallJournal
 from callbot.media.types import CallInfo
-from callbot.pipeline.journal import CallJournal
 from callbot.records.model import from_journal
 
 

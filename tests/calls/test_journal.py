@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from callbot.audio.formats import AudioFormat
+from callbot.calls.journal import CallJournal
 from callbot.media.types import CallInfo
-from callbot.pipeline.journal import CallJournal
 
 
 def journal(call_id: str = "c1") -> CallJournal:
