@@ -49,6 +49,20 @@ def bot_settings(models_dir: Path, dialplan: Path, **sections: dict[str, Any]) -
     return load_settings(env={}, overrides={**overrides, **sections})
 
 
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks from what a test uses, so that the fast lane (``-m "not models and not
+    browser"``) cannot let one through: ``models`` for every test that needs the real
+    models (``models_dir``, also through another fixture), ``browser`` for every test
+    that launches Chromium (``chromium``, tests/web/conftest.py)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "models_dir" in fixtures:
+            item.add_marker(pytest.mark.models)
+        if "chromium" in fixtures:
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """Whisper base and the English Piper voice, provisioned once (instant when present)."""

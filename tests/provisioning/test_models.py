@@ -59,6 +59,7 @@ def test_whisper_model_dir_of_a_pulled_model(whisper_pull: WhisperPull) -> None:
     assert whisper_model_dir(whisper_pull.models_dir) == whisper_pull.models_dir / "whisper-base"
 
 
+@pytest.mark.models  # loads Whisper (not through models_dir, so not marked by the fixture)
 def test_pulled_model_loads_in_faster_whisper(whisper_pull: WhisperPull) -> None:
     faster_whisper = pytest.importorskip("faster_whisper")
     model = faster_whisper.WhisperModel(

@@ -10,13 +10,14 @@ keep the screenshot (it is always taken, into the test's temp folder).
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from callbot.handover.console import mount_console
 from callbot.handover.hub import HandoverHub
@@ -25,13 +26,7 @@ from callbot.media.types import CallInfo, InboundEvent, MediaSink
 from callbot.web.app import WebContext, create_app
 from callbot.web.serving import serve_app
 from tests.handover.test_hub import sample_context
-from tests.web.browser import CHROMIUM, chromium_args, on_console
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium package"),
-]
-STEP_TIMEOUT_S = 15.0
+from tests.web.browser import Launch, watched_page
 
 
 async def no_calls(info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink) -> None:
@@ -53,11 +48,21 @@ async def seconds_waited(page: Page, selector: str) -> int:
     return int(await page.locator(selector).get_attribute("data-seconds") or -1)
 
 
-async def test_transfers_appear_live(served: tuple[HandoverHub, str], tmp_path: Path) -> None:
+async def next_tick(page: Page, selector: str) -> None:
+    """Until the page's one-second tick has run again: the waiting time shown by
+    ``selector`` (a call still queued) has moved on. Bounded by the page's timeout."""
+    before = await seconds_waited(page, selector)
+    await page.wait_for_function(
+        f"+document.querySelector({json.dumps(selector)}).dataset.seconds > {before}"
+    )
+
+
+async def test_transfers_appear_live(
+    served: tuple[HandoverHub, str], chromium: Launch, tmp_path: Path
+) -> None:
     hub, base_url = served
     errors: list[str] = []
     shot = tmp_path / "agent.png"
-    args = chromium_args()
     first = sample_context(created_at=time.time() - 95.0)
     second = sample_context(
         "M. Durand ne reçoit plus ses indemnités journalières depuis mars ; "
@@ -65,55 +70,39 @@ async def test_transfers_appear_live(served: tuple[HandoverHub, str], tmp_path: 
         caller_number="+33198765432",
         queue="indemnites",
     )
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=args, timeout=STEP_TIMEOUT_S * 1000
+    second_waiting = f"[data-id='{second.context_id}'] .wait"
+    async with chromium() as browser:
+        page = await watched_page(browser, errors, viewport=(1280, 860))
+        await page.goto(f"{base_url}/agent")
+        await page.wait_for_selector("#console[data-state=live]")
+        assert await page.locator("#empty").is_visible()
+
+        await hub.publish(first)
+        await hub.publish(second)
+        await page.wait_for_function("document.querySelectorAll('#handovers .item').length == 2")
+        order = await page.locator("#handovers .item").evaluate_all(
+            "items => items.map(i => i.dataset.id)"
         )
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 860})
-            page.set_default_timeout(STEP_TIMEOUT_S * 1000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: on_console(msg, errors))
-            await page.goto(f"{base_url}/agent")
-            await page.wait_for_selector("#console[data-state=live]")
-            assert await page.locator("#empty").is_visible()
+        detail_summary = await page.locator("#d-summary").inner_text()
+        number = await page.locator("#d-number").inner_text()
+        slots = await page.locator("#d-slots").inner_text()
+        turns = await page.locator("#d-turns li").count()
+        await next_tick(page, second_waiting)  # waiting times tick
 
-            await hub.publish(first)
-            await hub.publish(second)
-            await page.wait_for_function(
-                "document.querySelectorAll('#handovers .item').length == 2"
-            )
-            order = await page.locator("#handovers .item").evaluate_all(
-                "items => items.map(i => i.dataset.id)"
-            )
-            detail_summary = await page.locator("#d-summary").inner_text()
-            number = await page.locator("#d-number").inner_text()
-            slots = await page.locator("#d-slots").inner_text()
-            turns = await page.locator("#d-turns li").count()
-            waited = await seconds_waited(page, f"[data-id='{second.context_id}'] .wait")
-            await page.wait_for_function(
-                f"+document.querySelector(\"[data-id='{second.context_id}'] .wait\")"
-                f".dataset.seconds > {waited}"
-            )
-
-            await hub.update(first.context_id, "answered", "poste 204")
-            item = page.locator(f"#handovers .item[data-id='{first.context_id}']")
-            await page.wait_for_selector(
-                f".item[data-id='{first.context_id}'][data-status=answered]"
-            )
-            badge = await item.locator(".badge").inner_text()
-            detail_badge = await page.locator("#d-status").inner_text()
-            status_note = await page.locator("#d-status-detail").inner_text()
-            frozen = await seconds_waited(page, "#d-wait")
-            await page.locator(f".item[data-id='{second.context_id}']").click()
-            await page.locator(f".item[data-id='{first.context_id}']").click()
-            await asyncio.sleep(1.2)
-            still = await seconds_waited(page, "#d-wait")
-            await page.screenshot(path=str(shot), full_page=True)
-            if target := os.environ.get("AGENT_SCREENSHOT"):
-                await page.screenshot(path=target, full_page=True)
-        finally:
-            await browser.close()
+        await hub.update(first.context_id, "answered", "poste 204")
+        item = page.locator(f"#handovers .item[data-id='{first.context_id}']")
+        await page.wait_for_selector(f".item[data-id='{first.context_id}'][data-status=answered]")
+        badge = await item.locator(".badge").inner_text()
+        detail_badge = await page.locator("#d-status").inner_text()
+        status_note = await page.locator("#d-status-detail").inner_text()
+        frozen = await seconds_waited(page, "#d-wait")
+        await page.locator(f".item[data-id='{second.context_id}']").click()
+        await page.locator(f".item[data-id='{first.context_id}']").click()
+        await next_tick(page, second_waiting)  # the same tick redraws the open detail
+        still = await seconds_waited(page, "#d-wait")
+        await page.screenshot(path=str(shot), full_page=True)
+        if target := os.environ.get("AGENT_SCREENSHOT"):
+            await page.screenshot(path=target, full_page=True)
     assert errors == []
     assert order == [second.context_id, first.context_id]  # newest first
     assert detail_summary == first.summary  # the first arrival is opened
@@ -127,29 +116,21 @@ async def test_transfers_appear_live(served: tuple[HandoverHub, str], tmp_path: 
     assert shot.stat().st_size > 20_000
 
 
-async def test_screen_pop_shows_one_context(served: tuple[HandoverHub, str]) -> None:
+async def test_screen_pop_shows_one_context(
+    served: tuple[HandoverHub, str], chromium: Launch
+) -> None:
     hub, base_url = served
     ctx = sample_context()
     await hub.publish(ctx)
     await hub.publish(sample_context("Un autre appel."))
     errors: list[str] = []
-    args = chromium_args()
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=args, timeout=STEP_TIMEOUT_S * 1000
-        )
-        try:
-            page = await browser.new_page()
-            page.set_default_timeout(STEP_TIMEOUT_S * 1000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: on_console(msg, errors))
-            await page.goto(f"{base_url}/agent/context/{ctx.context_id}")
-            await page.wait_for_selector(f"#detail[data-id='{ctx.context_id}']")
-            summary = await page.locator("#d-summary").inner_text()
-            await hub.update(ctx.context_id, "abandoned")
-            await page.wait_for_selector("#d-status[data-status=abandoned]")
-            list_visible = await page.locator("#handovers").is_visible()
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        page = await watched_page(browser, errors)
+        await page.goto(f"{base_url}/agent/context/{ctx.context_id}")
+        await page.wait_for_selector(f"#detail[data-id='{ctx.context_id}']")
+        summary = await page.locator("#d-summary").inner_text()
+        await hub.update(ctx.context_id, "abandoned")
+        await page.wait_for_selector("#d-status[data-status=abandoned]")
+        list_visible = await page.locator("#handovers").is_visible()
     assert errors == []
     assert summary == ctx.summary and not list_visible

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import async_playwright
 
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import CallInfo, InboundEvent, MediaSink
@@ -25,12 +24,8 @@ from callbot.web.app import WebContext, create_app
 from callbot.web.dashboard import mount_dashboard
 from callbot.web.serving import serve_app
 from tests.records.seed import seeded_journals
-from tests.web.browser import CHROMIUM, chromium_args, on_console
+from tests.web.browser import Launch, watched_page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium package"),
-]
 STEP_TIMEOUT_S = 15.0
 WEEK = "since=2026-11-02&until=2026-11-09"
 
@@ -79,42 +74,30 @@ async def test_api(base_url: str) -> None:
         assert (await client.get("/dashboard/dashboard.js")).status_code == 200
 
 
-async def test_dashboard_draws_every_chart(base_url: str, tmp_path: Path) -> None:
+async def test_dashboard_draws_every_chart(base_url: str, chromium: Launch, tmp_path: Path) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=STEP_TIMEOUT_S) as client:
         kpis = await get_json(client, f"/api/kpi?{WEEK}")
         clusters = (await get_json(client, f"/api/clusters?{WEEK}"))["clusters"]
     errors: list[str] = []
     shot = tmp_path / "dashboard.png"
-    args = chromium_args()
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=args, timeout=STEP_TIMEOUT_S * 1000
-        )
-        try:
-            page = await browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(STEP_TIMEOUT_S * 1000)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: on_console(msg, errors))
-            await page.goto(f"{base_url}/dashboard?since=2026-11-02&until=2026-11-08")
-            await page.wait_for_selector("#dashboard[data-state=ready]")
-            shown = {
-                tile: await page.locator(f"#tile-{tile} .value").inner_text()
-                for tile in ("offered", "answer", "understanding", "latency")
-            }
-            bars = {
-                chart: int(await page.locator(f"#chart-{chart}").get_attribute("data-bars") or 0)
-                for chart in ("hours", "days", "outcomes", "transfers", "intents", "satisfaction")
-            }
-            rows = await page.locator("#clusters tbody tr.cluster").count()
-            first_label = await page.locator(
-                "#clusters tbody tr.cluster td.label"
-            ).first.inner_text()
-            period = await page.locator("#period").inner_text()
-            await page.screenshot(path=str(shot), full_page=True)
-            if target := os.environ.get("DASHBOARD_SCREENSHOT"):
-                await page.screenshot(path=target, full_page=True)
-        finally:
-            await browser.close()
+    async with chromium() as browser:
+        page = await watched_page(browser, errors, viewport=(1280, 900))
+        await page.goto(f"{base_url}/dashboard?since=2026-11-02&until=2026-11-08")
+        await page.wait_for_selector("#dashboard[data-state=ready]")
+        shown = {
+            tile: await page.locator(f"#tile-{tile} .value").inner_text()
+            for tile in ("offered", "answer", "understanding", "latency")
+        }
+        bars = {
+            chart: int(await page.locator(f"#chart-{chart}").get_attribute("data-bars") or 0)
+            for chart in ("hours", "days", "outcomes", "transfers", "intents", "satisfaction")
+        }
+        rows = await page.locator("#clusters tbody tr.cluster").count()
+        first_label = await page.locator("#clusters tbody tr.cluster td.label").first.inner_text()
+        period = await page.locator("#period").inner_text()
+        await page.screenshot(path=str(shot), full_page=True)
+        if target := os.environ.get("DASHBOARD_SCREENSHOT"):
+            await page.screenshot(path=target, full_page=True)
     assert errors == []
     assert shown["offered"].replace("\u202f", "").replace(" ", "") == str(kpis["offered"])
     assert shown["answer"] == f"{kpis['answer_rate'] * 100:.1f} %".replace(".", ",")

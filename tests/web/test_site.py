@@ -19,7 +19,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute, RouteContext, iter_route_contexts
-from playwright.async_api import BrowserContext, Page, async_playwright
 from playwright.async_api import Error as PlaywrightError
 from starlette.routing import Route, WebSocketRoute
 from websockets.asyncio.client import connect
@@ -42,7 +41,7 @@ from callbot.web.site import build_site, softphone_allowed
 from tests.conftest import sound
 from tests.handover.test_hub import sample_context
 from tests.records.seed import journal, seeded_journals, turn
-from tests.web.browser import CHROMIUM, chromium_args, on_console
+from tests.web.browser import Launch, on_console, watched_page
 
 TIMEOUT_S = 15.0
 OPS = ("ops", "ops password")
@@ -297,63 +296,46 @@ async def test_failed_logins_are_counted_on_metrics(start_site: Start) -> None:
     assert line in scrape.text
 
 
-async def watched_page(context: BrowserContext, errors: list[str]) -> Page:
-    """A new page whose script errors and console errors land in ``errors``."""
-    page = await context.new_page()
-    page.set_default_timeout(TIMEOUT_S * 1000)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: on_console(msg, errors))
-    return page
-
-
-@pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium package")
-async def test_pages_work_in_a_browser_with_their_credentials(start_site: Start) -> None:
+async def test_pages_work_in_a_browser_with_their_credentials(
+    start_site: Start, chromium: Launch
+) -> None:
     """Chromium: the dashboard behind Basic auth (the browser's prompt, answered), the agent
     console opened with its token and then by a screen-pop link with only the cookie."""
     site = await start_site(guarded_settings())
     ctx = sample_context()
     await site.hub.publish(ctx)
     errors: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=chromium_args()
-        )
-        try:
-            ops = await browser.new_context(
-                http_credentials={"username": OPS[0], "password": OPS[1]}
-            )
-            page = await watched_page(ops, errors)
-            await page.goto(f"{site.base}/dashboard?{WEEK}")
-            await page.wait_for_selector("#dashboard[data-state=ready]")
-            offered = await page.locator("#tile-offered .value").inner_text()
+    async with chromium() as browser:
+        ops = await browser.new_context(http_credentials={"username": OPS[0], "password": OPS[1]})
+        page = await watched_page(ops, errors)
+        await page.goto(f"{site.base}/dashboard?{WEEK}")
+        await page.wait_for_selector("#dashboard[data-state=ready]")
+        offered = await page.locator("#tile-offered .value").inner_text()
 
-            agent = await browser.new_context()
-            console = await watched_page(agent, errors)
-            await console.goto(f"{site.base}/agent?token={AGENT_TOKEN}")
-            await console.wait_for_selector("#console[data-state=live]")
-            await console.wait_for_selector(f".item[data-id='{ctx.context_id}']")
-            pop = await agent.new_page()  # the screen-pop link: no token, the cookie
-            pop.on("console", lambda msg: on_console(msg, errors))
-            await pop.goto(f"{site.base}/agent/context/{ctx.context_id}")
-            await pop.wait_for_selector("#console[data-state=live]")
-            number = await pop.locator("#d-number").inner_text()
+        agent = await browser.new_context()
+        console = await watched_page(agent, errors)
+        await console.goto(f"{site.base}/agent?token={AGENT_TOKEN}")
+        await console.wait_for_selector("#console[data-state=live]")
+        await console.wait_for_selector(f".item[data-id='{ctx.context_id}']")
+        pop = await agent.new_page()  # the screen-pop link: no token, the cookie
+        pop.on("console", lambda msg: on_console(msg, errors))
+        await pop.goto(f"{site.base}/agent/context/{ctx.context_id}")
+        await pop.wait_for_selector("#console[data-state=live]")
+        number = await pop.locator("#d-number").inner_text()
 
-            stranger = await (await browser.new_context()).new_page()
-            denied = await stranger.goto(f"{site.base}/agent/context/{ctx.context_id}")
-            with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
-                await stranger.goto(f"{site.base}/dashboard")  # Basic challenge, no answer
-        finally:
-            await browser.close()
+        stranger = await (await browser.new_context()).new_page()
+        denied = await stranger.goto(f"{site.base}/agent/context/{ctx.context_id}")
+        with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+            await stranger.goto(f"{site.base}/dashboard")  # Basic challenge, no answer
     assert errors == []
     assert offered.replace("\u202f", "").replace(" ", "") == str(len(seeded_journals(days=7)))
     assert number == "06 12 34 56 78"
     assert denied is not None and denied.status == 401
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium package")
-async def test_the_softphone_behind_ops_reaches_media_with_its_token(start_site: Start) -> None:
+async def test_the_softphone_behind_ops_reaches_media_with_its_token(
+    start_site: Start, chromium: Launch
+) -> None:
     """The softphone page is ops' (Basic auth); its websocket to /media carries the media
     token it was opened with (``/?token=...``), and the call reaches the bot."""
     calls: list[CallInfo] = []
@@ -364,21 +346,11 @@ async def test_the_softphone_behind_ops_reaches_media_with_its_token(start_site:
 
     site = await start_site(guarded_settings(), answer)
     errors: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=chromium_args(sound("vm-goodbye")),
-        )
-        try:
-            ops = await browser.new_context(
-                http_credentials={"username": OPS[0], "password": OPS[1]}
-            )
-            page = await watched_page(ops, errors)
-            await page.goto(f"{site.base}/?token={MEDIA_TOKEN}")
-            await page.get_by_role("button", name="Appeler").click()
-            await page.wait_for_selector('#softphone[data-state="ended"]')
-        finally:
-            await browser.close()
+    async with chromium(sound("vm-goodbye")) as browser:
+        ops = await browser.new_context(http_credentials={"username": OPS[0], "password": OPS[1]})
+        page = await watched_page(ops, errors)
+        await page.goto(f"{site.base}/?token={MEDIA_TOKEN}")
+        await page.get_by_role("button", name="Appeler").click()
+        await page.wait_for_selector('#softphone[data-state="ended"]')
     assert errors == []
     assert len(calls) == 1 and calls[0].caller_number == "softphone"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page
 
 from callbot.audio.formats import PIPELINE_RATE_HZ, SLIN_16K
 from callbot.audio.wavfile import write_wav
@@ -35,12 +35,8 @@ from callbot.media.types import (
 from callbot.web.app import WebContext, create_app
 from callbot.web.serving import serve_app
 from tests.conftest import speech_16k
-from tests.web.browser import CHROMIUM, chromium_args, on_console
+from tests.web.browser import Launch, watched_page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium package"),
-]
 STEP_TIMEOUT_S = 10.0
 """Bound on every wait (browser start, call set-up, each exchange)."""
 GREETING_S = 0.4
@@ -222,6 +218,7 @@ async def text_int(page: Page, element_id: str) -> int:
 async def test_call_from_the_browser(
     server: Server,
     fake_mic: tuple[Path, npt.NDArray[np.int16]],
+    chromium: Launch,
     tmp_path: Path,
     context_rate_hz: int,
 ) -> None:
@@ -229,25 +226,15 @@ async def test_call_from_the_browser(
     mic, speech = fake_mic
     bot = server.bot
     page_errors: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=chromium_args(mic),
-            timeout=STEP_TIMEOUT_S * 1000,
+    async with chromium(mic, STEP_TIMEOUT_S) as browser:
+        page = await watched_page(
+            browser, page_errors, timeout_s=STEP_TIMEOUT_S, viewport=(640, 1000)
         )
-        try:
-            page = await browser.new_page(viewport={"width": 640, "height": 1000})
-            page.set_default_timeout(STEP_TIMEOUT_S * 1000)
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            page.on("console", lambda msg: on_console(msg, page_errors))
-            await page.goto(f"http://127.0.0.1:{server.port}/?rate={context_rate_hz}")
-            await run_call(page, bot, tmp_path)
-            await call_again_and_hang_up(page, bot)
-            rate = await page.locator("#audio-rate").get_attribute("data-context-rate-hz")
-            assert rate == str(context_rate_hz)
-        finally:
-            await browser.close()
+        await page.goto(f"http://127.0.0.1:{server.port}/?rate={context_rate_hz}")
+        await run_call(page, bot, tmp_path)
+        await call_again_and_hang_up(page, bot)
+        rate = await page.locator("#audio-rate").get_attribute("data-context-rate-hz")
+        assert rate == str(context_rate_hz)
     assert bot.error is None, f"the bot failed: {bot.error!r}"
     assert page_errors == []
     # The recording itself arrived, resampled cleanly: a corrupt, aliased or byte-swapped
