@@ -24,7 +24,6 @@ the caller has left the queue and ignores the result (``apps/app_queue.c``,
 Queue members are ``Local/...@callbot-agents`` channels whose ``Dial(PJSIP/...)`` runs
 ``U()`` on the agent's phone before answering the Local channel: a declined agent makes
 the member look unanswered, and app_queue tries the next one (``apps/app_dial.c``).
-
 The words the caller hears are data: :mod:`callbot.bridge.prompts`.
 """
 
@@ -335,14 +334,15 @@ class WarmTransfers:
         playback_id = uuid.uuid4().hex
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._playbacks[playback_id] = done
+        self._playing[channel_id] = playback_id  # before the request: aclose() may stop it
         try:
             await self._client.request(_play(channel_id, playback_id, media))
-            self._playing[channel_id] = playback_id
             if wait:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(done, PLAYBACK_WAIT_S)
         except AriHttpError as exc:
             logger.info("playback on %s failed: %s", channel_id, exc)
+            self._playing.pop(channel_id, None)
         finally:
             if wait or done.done():
                 self._playbacks.pop(playback_id, None)
