@@ -4,7 +4,7 @@ resources that show them, with the replies and status codes of
 ``res/ari/resource_asterisk.c`` and ``res/ari/resource_applications.c``.
 
 :class:`SimulatedSystem` is plain state for tests to set (drop a module, remove a queue);
-:func:`system_routes` gives the aiohttp handlers that
+:func:`system_routes` gives the routes that
 :class:`~callbot.simulator.ari_server.SimulatedAri` mounts. What real Asterisk does and
 this reproduces, because the check relies on it:
 
@@ -18,13 +18,15 @@ this reproduces, because the check relies on it:
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from callbot.simulator.ari_model import AriFailure
 
 MODULES: Mapping[str, str] = {
     "app_audiosocket.so": "AudioSocket Application",
@@ -132,15 +134,13 @@ class SimulatedSystem:
         return None
 
 
-def system_routes(
-    system: SimulatedSystem, channels_of: Callable[[str], list[str]]
-) -> list[tuple[str, str, Handler]]:
-    """``(method, path, handler)`` of the resources; ``channels_of(app)`` lists the
-    channels an application gets events for, and raises ``KeyError`` for an app no
-    websocket registered."""
+def system_routes(system: SimulatedSystem, channels_of: Callable[[str], list[str]]) -> list[Route]:
+    """The resources; ``channels_of(app)`` lists the channels an application gets events
+    for, and raises ``KeyError`` for an app no websocket registered. Errors are raised as
+    :class:`~callbot.simulator.ari_model.AriFailure`."""
 
-    async def info(request: web.Request) -> web.StreamResponse:
-        only = {p.strip().lower() for p in request.query.get("only", "").split(",") if p}
+    async def info(request: Request) -> Response:
+        only = {p.strip().lower() for p in request.query_params.get("only", "").split(",") if p}
         sections: dict[str, Any] = {
             "build": {
                 "os": "Linux",
@@ -161,7 +161,7 @@ def system_routes(
                 "last_reload_time": "2026-01-01T00:00:00.000+0000",
             },
         }
-        return web.json_response({k: v for k, v in sections.items() if not only or k in only})
+        return JSONResponse({k: v for k, v in sections.items() if not only or k in only})
 
     def module_json(name: str) -> dict[str, Any]:
         return {
@@ -172,43 +172,43 @@ def system_routes(
             "support_level": "core",
         }
 
-    async def modules(request: web.Request) -> web.StreamResponse:
-        return web.json_response([module_json(n) for n in sorted(system.modules)])
+    async def modules(request: Request) -> Response:
+        return JSONResponse([module_json(n) for n in sorted(system.modules)])
 
-    async def module(request: web.Request) -> web.StreamResponse:
-        wanted = request.match_info["name"]
+    async def module(request: Request) -> Response:
+        wanted = request.path_params["name"]
         base = wanted.removesuffix(".so").lower()
         found = next((n for n in system.modules if n.removesuffix(".so").lower() == base), None)
         if found is None:
-            return _error(404, "Module could not be found in running modules")
+            raise AriFailure(404, "Module could not be found in running modules")
         if found != wanted:  # identify_module compares the full name exactly
-            return _error(409, "Module information could not be retrieved")
-        return web.json_response(module_json(found))
+            raise AriFailure(409, "Module information could not be retrieved")
+        return JSONResponse(module_json(found))
 
-    async def variable(request: web.Request) -> web.StreamResponse:
-        name = request.query.get("variable", "")
+    async def variable(request: Request) -> Response:
+        name = request.query_params.get("variable", "")
         if not name:
-            return _error(400, "Variable name is required")
-        return web.json_response({"value": system.global_variables.get(name, "")})
+            raise AriFailure(400, "Variable name is required")
+        return JSONResponse({"value": system.global_variables.get(name, "")})
 
-    async def config_object(request: web.Request) -> web.StreamResponse:
-        config_class, object_type = request.match_info["class"], request.match_info["type"]
-        object_id = request.match_info["id"]
+    async def config_object(request: Request) -> Response:
+        config_class, object_type = request.path_params["class"], request.path_params["type"]
+        object_id = request.path_params["id"]
         if config_class != "res_websocket_client" or not system.running("res_websocket_client.so"):
-            return _error(404, f"configClass '{config_class}' not found")
+            raise AriFailure(404, f"configClass '{config_class}' not found")
         if object_type != "websocket_client":
-            return _error(404, f"objectType '{object_type}' not found")
+            raise AriFailure(404, f"objectType '{object_type}' not found")
         fields = system.websocket_clients.get(object_id)
         if fields is None:
-            return _error(404, f"Object with id '{object_id}' not found")
-        return web.json_response([{"attribute": k, "value": v} for k, v in fields.items()])
+            raise AriFailure(404, f"Object with id '{object_id}' not found")
+        return JSONResponse([{"attribute": k, "value": v} for k, v in fields.items()])
 
-    async def application(request: web.Request) -> web.StreamResponse:
-        app = request.match_info["app"]
+    async def application(request: Request) -> Response:
+        app = request.path_params["app"]
         try:
             channel_ids = channels_of(app)
         except KeyError:
-            return _error(404, "Application not found")
+            raise AriFailure(404, "Application not found") from None
         body = {
             "name": app,
             "channel_ids": channel_ids,
@@ -218,18 +218,13 @@ def system_routes(
             "events_allowed": [],
             "events_disallowed": [],
         }
-        return web.json_response(body)
+        return JSONResponse(body)
 
     return [
-        ("GET", "/ari/asterisk/info", info),
-        ("GET", "/ari/asterisk/modules", modules),
-        ("GET", "/ari/asterisk/modules/{name}", module),
-        ("GET", "/ari/asterisk/variable", variable),
-        ("GET", "/ari/asterisk/config/dynamic/{class}/{type}/{id}", config_object),
-        ("GET", "/ari/applications/{app}", application),
+        Route("/ari/asterisk/info", info, methods=["GET"]),
+        Route("/ari/asterisk/modules", modules, methods=["GET"]),
+        Route("/ari/asterisk/modules/{name}", module, methods=["GET"]),
+        Route("/ari/asterisk/variable", variable, methods=["GET"]),
+        Route("/ari/asterisk/config/dynamic/{class}/{type}/{id}", config_object, methods=["GET"]),
+        Route("/ari/applications/{app}", application, methods=["GET"]),
     ]
-
-
-def _error(status: int, message: str) -> web.StreamResponse:
-    """``ast_ari_response_error``: ``{"message": ...}``."""
-    return web.json_response({"message": message}, status=status)

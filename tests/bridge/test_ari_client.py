@@ -151,8 +151,7 @@ class TestEvents:
         async with AriClient(settings_for(sim)) as client:
             stream = client.events()
             await next_event(stream)
-            ws = next(iter(sim._sessions.values()))
-            await ws.send_str("{not json")
+            sim.stream.send_raw("callbot", "{not json")
             channel_id = sim.place_call("0600000000")
             start = await next_event(stream)
             assert isinstance(start, ari.StasisStart)

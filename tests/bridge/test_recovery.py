@@ -19,7 +19,8 @@ from callbot.bridge.calls import Unserved
 from callbot.bridge.settings import AriSettings
 from callbot.bridge.stasis import StasisBridge
 from callbot.protocols import ari
-from callbot.simulator.ari_server import SCREEN_CONTEXT, SimulatedAri
+from callbot.simulator.ari_queues import SCREEN_CONTEXT
+from callbot.simulator.ari_server import SimulatedAri
 from tests.bridge.conftest import MediaPeers
 
 _seq = itertools.count(1)
