@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 
 from callbot.errors import MissingExtra
+from callbot.loadtest.metrics import explain
+from callbot.loadtest.runner import Level, largest_passing
+from callbot.loadtest.sampler import Sample
 
 try:
     import matplotlib
@@ -25,10 +28,6 @@ except ModuleNotFoundError as exc:
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
-
-from callbot.loadtest.metrics import explain
-from callbot.loadtest.runner import Level, largest_passing
-from callbot.loadtest.sampler import Sample
 
 PLOTS = ("latency_cdf", "latency_vs_concurrency", "intent_accuracy", "cpu_rss")
 
