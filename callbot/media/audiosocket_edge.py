@@ -4,16 +4,18 @@ Framing lives in :mod:`callbot.protocols.audiosocket`; this module only moves by
 keeps time. Unlike chan_websocket, Asterisk neither buffers nor paces what the app sends
 (``app_audiosocket.c`` writes each received frame straight to the channel) and the
 dialplan application hangs up after 2 s without a frame in either direction. So a pacer
-sends exactly one 20 ms frame per tick, on a monotonic schedule, with silence when the
-bot has nothing to say. AudioSocket has no marks on the wire: the pacer reports
+sends exactly one 20 ms frame per tick (:mod:`callbot.media.pacing`), with silence when
+the bot has nothing to say. AudioSocket has no marks on the wire: the pacer reports
 :class:`MarkPlayed` itself once every frame queued before the mark has been sent.
 
 The call's rate comes from the kind of Asterisk's first audio frame (``0x10`` slin,
 ``0x12`` slin16...). Asterisk before 20.17, 21.12, 22.7 and 23.1 labels every rate ``0x10``
 and reads everything back as 8 kHz: use plain slin with those.
 
-Error mapping (one place): a malformed frame from Asterisk ends that call with a hang-up
-frame; a failing handler ends that call; neither ever stops the server.
+After the handshake (call UUID, rate) the call runs in a
+:class:`~callbot.media.session.MediaSession`, as on chan_websocket: the same inbound
+queue bound, gap-fill, drain and end. A malformed frame from Asterisk ends that call with
+a hang-up frame; a failing handler ends that call the same way; neither stops the server.
 """
 
 from __future__ import annotations
@@ -22,24 +24,18 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from callbot.audio.convert import InboundConverter, OutboundConverter
-from callbot.audio.formats import FRAME_MS, AudioFormat, Codec
+from callbot.audio.convert import OutboundConverter
+from callbot.audio.formats import AudioFormat, Codec
 from callbot.errors import AudioSocketError, ConfigError, PortUnavailable
-from callbot.media.types import (
-    CallEnded,
-    CallerAudio,
-    CallerDtmf,
-    CallHandler,
-    CallInfo,
-    InboundEvent,
-    MarkPlayed,
-)
+from callbot.media.clock import SYSTEM_CLOCK, Clock
+from callbot.media.pacing import FrameTicker, PlayoutQueue
+from callbot.media.session import MediaSession, SessionSettings
+from callbot.media.types import CallerDtmf, CallHandler, CallInfo, MarkPlayed
 from callbot.observability.throttle import ThrottledWarning
 from callbot.protocols.audiosocket import (
     AUDIO_KIND_BY_RATE_HZ,
@@ -51,7 +47,7 @@ from callbot.protocols.audiosocket import (
     Error,
     Event,
     FrameParser,
-    Hangup,
+    HangupMessage,
     encode_audio,
     encode_hangup,
 )
@@ -59,7 +55,6 @@ from callbot.protocols.audiosocket import (
 logger = logging.getLogger(__name__)
 
 _READ_BYTES = 65_536
-_FRAME_S = FRAME_MS / 1000
 UNSTARTED = ThrottledWarning(logger, "AudioSocket connection(s) closed before a call started")
 """Connections that never sent a call UUID (probes, stuck peers): one INFO line each, one
 WARNING a minute at most."""
@@ -80,78 +75,25 @@ class AudioSocketSettings:
     """Rate assumed when no caller audio arrives in time (the dialplan app's slin)."""
     max_frame_bytes: int = MAX_PAYLOAD_BYTES
     """Largest payload accepted from Asterisk; a larger frame ends the call."""
-    handler_drain_timeout_s: float = 5.0
-    """Time a handler gets to return after :class:`CallEnded` before it is cancelled."""
     max_late_frames: int = 5
     """After an event-loop stall longer than this, the pacer re-anchors its clock
     instead of bursting the missed frames."""
+    session: SessionSettings = field(default_factory=SessionSettings)
+    """Inbound queue bound, gap-fill and drain: the same as every edge's."""
 
     def __post_init__(self) -> None:
         if self.default_sample_rate_hz not in AUDIO_KIND_BY_RATE_HZ:
             raise ConfigError(f"AudioSocket cannot carry {self.default_sample_rate_hz} Hz")
         if not 1 <= self.max_frame_bytes <= MAX_PAYLOAD_BYTES:
             raise ConfigError(f"max_frame_bytes must be in 1..{MAX_PAYLOAD_BYTES}")
-        timeouts = (self.uuid_timeout_s, self.first_audio_timeout_s, self.handler_drain_timeout_s)
+        timeouts = (self.uuid_timeout_s, self.first_audio_timeout_s)
         if min(timeouts) <= 0 or self.max_late_frames < 1:
             raise ConfigError("AudioSocket timeouts and max_late_frames must be positive")
 
 
-@dataclass(frozen=True, slots=True)
-class _Mark:
-    mark_id: str
-
-
-class PlayoutQueue:
-    """Bot audio waiting for the pacer, with marks between chunks. Pure: no I/O, no clock."""
-
-    def __init__(self, frame_bytes: int) -> None:
-        self.frame_bytes = frame_bytes
-        self._items: deque[bytes | _Mark] = deque()
-        self._head_offset = 0
-
-    @property
-    def queued_bytes(self) -> int:
-        total = sum(len(item) for item in self._items if isinstance(item, bytes))
-        return total - self._head_offset
-
-    def push_audio(self, data: bytes) -> None:
-        if data:
-            self._items.append(data)
-
-    def push_mark(self, mark_id: str) -> None:
-        self._items.append(_Mark(mark_id))
-
-    def clear(self) -> None:
-        """Barge-in: drop all audio and, like chan_websocket's FLUSH_MEDIA, pending marks."""
-        self._items.clear()
-        self._head_offset = 0
-
-    def next_frame(self) -> tuple[bytes, bool, list[str]]:
-        """One frame of queued audio padded with silence, whether it carried any bot audio,
-        and the marks whose preceding audio is all in this frame or earlier ones."""
-        out = bytearray()
-        marks: list[str] = []
-        while self._items:
-            head = self._items[0]
-            if isinstance(head, _Mark):
-                marks.append(head.mark_id)
-                self._items.popleft()
-                continue
-            if len(out) == self.frame_bytes:
-                break
-            take = head[self._head_offset : self._head_offset + self.frame_bytes - len(out)]
-            out += take
-            self._head_offset += len(take)
-            if self._head_offset == len(head):
-                self._items.popleft()
-                self._head_offset = 0
-        had_audio = bool(out)
-        out += bytes(self.frame_bytes - len(out))
-        return bytes(out), had_audio, marks
-
-
 class _AudioSocketCall:
-    """One call after its UUID: the :class:`MediaSink` given to the handler, plus its pacer."""
+    """One call after its UUID: the handler's :class:`MediaSink`, the session's
+    :class:`~callbot.media.session.Line`, and its pacer."""
 
     def __init__(
         self,
@@ -160,16 +102,16 @@ class _AudioSocketCall:
         writer: asyncio.StreamWriter,
         parser: FrameParser,
         settings: AudioSocketSettings,
+        clock: Clock,
     ) -> None:
         self.info = info
-        self.inbound: asyncio.Queue[InboundEvent] = asyncio.Queue()
+        self.session = MediaSession(info, settings.session, clock=clock)
         self._reader, self._writer, self._parser = reader, writer, parser
         self._settings = settings
+        self._clock = clock
         self._outbound = OutboundConverter(info.media_format)
-        self._inbound_converter = InboundConverter(info.media_format)
         self._playout = PlayoutQueue(info.media_format.frame_bytes)
         self._wire_up = True
-        self._ended = asyncio.Event()
 
     # -- MediaSink ---------------------------------------------------------------------
     @property
@@ -188,52 +130,23 @@ class _AudioSocketCall:
 
     async def hangup(self) -> None:
         self._close_wire(send_hangup=True)
-        self._end("hung up by the bot", by="bot")
+        self.session.end("hung up by the bot", by="bot")
 
     # -- lifecycle ---------------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
         """Polite end (server stopping): the handler sees CallEnded, the line stays paced
         until it returns or its drain time is up, then Asterisk gets a hang-up frame."""
-        self._end(reason, by="bot")
+        self.session.end(reason, by="bot")
 
     async def run(self, handler: CallHandler, early_events: list[Event]) -> None:
         for event in early_events:
             self._deliver(event)
-        workers = [asyncio.create_task(self._pace()), asyncio.create_task(self._read_loop())]
-        handler_task = asyncio.create_task(self._run_handler(handler))
-        ended = asyncio.create_task(self._ended.wait())
-        try:
-            await asyncio.wait({handler_task, ended}, return_when=asyncio.FIRST_COMPLETED)
-            if not handler_task.done():
-                await self._drain(handler_task)
-            self._close_wire(send_hangup=True)
-        finally:
-            for task in (*workers, handler_task, ended):
-                task.cancel()
-            await asyncio.gather(*workers, handler_task, ended, return_exceptions=True)
+        await self.session.run(handler, self, self, self._pace())
 
-    async def _run_handler(self, handler: CallHandler) -> None:
-        try:
-            await handler(self.info, self.inbound, self)
-        except Exception:
-            logger.exception("call %s: handler failed; ending the call", self.info.call_id)
-
-    async def _drain(self, handler_task: asyncio.Task[None]) -> None:
-        timeout_s = self._settings.handler_drain_timeout_s
-        done, _ = await asyncio.wait({handler_task}, timeout=timeout_s)
-        if not done:
-            logger.warning(
-                "call %s: handler still running %.1f s after the call ended; cancelling it",
-                self.info.call_id,
-                timeout_s,
-            )
-            handler_task.cancel()
-
-    def _end(self, reason: str, *, by: str = "caller", protocol_error: bool = False) -> None:
-        if not self._ended.is_set():
-            logger.info("call %s: ended (%s)", self.info.call_id, reason)
-            self._ended.set()
-            self.inbound.put_nowait(CallEnded(reason, by, protocol_error))
+    async def hang_up(self, *, failed: bool) -> None:
+        """The bot's end of the call: the hang-up frame, then close (AudioSocket has no
+        close code to carry ``failed``: the session logged the failure)."""
+        self._close_wire(send_hangup=True)
 
     def _close_wire(self, send_hangup: bool) -> None:
         if not self._wire_up:
@@ -244,80 +157,78 @@ class _AudioSocketCall:
         self._writer.close()
 
     # -- wire --------------------------------------------------------------------------
-    async def _read_loop(self) -> None:
+    async def read(self) -> None:
+        end = self.session.end
         try:
             while self._wire_up:
                 data = await self._reader.read(_READ_BYTES)
                 if not data:
                     self._close_wire(send_hangup=False)
-                    self._end("Asterisk closed the socket (caller hung up)")
+                    end("Asterisk closed the socket (caller hung up)")
                     return
                 for event in self._parser.feed(data):
                     self._deliver(event)
         except AudioSocketError as exc:
             logger.warning("call %s: malformed frame from Asterisk: %s", self.info.call_id, exc)
             self._close_wire(send_hangup=True)
-            self._end(f"protocol error: {exc}", by="bot", protocol_error=True)
+            end(f"protocol error: {exc}", by="bot", protocol_error=True)
         except OSError as exc:
             self._close_wire(send_hangup=False)
-            self._end(f"connection lost: {exc}", by="asterisk")
+            end(f"connection lost: {exc}", by="asterisk")
 
     def _deliver(self, event: Event) -> None:
         if isinstance(event, Audio):
-            if event.sample_rate_hz != self._inbound_converter.format.sample_rate_hz:
+            if event.sample_rate_hz != self.session.caller_format.sample_rate_hz:
                 logger.warning(
                     "call %s: caller audio changed to %d Hz",
                     self.info.call_id,
                     event.sample_rate_hz,
                 )
-                fmt = AudioFormat(Codec.SLIN, event.sample_rate_hz)
-                self._inbound_converter = InboundConverter(fmt)
-            pcm = self._inbound_converter.convert(event.payload)
-            if pcm.size:
-                self.inbound.put_nowait(CallerAudio(pcm))
+                self.session.set_caller_format(AudioFormat(Codec.SLIN, event.sample_rate_hz))
+            self.session.caller_audio(event.payload)
         elif isinstance(event, Dtmf):
-            self.inbound.put_nowait(CallerDtmf(event.digit))
-        elif isinstance(event, Hangup | Error):
-            detail = "hang-up frame" if isinstance(event, Hangup) else f"error code {event.code}"
+            self.session.put(CallerDtmf(event.digit))
+        elif isinstance(event, HangupMessage):
             self._close_wire(send_hangup=False)
-            self._end(f"Asterisk sent {detail}")
+            self.session.end("Asterisk sent hang-up frame")
+        elif isinstance(event, Error):
+            self._close_wire(send_hangup=False)
+            self.session.end(f"Asterisk sent error code {event.code}")
 
     async def _pace(self) -> None:
-        """One frame per 20 ms tick; deadlines are ``start + n * 20 ms`` so no drift builds up."""
-        loop = asyncio.get_running_loop()
+        """One frame per 20 ms tick (:class:`~callbot.media.pacing.FrameTicker`)."""
         rate_hz = self.info.media_format.sample_rate_hz
-        start, tick = loop.time(), 0
+        ticker = FrameTicker(self._clock, max_late_frames=self._settings.max_late_frames)
         while self._wire_up:
-            late_s = loop.time() - (start + tick * _FRAME_S)
-            if late_s < 0:
-                await asyncio.sleep(-late_s)
-            elif late_s > self._settings.max_late_frames * _FRAME_S:
+            late_s = await ticker.next_frame()
+            if late_s:
                 logger.debug(
                     "call %s: pacer %.0f ms late; re-anchoring", self.info.call_id, late_s * 1000
                 )
-                start, tick = loop.time(), 0
             if not self._wire_up:
                 return
             payload, _, marks = self._playout.next_frame()
             if self._writer.is_closing():  # Asterisk left; the read loop reports why
                 return
             self._writer.write(encode_audio(payload, rate_hz))
-            tick += 1
             for mark_id in marks:  # sent is played: Asterisk plays frames as they come
-                self.inbound.put_nowait(MarkPlayed(mark_id, by_line=False))
+                self.session.put(MarkPlayed(mark_id, by_line=False))
             try:
                 await self._writer.drain()
             except OSError as exc:
                 self._close_wire(send_hangup=False)
-                self._end(f"connection lost: {exc}", by="asterisk")
+                self.session.end(f"connection lost: {exc}", by="asterisk")
 
 
 class AudioSocketServer:
     """Accepts Asterisk's AudioSocket connections and runs ``handler`` once per call."""
 
-    def __init__(self, handler: CallHandler, settings: AudioSocketSettings) -> None:
+    def __init__(
+        self, handler: CallHandler, settings: AudioSocketSettings, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self._handler = handler
         self._settings = settings
+        self._clock = clock
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], _AudioSocketCall | None] = {}
 
@@ -349,7 +260,7 @@ class AudioSocketServer:
         tasks = list(self._connections)
         if tasks:
             _, pending = await asyncio.wait(
-                tasks, timeout=self._settings.handler_drain_timeout_s + 2
+                tasks, timeout=self._settings.session.handler_drain_timeout_s + 2
             )
             for task in pending:
                 task.cancel()
@@ -401,7 +312,7 @@ class AudioSocketServer:
         call_id = str(parser.call_uuid)
         info = CallInfo(call_id, "audiosocket", AudioFormat(Codec.SLIN, rate_hz))
         logger.info("call %s: AudioSocket call from %s, slin %d Hz", call_id, peer, rate_hz)
-        call = _AudioSocketCall(info, reader, writer, parser, self._settings)
+        call = _AudioSocketCall(info, reader, writer, parser, self._settings, self._clock)
         self._connections[task] = call
         await call.run(self._handler, events[1:])
 
@@ -438,7 +349,7 @@ async def _probe_rate_hz(
     """Rate of the first caller frame (its kind says it), appending what is read to ``events``."""
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(settings.first_audio_timeout_s):
-            while not any(isinstance(e, Audio | Hangup | Error) for e in events):
+            while not any(isinstance(e, Audio | HangupMessage | Error) for e in events):
                 data = await reader.read(_READ_BYTES)
                 if not data:
                     break  # the call loop sees the EOF again and ends the call

@@ -5,7 +5,9 @@ one connection into:
 
 * a :class:`CallInfo` describing the call,
 * a stream of inbound :data:`InboundEvent` objects (caller audio already
-  normalised to 16 kHz int16 PCM, DTMF digits, confirmed marks, the end),
+  normalised to 16 kHz int16 PCM, silence where the line sent none, DTMF digits,
+  confirmed marks, the end): :class:`~callbot.media.session.MediaSession`, alike for
+  every edge,
 * a :class:`MediaSink` the call runner uses to talk back.
 
 and hands them to a :data:`CallHandler`. When the handler returns, the edge
@@ -44,6 +46,10 @@ class CallerAudio:
     """Caller audio, 16 kHz mono int16 (the pipeline format)."""
 
     pcm: npt.NDArray[np.int16]
+    by_line: bool = True
+    """False for silence the edge filled in while the line sent nothing (a line that
+    suppresses silence): it keeps the turn detector's time running, but is no sign of
+    life from the line."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,8 +117,9 @@ class Dtmf:
 
 
 @dataclass(frozen=True, slots=True)
-class Hangup:
-    pass
+class HangupMessage:
+    """A hang-up frame (kind ``0x00``). Named apart from the dialplan's
+    :class:`~callbot.dialplan.actions.Hangup` action, which is what the bot decides."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +128,7 @@ class Error:
     """First payload byte, or None when the frame carried no code."""
 
 
-Event = CallUuid | Audio | Dtmf | Hangup | Error
+Event = CallUuid | Audio | Dtmf | HangupMessage | Error
 
 
 def encode_frame(kind: int, payload: bytes = b"") -> bytes:
@@ -198,7 +199,7 @@ class FrameParser:
                 # Asterisk acts on the header alone and never reads a hang-up's payload.
                 self._buffer.clear()
                 self.ended = True
-                events.append(Hangup())
+                events.append(HangupMessage())
                 break
             self._check_header(kind, length)
             if len(self._buffer) < HEADER_BYTES + length:

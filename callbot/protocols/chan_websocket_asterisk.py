@@ -3,8 +3,9 @@
 Events out (byte for byte as ``channels/chan_websocket.c`` writes them), commands in,
 and the playback queue with its limits: 1000 frames, MEDIA_XOFF at 900, MEDIA_XON below
 800, re-framing into ``optimal_frame_size``, marks fired when playout reaches them, a
-partial trailing frame dropped outside START/STOP_MEDIA_BUFFERING. The app's side is
-:mod:`callbot.protocols.chan_websocket`.
+partial trailing frame dropped outside START/STOP_MEDIA_BUFFERING. The messages both
+sides share are in :mod:`callbot.protocols.chan_websocket`; the app's side is
+:mod:`callbot.protocols.chan_websocket_app`.
 """
 
 from __future__ import annotations

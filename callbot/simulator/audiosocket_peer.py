@@ -13,15 +13,17 @@ Behaviour copied from the Asterisk source (see :mod:`callbot.protocols.audiosock
   in either direction (``MAX_WAIT_TIMEOUT_MSEC``; any caller frame or DTMF restarts the
   timer too); the channel driver and older apps have no timer (``idle_hangup_s=None``).
 * On the caller's hang-up Asterisk sends nothing: it just closes the socket.
+
+Its time (the 20 ms tick, the jitter buffer, the idle timer, the recording's stamps) is
+read on a :class:`~callbot.media.clock.Clock`: a test gives it the same
+:class:`~callbot.media.clock.ManualClock` as the bot's edge and counts underruns exactly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
-import time
 import uuid
 from collections import deque
 from types import TracebackType
@@ -32,12 +34,13 @@ import numpy.typing as npt
 from callbot.audio.convert import OutboundConverter, StreamResampler, decode
 from callbot.audio.formats import FRAME_MS, PIPELINE_RATE_HZ, AudioFormat, Codec
 from callbot.errors import AudioSocketError
+from callbot.media.clock import SYSTEM_CLOCK, Clock, wait_event
 from callbot.protocols.audiosocket import (
     AUDIO_KIND_BY_RATE_HZ,
     Audio,
     Direction,
     FrameParser,
-    Hangup,
+    HangupMessage,
     encode_audio,
     encode_dtmf,
     encode_uuid,
@@ -132,6 +135,7 @@ class SimulatedAudioSocketCall:
     ``speed`` > 1 runs the caller's 20 ms tick faster (caller audio sent faster than real
     time). The bot still paces in real time, so underruns and the idle timer stay real-time.
     ``send_silence=False`` models a silence-suppressed caller leg (nothing between phrases).
+    Times in this API are ``clock`` seconds.
     """
 
     def __init__(
@@ -144,6 +148,7 @@ class SimulatedAudioSocketCall:
         speed: float = 1.0,
         send_silence: bool = True,
         idle_hangup_s: float | None = APP_IDLE_HANGUP_S,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if sample_rate_hz not in AUDIO_KIND_BY_RATE_HZ:
             raise ValueError(f"AudioSocket cannot carry {sample_rate_hz} Hz")
@@ -154,6 +159,7 @@ class SimulatedAudioSocketCall:
         self.speed = speed
         self.send_silence = send_silence
         self.idle_hangup_s = idle_hangup_s
+        self.clock = clock
         self.recording = BotRecording()
         self.closed = False
         self.close_reason = ""
@@ -169,8 +175,8 @@ class SimulatedAudioSocketCall:
         self._writer: asyncio.StreamWriter | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed_event = asyncio.Event()
-        self._last_activity_s = time.monotonic()
-        self._listen_since_s = time.monotonic()
+        self._last_activity_s = clock.monotonic()
+        self._listen_since_s = clock.monotonic()
 
     @property
     def media_format(self) -> AudioFormat:
@@ -185,7 +191,7 @@ class SimulatedAudioSocketCall:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._writer = writer
         writer.write(encode_uuid(uuid.UUID(self.call_id)))
-        self._last_activity_s = self._listen_since_s = time.monotonic()
+        self._last_activity_s = self._listen_since_s = self.clock.monotonic()
         self._tasks = [
             asyncio.create_task(self._tick_loop()),
             asyncio.create_task(self._read_loop(reader)),
@@ -203,7 +209,7 @@ class SimulatedAudioSocketCall:
 
     # -- caller actions ----------------------------------------------------------------
     async def play(self, pcm: npt.NDArray[np.int16], sample_rate_hz: int) -> float:
-        """Queue caller speech; returns ``time.monotonic()`` once its last sample was sent."""
+        """Queue caller speech; returns the clock's time once its last sample was sent."""
         if self.closed:
             raise ConnectionError(f"call {self.call_id} is closed: {self.close_reason}")
         data = self._outbound.convert(pcm, sample_rate_hz)
@@ -219,7 +225,7 @@ class SimulatedAudioSocketCall:
         if self.closed or self._writer is None:
             raise ConnectionError(f"call {self.call_id} is closed: {self.close_reason}")
         self._writer.write(encode_dtmf(digit))
-        self._last_activity_s = time.monotonic()
+        self._last_activity_s = self.clock.monotonic()
 
     async def hangup(self) -> None:
         """The caller hangs up: Asterisk closes the socket without a frame."""
@@ -228,33 +234,32 @@ class SimulatedAudioSocketCall:
     async def wait_for_bot_silence(self, quiet_s: float, timeout_s: float) -> bool:
         """True once the bot has played audible audio since the caller's last ``play``
         ended (or since the call began) and then nothing audible for ``quiet_s``."""
-        deadline_s = time.monotonic() + timeout_s
+        deadline_s = self.clock.monotonic() + timeout_s
         while True:
             spoke = self.recording.first_audio_after(self._listen_since_s) is not None
             last_s = self.recording.last_audio_at()
-            if spoke and last_s is not None and time.monotonic() - last_s >= quiet_s:
+            if spoke and last_s is not None and self.clock.monotonic() - last_s >= quiet_s:
                 return True
             if self.closed:
                 return spoke
-            if time.monotonic() >= deadline_s:
+            if self.clock.monotonic() >= deadline_s:
                 return False
-            await asyncio.sleep(0.01)
+            await self.clock.sleep(0.01)
 
     async def wait_closed(self, timeout_s: float) -> bool:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closed_event.wait(), timeout_s)
+        await wait_event(self.clock, self._closed_event, timeout_s)
         return self.closed
 
     # -- Asterisk's side ---------------------------------------------------------------
     async def _tick_loop(self) -> None:
         tick_s = FRAME_S / self.speed
-        start_s, tick = time.monotonic(), 0
+        start_s, tick = self.clock.monotonic(), 0
         while not self.closed:
-            delay_s = start_s + tick * tick_s - time.monotonic()
+            delay_s = start_s + tick * tick_s - self.clock.monotonic()
             if delay_s > 0:
-                await asyncio.sleep(delay_s)
+                await self.clock.sleep(delay_s)
             tick += 1
-            now_s = time.monotonic()
+            now_s = self.clock.monotonic()
             self.recording.underruns += self._jitter.poll(now_s)
             frame = self._next_caller_frame()
             if frame is not None and self._writer is not None:
@@ -283,11 +288,11 @@ class SimulatedAudioSocketCall:
     async def _read_loop(self, reader: asyncio.StreamReader) -> None:
         try:
             while data := await reader.read(65_536):
-                now_s = time.monotonic()
+                now_s = self.clock.monotonic()
                 for event in self._parser.feed(data):
                     if isinstance(event, Audio):
                         self._on_bot_audio(event, now_s)
-                    elif isinstance(event, Hangup):
+                    elif isinstance(event, HangupMessage):
                         self.recording.add_command("HANGUP", at_s=now_s)
                         self._close("bot hung up")
                         return

@@ -1,11 +1,15 @@
-"""The AudioSocket server on real loopback TCP, against a raw byte-level Asterisk stand-in."""
+"""The AudioSocket server on real loopback TCP, against a raw byte-level Asterisk stand-in.
+
+The edge's time (its 20 ms pacer, gap-fill, drain) runs on a :class:`ManualClock` the
+tests move by hand: frame counts are exact, and nothing depends on how busy the machine
+is. Waits on the socket are event waits with a generous real-time bound.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -15,7 +19,10 @@ import pytest
 from callbot.audio.formats import SLIN_8K, SLIN_16K
 from callbot.errors import ConfigError, PortUnavailable
 from callbot.media import audiosocket_edge
-from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings, PlayoutQueue
+from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
+from callbot.media.clock import ManualClock
+from callbot.media.pacing import FRAME_S
+from callbot.media.session import SessionSettings
 from callbot.media.types import (
     CallEnded,
     CallerAudio,
@@ -30,7 +37,7 @@ from callbot.protocols.audiosocket import (
     Audio,
     Direction,
     FrameParser,
-    Hangup,
+    HangupMessage,
     encode_audio,
     encode_dtmf,
     encode_hangup,
@@ -39,8 +46,18 @@ from callbot.protocols.audiosocket import (
 
 CALL_UUID = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 TONE_16K = (8000 * np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)).astype(np.int16)
+WAIT_S = 3.0
+"""Real-time bound on an event wait (never reached unless the test fails)."""
 
 Behaviour = Callable[[CallInfo, "asyncio.Queue[InboundEvent]", MediaSink], Awaitable[None]]
+
+
+async def until(changed: asyncio.Event, done: Callable[[], bool]) -> None:
+    """Wait, each time ``changed`` is set, until ``done()``."""
+    async with asyncio.timeout(WAIT_S):
+        while not done():
+            changed.clear()
+            await changed.wait()
 
 
 class Handler:
@@ -50,6 +67,7 @@ class Handler:
         self.behaviour = behaviour
         self.infos: list[CallInfo] = []
         self.events: list[InboundEvent] = []
+        self.changed = asyncio.Event()
         self.started = asyncio.Event()
         self.finished = asyncio.Event()
 
@@ -62,23 +80,26 @@ class Handler:
             if self.behaviour is not None:
                 await self.behaviour(info, queue, sink)
             else:
-                await drain_until_end(queue, self.events)
+                await drain_until_end(queue, self)
         finally:
             self.finished.set()
 
-    async def wait_for(self, kind: type, timeout_s: float = 2.0) -> InboundEvent:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                for event in self.events:
-                    if isinstance(event, kind):
-                        return event
-                await asyncio.sleep(0.005)
+    def record(self, event: InboundEvent) -> None:
+        self.events.append(event)
+        self.changed.set()
+
+    def of(self, kind: type) -> list[InboundEvent]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def wait_for(self, kind: type) -> InboundEvent:
+        await until(self.changed, lambda: bool(self.of(kind)))
+        return self.of(kind)[0]
 
 
-async def drain_until_end(queue: asyncio.Queue[InboundEvent], into: list[InboundEvent]) -> None:
+async def drain_until_end(queue: asyncio.Queue[InboundEvent], handler: Handler) -> None:
     while True:
         event = await queue.get()
-        into.append(event)
+        handler.record(event)
         if isinstance(event, CallEnded):
             return
 
@@ -90,7 +111,8 @@ class FakeAsterisk:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.parser = FrameParser(Direction.TO_ASTERISK)
-        self.received: list[tuple[float, Audio | Hangup]] = []
+        self.received: list[Audio | HangupMessage] = []
+        self.changed = asyncio.Event()
         self.eof = asyncio.Event()
         self._task = asyncio.create_task(self._read())
 
@@ -101,18 +123,22 @@ class FakeAsterisk:
 
     async def _read(self) -> None:
         while data := await self.reader.read(65536):
-            now = time.monotonic()
-            self.received += [(now, e) for e in self.parser.feed(data)]  # type: ignore[misc]
+            self.received += self.parser.feed(data)  # type: ignore[arg-type]
+            self.changed.set()
         self.eof.set()
 
     def send(self, data: bytes) -> None:
         self.writer.write(data)
 
     def audio(self) -> list[Audio]:
-        return [e for _, e in self.received if isinstance(e, Audio)]
+        return [e for e in self.received if isinstance(e, Audio)]
 
     def audible_frames(self) -> int:
         return sum(any(e.payload) for e in self.audio())
+
+    async def frames(self, count: int) -> None:
+        """Until ``count`` audio frames have come in."""
+        await until(self.changed, lambda: len(self.audio()) >= count)
 
     async def close(self) -> None:
         self.writer.close()
@@ -127,15 +153,18 @@ def slin_frame(rate_hz: int = 8000, value: int = 1000) -> bytes:
 
 
 FAST = AudioSocketSettings(
-    port=0, uuid_timeout_s=0.3, first_audio_timeout_s=0.1, handler_drain_timeout_s=0.5
+    port=0,
+    uuid_timeout_s=0.3,
+    first_audio_timeout_s=0.1,
+    session=SessionSettings(handler_drain_timeout_s=0.5),
 )
 
 
 @contextlib.asynccontextmanager
 async def serving(
-    handler: Handler, settings: AudioSocketSettings = FAST
+    handler: Handler, settings: AudioSocketSettings = FAST, clock: ManualClock | None = None
 ) -> AsyncIterator[tuple[AudioSocketServer, tuple[str, int]]]:
-    server = AudioSocketServer(handler, settings)
+    server = AudioSocketServer(handler, settings, clock or ManualClock())
     address = await server.start()
     try:
         yield server, address
@@ -152,35 +181,42 @@ async def start_call(address: tuple[str, int], rate_hz: int = 8000) -> FakeAster
 
 class TestCall:
     async def test_8k_call_info_audio_both_ways(self) -> None:
+        queued = asyncio.Event()
+
         async def echo_tone(
             info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink
         ) -> None:
             assert sink.format == SLIN_8K
-            first = await queue.get()
-            handler.events.append(first)
-            await sink.send_audio(TONE_16K[:3200], 16000)  # 200 ms
-            await drain_until_end(queue, handler.events)
+            handler.record(await queue.get())
+            await sink.send_audio(TONE_16K[:3200], 16000)  # 200 ms: 10 frames
+            queued.set()
+            await drain_until_end(queue, handler)
 
+        clock = ManualClock()
         handler = Handler(echo_tone)
-        async with serving(handler) as (_, address):
+        async with serving(handler, clock=clock) as (_, address):
             peer = await start_call(address)
-            await asyncio.sleep(0.35)
+            await asyncio.wait_for(queued.wait(), WAIT_S)
+            await peer.frames(1)  # the pacer's first tick, as the call started
+            await clock.advance(0.5 + FRAME_S / 2)
+            await peer.frames(26)
             assert handler.infos == [CallInfo(str(CALL_UUID), "audiosocket", SLIN_8K)]
             first = handler.events[0]
-            assert isinstance(first, CallerAudio)
+            assert isinstance(first, CallerAudio) and first.by_line
             assert first.pcm.dtype == np.int16
             assert all(e.sample_rate_hz == 8000 and len(e.payload) == 320 for e in peer.audio())
-            assert 8 <= peer.audible_frames() <= 11  # 200 ms of tone, frame-aligned
+            assert len(peer.audio()) == 26 and peer.audible_frames() == 10
             await peer.close()
 
     async def test_16k_call_uses_slin16_kind_and_640_byte_frames(self) -> None:
+        clock = ManualClock()
         handler = Handler()
-        async with serving(handler) as (_, address):
+        async with serving(handler, clock=clock) as (_, address):
             peer = await start_call(address, rate_hz=16000)
             await handler.wait_for(CallerAudio)
-            await asyncio.sleep(0.1)
+            await clock.advance(0.1 + FRAME_S / 2)
+            await peer.frames(6)
             assert handler.infos[0].media_format == SLIN_16K
-            assert peer.audio()
             assert all(e.sample_rate_hz == 16000 and len(e.payload) == 640 for e in peer.audio())
             await peer.close()
 
@@ -189,7 +225,7 @@ class TestCall:
         async with serving(handler) as (_, address):
             peer = await FakeAsterisk.connect(address)
             peer.send(encode_uuid(CALL_UUID))
-            await asyncio.wait_for(handler.started.wait(), 1.0)
+            await asyncio.wait_for(handler.started.wait(), WAIT_S)
             assert handler.infos[0].media_format == SLIN_8K
             await peer.close()
 
@@ -198,115 +234,141 @@ class TestCall:
         async with serving(handler) as (_, address):
             peer = await start_call(address)
             peer.send(encode_dtmf("7") + encode_dtmf("#"))
-            await handler.wait_for(CallerDtmf)
-            await asyncio.sleep(0.05)
+            await until(handler.changed, lambda: CallerDtmf("#") in handler.events)
             digits = [e.digit for e in handler.events if isinstance(e, CallerDtmf)]
             assert digits == ["7", "#"]
             await peer.close()
 
+    async def test_silence_is_filled_in_when_the_line_sends_nothing(self) -> None:
+        """A line that suppresses silence: after ``gap_fill_ms`` without caller audio the
+        session hands the handler that much silence, marked as not from the line."""
+        clock = ManualClock()
+        handler = Handler()
+        async with serving(handler, clock=clock) as (_, address):
+            peer = await start_call(address)
+            await handler.wait_for(CallerAudio)
+            await clock.advance(0.39)
+            assert not any(isinstance(e, CallerAudio) and not e.by_line for e in handler.events)
+            await clock.advance(0.02)
+            filled = [e for e in handler.events if isinstance(e, CallerAudio) and not e.by_line]
+            assert len(filled) == 1
+            assert filled[0].pcm.size == 6400 and not filled[0].pcm.any()  # 400 ms at 16 kHz
+            await peer.close()
+
 
 class TestPacing:
-    async def test_about_fifty_silent_frames_a_second_when_idle(self) -> None:
+    async def test_fifty_silent_frames_per_second_when_idle(self) -> None:
+        clock = ManualClock()
         handler = Handler()
-        async with serving(handler) as (_, address):
+        async with serving(handler, clock=clock) as (_, address):
             peer = await start_call(address)
-            await asyncio.wait_for(handler.started.wait(), 1.0)
-            await asyncio.sleep(0.1)
-            before = len(peer.audio())
-            t0 = time.monotonic()
-            await asyncio.sleep(1.0)
-            count = len(peer.audio()) - before
-            elapsed_s = time.monotonic() - t0
-            assert 0.85 * elapsed_s * 50 <= count <= 1.15 * elapsed_s * 50 + 1
+            await asyncio.wait_for(handler.started.wait(), WAIT_S)
+            await peer.frames(1)
+            await clock.advance(1.0 + FRAME_S / 2)
+            await peer.frames(51)
+            await clock.advance(0)  # nothing more is due: nothing more comes
+            assert len(peer.audio()) == 51
             assert peer.audible_frames() == 0
             await peer.close()
 
     async def test_a_long_prompt_is_sent_at_real_time_not_at_once(self) -> None:
+        queued = asyncio.Event()
+
         async def speak(
             info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink
         ) -> None:
             await sink.send_audio(np.tile(TONE_16K, 3), 16000)  # 3 s queued at once
-            await drain_until_end(queue, handler.events)
+            queued.set()
+            await drain_until_end(queue, handler)
 
+        clock = ManualClock()
         handler = Handler(speak)
-        async with serving(handler) as (_, address):
+        async with serving(handler, clock=clock) as (_, address):
             peer = await start_call(address)
-            await asyncio.wait_for(handler.started.wait(), 1.0)
-            await asyncio.sleep(0.5)
-            assert 20 <= peer.audible_frames() <= 30
+            await asyncio.wait_for(queued.wait(), WAIT_S)
+            await peer.frames(1)
+            before = peer.audible_frames()
+            await clock.advance(0.5 + FRAME_S / 2)
+            await peer.frames(26)
+            await clock.advance(0)
+            assert peer.audible_frames() == before + 25
             await peer.close()
 
     async def test_flush_drops_queued_audio(self) -> None:
+        queued, flush, flushed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
         async def barge(
             info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink
         ) -> None:
             await sink.send_audio(np.tile(TONE_16K, 2), 16000)
-            await asyncio.sleep(0.1)
+            queued.set()
+            await flush.wait()
             await sink.flush()
-            await drain_until_end(queue, handler.events)
+            flushed.set()
+            await drain_until_end(queue, handler)
 
+        clock = ManualClock()
         handler = Handler(barge)
-        async with serving(handler) as (_, address):
+        async with serving(handler, clock=clock) as (_, address):
             peer = await start_call(address)
-            await asyncio.sleep(0.6)
-            assert 3 <= peer.audible_frames() <= 8
-            assert len(peer.audio()) >= 20  # silence keeps flowing after the flush
+            await asyncio.wait_for(queued.wait(), WAIT_S)
+            await peer.frames(1)
+            before = peer.audible_frames()
+            await clock.advance(0.1 + FRAME_S / 2)
+            await peer.frames(6)
+            assert peer.audible_frames() == before + 5
+            flush.set()
+            await asyncio.wait_for(flushed.wait(), WAIT_S)
+            await clock.advance(0.5)
+            await peer.frames(31)
+            assert peer.audible_frames() == before + 5  # silence keeps flowing after the flush
             await peer.close()
 
-    async def test_mark_is_played_after_the_audio_before_it(self) -> None:
-        marks: list[tuple[float, str, int]] = []
+    async def test_mark_is_played_with_the_last_frame_of_the_audio_before_it(self) -> None:
+        queued = asyncio.Event()
+        marks: list[tuple[str, float]] = []
 
         async def prompt(
             info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink
         ) -> None:
             await sink.send_audio(TONE_16K[:4800], 16000)  # 300 ms = 15 frames
             await sink.mark("after-prompt")
+            queued.set()
             while not isinstance(event := await queue.get(), CallEnded):
                 if isinstance(event, MarkPlayed):
-                    marks.append((time.monotonic(), event.mark_id, peer.audible_frames()))
+                    marks.append((event.mark_id, clock.monotonic()))
 
+        clock = ManualClock()
         handler = Handler(prompt)
-        async with serving(handler) as (_, address):
+        async with serving(handler, clock=clock) as (_, address):
             peer = await start_call(address)
-            t0 = time.monotonic()
-            await asyncio.sleep(0.5)
-            assert [m[1] for m in marks] == ["after-prompt"]
-            at_s, _, audible_then = marks[0]
-            assert at_s - t0 >= 0.25
-            assert audible_then >= 14  # all 15 frames were sent (the last may be in flight)
+            await asyncio.wait_for(queued.wait(), WAIT_S)
+            await peer.frames(1)
+            await clock.advance(FRAME_S / 2)  # from here on, mid-way between two frames
+            sent = 1
+            while not marks and sent < 30:
+                await clock.advance(FRAME_S)
+                sent += 1
+                await peer.frames(sent)
+            assert [mark_id for mark_id, _ in marks] == ["after-prompt"]
+            # It came with the 15th frame of tone: not before, and not with a silent one.
+            assert peer.audible_frames() == 15 and any(peer.audio()[-1].payload)
+            await clock.advance(10 * FRAME_S)
+            assert len(marks) == 1
             await peer.close()
-
-    def test_playout_queue_frames_padding_and_marks(self) -> None:
-        queue = PlayoutQueue(frame_bytes=4)
-        queue.push_mark("m0")
-        queue.push_audio(b"abcdef")
-        queue.push_mark("m1")
-        queue.push_audio(b"gh")
-        queue.push_mark("m2")
-        assert queue.queued_bytes == 8
-        assert queue.next_frame() == (b"abcd", True, ["m0"])
-        assert queue.next_frame() == (b"efgh", True, ["m1", "m2"])
-        assert queue.next_frame() == (b"\x00" * 4, False, [])
-        queue.push_audio(b"xyz")
-        queue.push_mark("gone")
-        queue.clear()
-        assert queue.next_frame() == (b"\x00" * 4, False, [])
-        queue.push_audio(b"xy")
-        assert queue.next_frame() == (b"xy\x00\x00", True, [])
 
 
 class TestHangup:
     async def test_bot_hangup_sends_the_hangup_frame_and_closes(self) -> None:
         async def bye(info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink) -> None:
-            await asyncio.sleep(0.1)
             await sink.hangup()
-            await drain_until_end(queue, handler.events)
+            await drain_until_end(queue, handler)
 
         handler = Handler(bye)
         async with serving(handler) as (_, address):
             peer = await start_call(address)
-            await asyncio.wait_for(peer.eof.wait(), 1.0)
-            assert isinstance(peer.received[-1][1], Hangup)
+            await asyncio.wait_for(peer.eof.wait(), WAIT_S)
+            assert isinstance(peer.received[-1], HangupMessage)
             assert handler.events[-1] == CallEnded("hung up by the bot", by="bot")
             await peer.close()
 
@@ -314,11 +376,14 @@ class TestHangup:
         handler = Handler()
         async with serving(handler) as (server, address):
             peer = await start_call(address)
-            await asyncio.wait_for(handler.started.wait(), 1.0)
+            await asyncio.wait_for(handler.started.wait(), WAIT_S)
             await peer.close()
             ended = await handler.wait_for(CallEnded)
             assert "closed the socket" in ended.reason  # type: ignore[union-attr]
-            await asyncio.sleep(0.05)
+            for _ in range(1000):  # the server forgets the call as its connection closes
+                if server.active_calls == 0:
+                    break
+                await asyncio.sleep(0)
             assert server.active_calls == 0
 
     async def test_hangup_frame_from_asterisk_ends_the_call(self) -> None:
@@ -327,50 +392,65 @@ class TestHangup:
             peer = await start_call(address)
             peer.send(encode_hangup())
             ended = await handler.wait_for(CallEnded)
-            assert "hang-up frame" in ended.reason  # type: ignore[union-attr]
-            await asyncio.wait_for(peer.eof.wait(), 1.0)
+            assert ended == CallEnded("Asterisk sent hang-up frame")
+            await asyncio.wait_for(peer.eof.wait(), WAIT_S)
             await peer.close()
 
     async def test_handler_returning_hangs_up(self) -> None:
         async def quick(
             info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink
         ) -> None:
-            await asyncio.sleep(0.05)
+            await queue.get()
 
         async with serving(Handler(quick)) as (_, address):
             peer = await start_call(address)
-            await asyncio.wait_for(peer.eof.wait(), 1.0)
-            assert isinstance(peer.received[-1][1], Hangup)
+            await asyncio.wait_for(peer.eof.wait(), WAIT_S)
+            assert isinstance(peer.received[-1], HangupMessage)
             await peer.close()
 
     async def test_stop_ends_calls_politely(self) -> None:
         handler = Handler()
-        server = AudioSocketServer(handler, FAST)
+        server = AudioSocketServer(handler, FAST, ManualClock())
         address = await server.start()
         peer = await start_call(address)
-        await asyncio.wait_for(handler.started.wait(), 1.0)
+        await asyncio.wait_for(handler.started.wait(), WAIT_S)
         await server.stop()
         assert handler.finished.is_set()
         assert handler.events[-1] == CallEnded("server stopping", by="bot")
-        await asyncio.wait_for(peer.eof.wait(), 1.0)
-        assert isinstance(peer.received[-1][1], Hangup)
+        await asyncio.wait_for(peer.eof.wait(), WAIT_S)
+        assert isinstance(peer.received[-1], HangupMessage)
         await peer.close()
 
     async def test_stop_cancels_a_handler_that_ignores_the_end(self) -> None:
+        told, cancelled = asyncio.Event(), asyncio.Event()
+
         async def stubborn(
             info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink
         ) -> None:
-            await asyncio.sleep(60)
+            try:
+                while not isinstance(await queue.get(), CallEnded):
+                    pass
+                told.set()
+                await asyncio.Event().wait()  # told the call is over, and stays
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
 
+        clock = ManualClock()
         handler = Handler(stubborn)
-        server = AudioSocketServer(handler, FAST)
+        server = AudioSocketServer(handler, FAST, clock)
         address = await server.start()
         peer = await start_call(address)
-        await asyncio.wait_for(handler.started.wait(), 1.0)
-        t0 = time.monotonic()
-        await server.stop()
-        assert 0.4 <= time.monotonic() - t0 < 2.0
-        assert handler.finished.is_set()
+        await asyncio.wait_for(handler.started.wait(), WAIT_S)
+        stopping = asyncio.create_task(server.stop())
+        await asyncio.wait_for(told.wait(), WAIT_S)
+        await clock.advance(0.49)  # the drain time (0.5 s) is not up
+        assert not cancelled.is_set() and not stopping.done()
+        await clock.advance(0.02)
+        await asyncio.wait_for(stopping, WAIT_S)
+        assert cancelled.is_set() and handler.finished.is_set()
+        await asyncio.wait_for(peer.eof.wait(), WAIT_S)
+        assert isinstance(peer.received[-1], HangupMessage)
         await peer.close()
 
 
@@ -381,14 +461,14 @@ class TestFaults:
         handler = Handler()
         async with serving(handler) as (_, address):
             peer = await start_call(address)
-            await asyncio.wait_for(handler.started.wait(), 1.0)
+            await asyncio.wait_for(handler.started.wait(), WAIT_S)
             with caplog.at_level(logging.WARNING):
                 peer.send(b"\x02\x00\x01x")
                 ended = await handler.wait_for(CallEnded)
             assert "protocol error" in ended.reason  # type: ignore[union-attr]
             assert str(CALL_UUID) in caplog.text
-            await asyncio.wait_for(peer.eof.wait(), 1.0)
-            assert isinstance(peer.received[-1][1], Hangup)
+            await asyncio.wait_for(peer.eof.wait(), WAIT_S)
+            assert isinstance(peer.received[-1], HangupMessage)
             await peer.close()
             await self._server_still_answers(handler, address)
 
@@ -397,8 +477,8 @@ class TestFaults:
         async with serving(handler) as (_, address):
             peer = await FakeAsterisk.connect(address)
             peer.send(encode_audio(slin_frame()))
-            await asyncio.wait_for(peer.eof.wait(), 1.0)
-            assert isinstance(peer.received[-1][1], Hangup)
+            await asyncio.wait_for(peer.eof.wait(), WAIT_S)
+            assert isinstance(peer.received[-1], HangupMessage)
             assert not handler.started.is_set()
             await peer.close()
 
@@ -406,7 +486,7 @@ class TestFaults:
         handler = Handler()
         async with serving(handler) as (_, address):
             peer = await FakeAsterisk.connect(address)
-            await asyncio.wait_for(peer.eof.wait(), 1.0)  # uuid_timeout_s is 0.3
+            await asyncio.wait_for(peer.eof.wait(), WAIT_S)  # uuid_timeout_s is 0.3
             assert not handler.started.is_set()
             await peer.close()
 
@@ -415,7 +495,7 @@ class TestFaults:
         settings = AudioSocketSettings(port=0, max_frame_bytes=640, first_audio_timeout_s=0.1)
         async with serving(handler, settings) as (_, address):
             peer = await start_call(address)
-            await asyncio.wait_for(handler.started.wait(), 1.0)
+            await asyncio.wait_for(handler.started.wait(), WAIT_S)
             peer.send(b"\x10\x04\x00")  # announces 1024 bytes
             ended = await handler.wait_for(CallEnded)
             assert "640-byte limit" in ended.reason  # type: ignore[union-attr]
@@ -435,7 +515,7 @@ class TestFaults:
             with caplog.at_level(logging.INFO, logger=audiosocket_edge.logger.name):
                 peers = [await FakeAsterisk.connect(address) for _ in range(4)]
                 for peer in peers:
-                    await asyncio.wait_for(peer.eof.wait(), 2.0)  # uuid_timeout_s is 0.3
+                    await asyncio.wait_for(peer.eof.wait(), WAIT_S)  # uuid_timeout_s is 0.3
                     await peer.close()
         dropped = [r for r in caplog.records if "dropped before the call started" in r.message]
         assert len(dropped) == 4 and {r.levelno for r in dropped} == {logging.INFO}
@@ -449,11 +529,14 @@ class TestFaults:
         ) -> None:
             await sink.send_audio(TONE_16K[:1600], 16000)
             await sink.mark("m")
-            await drain_until_end(queue, handler.events)
+            await drain_until_end(queue, handler)
 
+        clock = ManualClock()
         handler = Handler(prompt)
-        async with serving(handler) as (_, address):
+        async with serving(handler, clock=clock) as (_, address):
             peer = await start_call(address)
+            await asyncio.wait_for(handler.started.wait(), WAIT_S)
+            await clock.advance(0.2)
             mark = await handler.wait_for(MarkPlayed)
             assert mark == MarkPlayed("m", by_line=False)
             await peer.close()
@@ -470,9 +553,9 @@ class TestFaults:
         async with serving(handler) as (_, address):
             with caplog.at_level(logging.ERROR):
                 peer = await start_call(address)
-                await asyncio.wait_for(peer.eof.wait(), 1.0)
-            assert isinstance(peer.received[-1][1], Hangup)
-            assert f"call {CALL_UUID}: handler failed" in caplog.text
+                await asyncio.wait_for(peer.eof.wait(), WAIT_S)
+            assert isinstance(peer.received[-1], HangupMessage)
+            assert f"call {CALL_UUID}: handler failed; ending the call" in caplog.text
             await peer.close()
             handler.behaviour = None
             await self._server_still_answers(handler, address)
@@ -481,9 +564,8 @@ class TestFaults:
     async def _server_still_answers(handler: Handler, address: tuple[str, int]) -> None:
         handler.started.clear()
         peer = await start_call(address)
-        await asyncio.wait_for(handler.started.wait(), 1.0)
-        await asyncio.sleep(0.05)
-        assert peer.audio()
+        await asyncio.wait_for(handler.started.wait(), WAIT_S)
+        await peer.frames(1)
         await peer.close()
 
 

@@ -15,7 +15,7 @@ from callbot.protocols.audiosocket import (
     Dtmf,
     Error,
     FrameParser,
-    Hangup,
+    HangupMessage,
     Kind,
     encode_audio,
     encode_dtmf,
@@ -131,7 +131,7 @@ class TestParserFromAsterisk:
         parser = from_asterisk()
         assert parser.feed(UUID_FRAME + b"\xff\x00\x01\x01") == [CallUuid(CALL_UUID), Error(1)]
         assert parser.feed(b"\xff\x00\x00") == [Error(None)]
-        assert parser.feed(b"\x00\x00\x00" + AUDIO_8K_FRAME) == [Hangup()]
+        assert parser.feed(b"\x00\x00\x00" + AUDIO_8K_FRAME) == [HangupMessage()]
         assert parser.ended
         assert parser.feed(AUDIO_8K_FRAME) == []
 
@@ -178,11 +178,11 @@ class TestParserToAsterisk:
         assert parser.feed(AUDIO_8K_FRAME + b"\x12\x00\x02\x01\x02" + b"\x00\x00\x00") == [
             Audio(8000, b"\x01\x00" * 160),
             Audio(16000, b"\x01\x02"),
-            Hangup(),
+            HangupMessage(),
         ]
 
     def test_hangup_length_is_ignored_like_asterisk(self) -> None:
-        assert to_asterisk().feed(b"\x00\x00\x05") == [Hangup()]
+        assert to_asterisk().feed(b"\x00\x00\x05") == [HangupMessage()]
 
     def test_no_uuid_needed_from_the_app(self) -> None:
         assert to_asterisk().feed(AUDIO_8K_FRAME) == [Audio(8000, b"\x01\x00" * 160)]

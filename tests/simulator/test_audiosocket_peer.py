@@ -1,10 +1,14 @@
-"""The simulated AudioSocket Asterisk, against scripted raw bots and against our own server."""
+"""The simulated AudioSocket Asterisk, against scripted raw bots and against our own server.
+
+Where time is what a test checks (the 20 ms tick, the idle timer, underruns, drops), the
+peer, the scripted bot and our server share one :class:`ManualClock`, moved by hand: the
+counts are exact. Waits on the socket are event waits with a real-time bound.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
@@ -14,6 +18,7 @@ import pytest
 
 from callbot.audio.formats import SLIN_16K
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
+from callbot.media.clock import Clock, ManualClock
 from callbot.media.types import CallEnded, CallerAudio, CallInfo, InboundEvent, MediaSink
 from callbot.protocols.audiosocket import (
     Audio,
@@ -22,7 +27,7 @@ from callbot.protocols.audiosocket import (
     Dtmf,
     Event,
     FrameParser,
-    Hangup,
+    HangupMessage,
     encode_audio,
     encode_dtmf,
     encode_frame,
@@ -38,7 +43,10 @@ from callbot.simulator.audiosocket_peer import (
 CALL_ID = "5e0c1c2a-9b1f-4c55-8f43-6d1f0a2b3c4d"
 TONE_8K = (8000 * np.sin(2 * np.pi * 440 * np.arange(8000) / 8000)).astype(np.int16)
 TONE_FRAME_8K = TONE_8K[:160].astype("<i2").tobytes()
-
+WAIT_S = 3.0
+"""Real-time bound on an event wait (never reached unless the test fails)."""
+HALF = FRAME_S / 2
+"""Advancing by a whole number of frames plus this lands between two ticks."""
 
 Script = Callable[[asyncio.StreamWriter], Coroutine[Any, Any, None]]
 
@@ -48,7 +56,8 @@ class RawBot:
 
     def __init__(self, script: Script | None) -> None:
         self.script = script
-        self.events: list[tuple[float, Event]] = []
+        self.events: list[Event] = []
+        self.changed = asyncio.Event()
         self.eof = asyncio.Event()
         self.raw = bytearray()
         self.connections: list[asyncio.Task[Any]] = []
@@ -60,8 +69,8 @@ class RawBot:
         with contextlib.suppress(ConnectionError):
             while data := await reader.read(65_536):
                 self.raw += data
-                now = time.monotonic()
-                self.events += [(now, e) for e in parser.feed(data)]
+                self.events += parser.feed(data)
+                self.changed.set()
         self.eof.set()
         if script is not None:
             script.cancel()
@@ -69,7 +78,13 @@ class RawBot:
         writer.close()
 
     def audio(self) -> list[Audio]:
-        return [e for _, e in self.events if isinstance(e, Audio)]
+        return [e for e in self.events if isinstance(e, Audio)]
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        async with asyncio.timeout(WAIT_S):
+            while not done():
+                self.changed.clear()
+                await self.changed.wait()
 
 
 @contextlib.asynccontextmanager
@@ -83,43 +98,59 @@ async def raw_bot(
     finally:
         server.close()
         # The simulated caller has hung up by now: let each connection see its EOF.
-        await asyncio.wait_for(asyncio.gather(*bot.connections), 2.0)
+        await asyncio.wait_for(asyncio.gather(*bot.connections), WAIT_S)
 
 
-async def paced(writer: asyncio.StreamWriter, frames: list[bytes]) -> None:
-    start = time.monotonic()
+async def paced(clock: Clock, writer: asyncio.StreamWriter, frames: list[bytes]) -> None:
+    start = clock.monotonic()
     for i, frame in enumerate(frames):
-        await asyncio.sleep(max(0.0, start + i * FRAME_S - time.monotonic()))
+        await clock.sleep(start + i * FRAME_S - clock.monotonic())
         writer.write(encode_audio(frame))
 
 
 class TestCallerSide:
     async def test_uuid_first_then_a_frame_every_20_ms(self) -> None:
+        clock = ManualClock()
         async with raw_bot() as (bot, port):
-            call = SimulatedAudioSocketCall("127.0.0.1", port, call_id=CALL_ID)
+            call = SimulatedAudioSocketCall("127.0.0.1", port, call_id=CALL_ID, clock=clock)
             async with call:
                 assert call.media_format.sample_rate_hz == 8000
-                await asyncio.sleep(0.5)
-            await asyncio.wait_for(bot.eof.wait(), 1.0)
-        assert bot.events[0][1] == CallUuid(uuid.UUID(CALL_ID))
+                await bot.until(lambda: len(bot.audio()) == 1)  # the first tick, at once
+                await clock.advance(0.5 + HALF)
+                await bot.until(lambda: len(bot.audio()) >= 26)
+                await clock.advance(0)
+            await asyncio.wait_for(bot.eof.wait(), WAIT_S)
+        assert bot.events[0] == CallUuid(uuid.UUID(CALL_ID))
         assert bot.raw[:3] == b"\x01\x00\x10"
         frames = bot.audio()
-        assert 20 <= len(frames) <= 28
+        assert len(frames) == 26
         assert all(f.sample_rate_hz == 8000 and f.payload == bytes(320) for f in frames)
 
     async def test_speed_runs_the_tick_faster(self) -> None:
-        async with raw_bot() as (bot, port), SimulatedAudioSocketCall("127.0.0.1", port, speed=2.0):
-            await asyncio.sleep(0.5)
-        assert 42 <= len(bot.audio()) <= 54
+        clock = ManualClock()
+        async with (
+            raw_bot() as (bot, port),
+            SimulatedAudioSocketCall("127.0.0.1", port, speed=2.0, clock=clock),
+        ):
+            await bot.until(lambda: len(bot.audio()) == 1)
+            await clock.advance(0.5 + HALF / 2)
+            await bot.until(lambda: len(bot.audio()) >= 51)
+            await clock.advance(0)
+        assert len(bot.audio()) == 51  # a tick every 10 ms
 
     async def test_play_sends_speech_at_real_time_and_returns_at_its_end(self) -> None:
+        clock = ManualClock()
         async with raw_bot() as (bot, port):
-            call = SimulatedAudioSocketCall("127.0.0.1", port, sample_rate_hz=16000)
+            call = SimulatedAudioSocketCall("127.0.0.1", port, sample_rate_hz=16000, clock=clock)
             async with call:
-                t0 = time.monotonic()
-                ended_s = await call.play(TONE_8K[:2400], 8000)  # 300 ms, resampled to 16k
-                assert 0.27 <= ended_s - t0 <= 0.4
-                assert abs(time.monotonic() - ended_s) < 0.05
+                await bot.until(lambda: len(bot.audio()) == 1)
+                t0 = clock.monotonic()
+                playing = asyncio.create_task(call.play(TONE_8K[:2400], 8000))  # 300 ms
+                await clock.advance(0.3 - HALF)
+                assert not playing.done()
+                await clock.advance(FRAME_S)
+                ended_s = await asyncio.wait_for(playing, WAIT_S)
+                assert ended_s - t0 == pytest.approx(0.3)  # its 15th frame's tick
         speech = [f for f in bot.audio() if any(f.payload)]
         assert len(speech) == 15
         assert all(f.sample_rate_hz == 16000 and len(f.payload) == 640 for f in speech)
@@ -127,19 +158,20 @@ class TestCallerSide:
     async def test_dtmf_is_one_frame_with_the_ascii_digit(self) -> None:
         async with raw_bot() as (bot, port), SimulatedAudioSocketCall("127.0.0.1", port) as call:
             await call.send_dtmf("5")
-            await asyncio.sleep(0.05)
-        assert [e for _, e in bot.events if isinstance(e, Dtmf)] == [Dtmf("5")]
+            await bot.until(lambda: any(isinstance(e, Dtmf) for e in bot.events))
+        assert [e for e in bot.events if isinstance(e, Dtmf)] == [Dtmf("5")]
         assert encode_dtmf("5") in bot.raw
 
     async def test_caller_hangup_closes_the_socket_without_a_frame(self) -> None:
+        clock = ManualClock()
         async with raw_bot() as (bot, port):
-            call = SimulatedAudioSocketCall("127.0.0.1", port)
+            call = SimulatedAudioSocketCall("127.0.0.1", port, clock=clock)
             async with call:
-                await asyncio.sleep(0.05)
+                await clock.advance(0.1)
                 await call.hangup()
-                await asyncio.wait_for(bot.eof.wait(), 1.0)
+                await asyncio.wait_for(bot.eof.wait(), WAIT_S)
             assert call.closed and call.close_reason == "caller hung up"
-            assert not any(isinstance(e, Hangup) for _, e in bot.events)
+            assert not any(isinstance(e, HangupMessage) for e in bot.events)
             assert (len(bot.raw) - 19) % 323 == 0  # the UUID, then whole audio frames only
             with pytest.raises(ConnectionError):
                 await call.play(TONE_8K[:160], 8000)
@@ -156,11 +188,10 @@ class TestCallerSide:
 class TestAsteriskRules:
     async def test_bot_hangup_frame_is_recorded_and_ends_the_call(self) -> None:
         async def bye(writer: asyncio.StreamWriter) -> None:
-            await asyncio.sleep(0.05)
             writer.write(encode_hangup())
 
         async with raw_bot(bye) as (_, port), SimulatedAudioSocketCall("127.0.0.1", port) as call:
-            assert await call.wait_closed(1.0)
+            assert await call.wait_closed(WAIT_S)
         assert call.close_reason == "bot hung up"
         assert call.recording.command_names() == ["HANGUP"]
 
@@ -179,8 +210,8 @@ class TestAsteriskRules:
             writer.write(encode_audio(TONE_FRAME_8K) + frame)
 
         async with raw_bot(bad) as (bot, port), SimulatedAudioSocketCall("127.0.0.1", port) as call:
-            assert await call.wait_closed(1.0)
-            await asyncio.wait_for(bot.eof.wait(), 1.0)
+            assert await call.wait_closed(WAIT_S)
+            await asyncio.wait_for(bot.eof.wait(), WAIT_S)
         assert call.close_reason.startswith("protocol error")
 
     async def test_bot_closing_the_socket_ends_the_call(self) -> None:
@@ -188,71 +219,96 @@ class TestAsteriskRules:
             writer.close()
 
         async with raw_bot(close) as (_, port), SimulatedAudioSocketCall("127.0.0.1", port) as call:
-            assert await call.wait_closed(1.0)
+            assert await call.wait_closed(WAIT_S)
         assert call.close_reason == "bot closed the socket"
         assert call.recording.command_names() == []
 
     async def test_idle_hangup_when_neither_side_sends(self) -> None:
+        clock = ManualClock()
         async with raw_bot() as (_, port):
             call = SimulatedAudioSocketCall(
-                "127.0.0.1", port, send_silence=False, idle_hangup_s=0.3
+                "127.0.0.1", port, send_silence=False, idle_hangup_s=0.31, clock=clock
             )
             async with call:
-                t0 = time.monotonic()
-                assert await call.wait_closed(1.0)
-                assert 0.25 <= time.monotonic() - t0 <= 0.5
+                await clock.advance(0.31)
+                assert not call.closed
+                await clock.advance(FRAME_S)  # the first tick past 0.31 s (0.32) hangs up
+                assert call.closed
         assert "no audio either way" in call.close_reason
 
     async def test_caller_frames_keep_the_app_timer_alive(self) -> None:
+        clock = ManualClock()
         async with raw_bot() as (_, port):
-            call = SimulatedAudioSocketCall("127.0.0.1", port, idle_hangup_s=0.2)
+            call = SimulatedAudioSocketCall("127.0.0.1", port, idle_hangup_s=0.2, clock=clock)
             async with call:
-                assert not await call.wait_closed(0.4)
+                await clock.advance(1.0)
+                assert not call.closed
 
     async def test_no_idle_timer_for_the_channel_driver(self) -> None:
+        clock = ManualClock()
         async with raw_bot() as (_, port):
             call = SimulatedAudioSocketCall(
-                "127.0.0.1", port, send_silence=False, idle_hangup_s=None
+                "127.0.0.1", port, send_silence=False, idle_hangup_s=None, clock=clock
             )
             async with call:
-                assert not await call.wait_closed(0.3)
+                await clock.advance(5.0)
+                assert not call.closed
 
 
 class TestRecording:
     async def test_paced_bot_audio_is_recorded_at_16k_without_underruns(self) -> None:
-        async def speak(writer: asyncio.StreamWriter) -> None:
-            await paced(writer, [TONE_FRAME_8K] * 15 + [bytes(320)] * 40)
+        clock = ManualClock()
 
-        async with raw_bot(speak) as (_, port), SimulatedAudioSocketCall("127.0.0.1", port) as call:
-            assert await call.wait_for_bot_silence(quiet_s=0.2, timeout_s=2.0)
-            await asyncio.sleep(0.1)
+        async def speak(writer: asyncio.StreamWriter) -> None:
+            await paced(clock, writer, [TONE_FRAME_8K] * 15 + [bytes(320)] * 40)
+
+        async with (
+            raw_bot(speak) as (_, port),
+            SimulatedAudioSocketCall("127.0.0.1", port, clock=clock) as call,
+        ):
+            await clock.advance(0.8)  # the tone, then silent frames still coming
             rec = call.recording
             assert rec.underruns == 0
             assert rec.dropped_frames == 0
-            assert 0.26 <= rec.audible_seconds() <= 0.34
+            # 15 frames of tone, and the resampler's tail may spill into a 16th.
+            assert round(rec.audible_seconds() / FRAME_S) in (15, 16)
             assert rec.audio().size == sum(f.pcm.size for f in rec.frames)
             assert all(f.pcm.size == 320 for f in rec.frames[:20])
 
     async def test_gaps_count_as_underruns_and_bursts_as_drops(self) -> None:
+        """The phone's buffer (80 ms of slack, 300 ms deep): its last 20 ms played, 280 ms
+        with nothing is 200 ms past the slack: 10 underruns, each counting one 20 ms slot;
+        then 800 ms at once finds it 80 ms short: 19 frames fit its depth, 21 are dropped."""
+        clock = ManualClock()
+
         async def stutter(writer: asyncio.StreamWriter) -> None:
-            await paced(writer, [TONE_FRAME_8K] * 5)
-            await asyncio.sleep(0.3)  # 15 slots with nothing: some beyond the jitter slack
+            await paced(clock, writer, [TONE_FRAME_8K] * 5)
+            await clock.sleep(0.3)  # 15 slots with nothing: some beyond the jitter slack
             writer.write(encode_audio(TONE_FRAME_8K) * 40)  # 800 ms at once
 
         async with (
             raw_bot(stutter) as (_, port),
-            SimulatedAudioSocketCall("127.0.0.1", port, idle_hangup_s=None) as call,
+            SimulatedAudioSocketCall("127.0.0.1", port, idle_hangup_s=None, clock=clock) as call,
         ):
-            await asyncio.sleep(0.6)
-        assert 6 <= call.recording.underruns <= 14
-        assert call.recording.dropped_frames >= 20
+            await clock.advance(0.6 + HALF)
+        assert call.recording.underruns == 10
+        assert call.recording.dropped_frames == 21
 
     async def test_wait_for_bot_silence_is_false_when_the_bot_never_speaks(self) -> None:
-        async def mute(writer: asyncio.StreamWriter) -> None:
-            await paced(writer, [bytes(320)] * 50)
+        clock = ManualClock()
 
-        async with raw_bot(mute) as (_, port), SimulatedAudioSocketCall("127.0.0.1", port) as call:
-            assert not await call.wait_for_bot_silence(quiet_s=0.1, timeout_s=0.3)
+        async def mute(writer: asyncio.StreamWriter) -> None:
+            await paced(clock, writer, [bytes(320)] * 50)
+
+        async with (
+            raw_bot(mute) as (_, port),
+            SimulatedAudioSocketCall("127.0.0.1", port, clock=clock) as call,
+        ):
+            waiting = asyncio.create_task(call.wait_for_bot_silence(quiet_s=0.1, timeout_s=0.3))
+            await clock.advance(0.29)
+            assert not waiting.done()
+            await clock.advance(0.02)
+            assert await asyncio.wait_for(waiting, WAIT_S) is False
 
     def test_jitter_buffer_counts_late_slots_once(self) -> None:
         jitter = JitterBuffer(slack_s=0.04, depth_s=0.1)
@@ -275,7 +331,9 @@ class TestRecording:
 
 
 async def test_against_our_server_a_paced_echo_has_no_underruns() -> None:
-    """End to end: the simulated Asterisk dials the real AudioSocket edge at 16 kHz."""
+    """End to end: the simulated Asterisk dials the real AudioSocket edge at 16 kHz, both
+    on one clock: the edge's pacer keeps the phone's buffer fed, tick for tick."""
+    clock = ManualClock()
     heard: list[int] = []
 
     async def echo(info: CallInfo, queue: asyncio.Queue[InboundEvent], sink: MediaSink) -> None:
@@ -285,13 +343,16 @@ async def test_against_our_server_a_paced_echo_has_no_underruns() -> None:
                 heard.append(event.pcm.size)
                 await sink.send_audio(event.pcm, 16000)
 
-    server = AudioSocketServer(echo, AudioSocketSettings(port=0, first_audio_timeout_s=0.2))
+    server = AudioSocketServer(echo, AudioSocketSettings(port=0, first_audio_timeout_s=0.2), clock)
     host, port = await server.start()
     try:
-        async with SimulatedAudioSocketCall(host, port, sample_rate_hz=16000) as call:
-            await call.play(TONE_8K[:4000], 8000)  # 500 ms
-            assert await call.wait_for_bot_silence(quiet_s=0.2, timeout_s=2.0)
+        async with SimulatedAudioSocketCall(host, port, sample_rate_hz=16000, clock=clock) as call:
+            playing = asyncio.create_task(call.play(TONE_8K[:4000], 8000))  # 500 ms
+            await clock.advance(0.5 + HALF)
+            await asyncio.wait_for(playing, WAIT_S)
+            await clock.advance(1.0)
             assert call.recording.underruns == 0
+            assert call.recording.dropped_frames == 0
             assert 0.4 <= call.recording.audible_seconds() <= 0.6
             assert sum(heard) >= 0.4 * 16000
     finally:

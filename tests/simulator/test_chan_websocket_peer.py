@@ -21,6 +21,7 @@ from websockets.typing import Subprotocol
 from callbot.audio.formats import SLIN_16K, ULAW_8K, AudioFormat
 from callbot.media.call_identity import CallIdRegistry
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
+from callbot.media.session import SessionSettings
 from callbot.media.types import (
     CallEnded,
     CallerAudio,
@@ -34,7 +35,9 @@ from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
 from callbot.simulator.websocket_client import WebsocketClientConnection
 from callbot.web.serving import serve_app
 
-SETTINGS = ChanWebsocketSettings(start_timeout_s=1.0, handler_drain_timeout_s=0.5)
+SETTINGS = ChanWebsocketSettings(
+    start_timeout_s=1.0, session=SessionSettings(handler_drain_timeout_s=0.5)
+)
 SPEED = 4.0
 
 

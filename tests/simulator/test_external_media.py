@@ -24,6 +24,7 @@ from callbot.bridge.settings import AriSettings
 from callbot.bridge.stasis import StasisBridge
 from callbot.media.call_identity import CallIdRegistry
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
+from callbot.media.session import SessionSettings
 from callbot.media.types import CallEnded, CallInfo, InboundEvent, MediaSink
 from callbot.protocols.asterisk_conf import parse_conf
 from callbot.records.sqlite import SqliteStore
@@ -37,7 +38,9 @@ from tests.records.seed import journal
 ASTERISK = Path(__file__).parents[2] / "asterisk"
 
 DIRECT_ID = "1763700000.1"  # ${UNIQUEID} of the direct-mode caller
-SETTINGS = ChanWebsocketSettings(start_timeout_s=2.0, handler_drain_timeout_s=1.0)
+SETTINGS = ChanWebsocketSettings(
+    start_timeout_s=2.0, session=SessionSettings(handler_drain_timeout_s=1.0)
+)
 
 
 @dataclass
