@@ -7,6 +7,7 @@ call then shares them (see :mod:`callbot.speech`).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections import deque
@@ -32,13 +33,14 @@ from callbot.observability.health import Readiness
 from callbot.observability.metrics import CallMetrics
 from callbot.pipeline.call import CallRunner, CallServices
 from callbot.pipeline.control import CallControl, NoCallControl
+from callbot.records.outcome import Outcome
 from callbot.records.spool import open_spool
 from callbot.records.store import RecordStore, open_store
 from callbot.records.writer import RecordWriter
-from callbot.web.exposure import check_exposure
 from callbot.speech.asr import WhisperAsr
 from callbot.speech.voices import VoiceLibrary
 from callbot.web.app import WebContext
+from callbot.web.exposure import check_exposure
 from callbot.web.serving import RunningServer, serve_app
 from callbot.web.site import build_site
 
@@ -166,6 +168,7 @@ class Callbot:
         control: CallControl | None = None,
         hub: HandoverHub | None = None,
         on_record: Callable[[dict[str, Any]], None] | None = None,
+        now: dt.datetime | None = None,
     ) -> Callbot:
         check_exposure(settings)
         if engines is None:
@@ -182,6 +185,7 @@ class Callbot:
             call=settings.call,
             control=control or NoCallControl(),
             backoffice=backoffice,
+            now=now,
         )
         runner = CallRunner(services)
         ops = await Operations.open(settings, lambda: runner.active_calls)
@@ -269,13 +273,13 @@ class Callbot:
             # id is the channel's, or its AudioSocket UUID): finish that one instead.
             ids = (lost.channel_id, audiosocket_call_id(lost.channel_id))
             self._record_without_bot(
-                lost.channel_id, lost.caller_number, "interrupted", detail, lost.to, ids
+                lost.channel_id, lost.caller_number, Outcome.INTERRUPTED, detail, lost.to, ids
             )
 
     def record_unserved(self, caller: Unserved) -> None:
         """A record for a caller the ARI bridge sent on before any bot leg came up
         (outcome ``sent_to_fallback``, or ``hung_up_by_caller`` when it left first)."""
-        outcome = "hung_up_by_caller" if caller.to == "gone" else "sent_to_fallback"
+        outcome = Outcome.HUNG_UP_BY_CALLER if caller.to == "gone" else Outcome.SENT_TO_FALLBACK
         self._record_without_bot(
             caller.call_id, caller.caller_number, outcome, caller.reason, caller.to
         )
@@ -284,7 +288,7 @@ class Callbot:
         self,
         call_id: str,
         caller_number: str,
-        outcome: str,
+        outcome: Outcome,
         detail: str,
         to: str,
         finishes: tuple[str, ...] = (),

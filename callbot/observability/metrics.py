@@ -38,23 +38,11 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from callbot.records.outcome import Outcome
+
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 DURATION_BUCKETS_S = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0)
-OUTCOMES = (
-    "answered",
-    "transferred",
-    "transfer_failed",
-    "hung_up_by_caller",
-    "failed",
-    "transferred_on_shutdown",
-    "ended_on_shutdown",
-    "interrupted",
-    "sent_to_fallback",
-    "protocol_error",
-    "media_timeout",
-    "capacity",
-    "transfer_unavailable",
-)
+OUTCOMES = tuple(outcome.value for outcome in Outcome if outcome is not Outcome.IN_PROGRESS)
 """Outcome label values; anything else is counted as ``other`` (bounded cardinality)."""
 
 
