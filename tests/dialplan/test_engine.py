@@ -17,6 +17,7 @@ from callbot.dialplan import (
     parse_dialplan,
 )
 from tests.dialplan.conftest import DIALPLANS, MINIMAL_YAML
+from tests.dialplan.flows import OPEN
 
 CALL = {"caller_number": "0612345678", "call_id": "call-1"}
 SHIPPED = sorted(DIALPLANS.glob("*.yaml"))
@@ -28,16 +29,18 @@ def texts(actions: object) -> list[str]:
 
 @pytest.fixture
 def engine(assurance: Dialplan) -> DialogEngine:
-    engine = DialogEngine(assurance, CALL)
+    engine = DialogEngine(assurance, CALL, now=OPEN)  # agents answer: transfers happen
     engine.start()
     return engine
 
 
 class TestGreeting:
-    def test_greeting_then_menu(self, assurance: Dialplan) -> None:
+    def test_greeting_names_the_main_keys(self, assurance: Dialplan) -> None:
+        """The whole keypad menu is said only after a key that selects nothing."""
         turn = DialogEngine(assurance, CALL).start()
         assert turn.outcome is TurnOutcome.GREETING
-        assert texts(turn) == [assurance.greeting, assurance.menu.prompt]  # type: ignore[union-attr]
+        assert texts(turn) == [assurance.greeting]
+        assert "tapez 0 pour un conseiller" in assurance.greeting
 
     def test_start_twice_is_a_bug(self, engine: DialogEngine) -> None:
         with pytest.raises(RuntimeError):
@@ -61,11 +64,16 @@ class TestAnswers:
         ]
         assert not turn.ended and not engine.ended
 
-    def test_follow_up_bare_no_ends_call(self, engine: DialogEngine) -> None:
+    def test_follow_up_bare_no_asks_the_survey_then_ends_call(self, engine: DialogEngine) -> None:
         engine.on_utterance("j'ai perdu ma carte vitale")
         turn = engine.on_utterance("non c'est tout merci")
         assert turn.outcome is TurnOutcome.FOLLOW_UP
+        assert texts(turn) == ["Avant de raccrocher, notez ce service de 1 à 5 sur votre clavier."]
+        assert not turn.ended
+        turn = engine.on_dtmf("4")
+        assert (turn.outcome, turn.survey_score) == (TurnOutcome.SURVEY, 4)
         assert turn.actions == (
+            Say("Merci pour votre note.", interruptible=False),
             Say("Merci de votre appel. Au revoir et bonne journée.", interruptible=False),
             Hangup("caller done"),
         )
@@ -94,12 +102,14 @@ class TestAnswers:
 
     def test_hangup_intent(self, engine: DialogEngine) -> None:
         turn = engine.on_utterance("merci au revoir")
-        assert turn.intent == "au_revoir"
+        assert turn.intent == "au_revoir" and not turn.ended  # the survey first
+        turn = engine.on_no_input()
         assert turn.actions[-1] == Hangup("intent au_revoir")
         assert turn.ended
 
     def test_events_after_end_are_ignored(self, engine: DialogEngine) -> None:
         engine.on_utterance("merci au revoir")
+        engine.on_dtmf("5")
         for turn in (engine.on_utterance("allô ?"), engine.on_dtmf("1"), engine.on_no_input()):
             assert turn.outcome is TurnOutcome.IGNORED and turn.actions == ()
         assert engine.on_error().actions == ()
@@ -113,8 +123,12 @@ class TestEndings:
         engine.start()
         intent = next(i for i in plan.intents if i.then == "hangup")
         turn = engine.on_utterance(intent.examples[0])
-        assert turn.intent == intent.id and turn.actions[-1] == Hangup(f"intent {intent.id}")
+        assert turn.intent == intent.id
         said = " ".join(texts(turn)).lower()
+        if not turn.ended:  # the satisfaction question
+            turn = engine.on_dtmf("5")
+            said += " " + " ".join(texts(turn)).lower()
+        assert turn.actions[-1] == Hangup(f"intent {intent.id}")
         assert said.count("au revoir" if plan.language.startswith("fr") else "goodbye") == 1
 
     @pytest.mark.parametrize(
@@ -138,7 +152,7 @@ class TestEndings:
     @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
     def test_the_agent_key_hands_over_in_a_few_words(self, path: Path) -> None:
         """The caller joins the queue once the hand-over sentence is heard: keep it short."""
-        engine = DialogEngine(load_dialplan(path), CALL)
+        engine = DialogEngine(load_dialplan(path), CALL, now=OPEN)
         engine.start()
         turn = engine.on_dtmf("0")
         assert isinstance(turn.actions[-1], Transfer)

@@ -34,7 +34,7 @@ FOLLOW_UP = "Puis-je vous aider pour autre chose ?"
 
 @pytest.fixture
 def engine(assurance: Dialplan) -> DialogEngine:
-    engine = DialogEngine(assurance, {"call_id": "states-1"})
+    engine = DialogEngine(assurance, {"call_id": "states-1"}, now=OPEN)
     engine.start()
     return engine
 
@@ -85,7 +85,8 @@ class TestAwaitingFollowUp:
         turn = engine.on_no_input()
         assert texts(turn) == [assurance.no_input.prompts[0], FOLLOW_UP]
         assert engine.state.phase == AwaitingFollowUp()
-        assert engine.on_utterance("non").ended
+        engine.on_utterance("non")
+        assert engine.state.phase == InSurvey("caller done")
 
 
 class TestFillingSlots:
@@ -162,5 +163,6 @@ def test_the_survey_hears_a_request_as_no_score() -> None:
 
 def test_after_the_end_a_late_reply_is_ignored(engine: DialogEngine) -> None:
     engine.on_utterance("merci au revoir")
+    engine.on_dtmf("5")  # the survey's score
     turn = engine.on_hook_result(HookResult("remboursement", "ok", {}))
     assert (turn.outcome, turn.ended) == (TurnOutcome.IGNORED, True)
