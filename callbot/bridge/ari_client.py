@@ -1,7 +1,8 @@
 """The asyncio edge of ARI: REST over httpx, events over a websocket that reconnects.
 
 Everything about the protocol itself (paths, parameters, event shapes) lives in
-:mod:`callbot.protocols.ari`; this module only moves requests and messages.
+:mod:`callbot.protocols.ari_rest` and :mod:`callbot.protocols.ari`; this module only
+moves requests and messages.
 
 Secrets: the password goes into the ``Authorization`` header only (or the ``api_key``
 query parameter if asked). It is never logged; the websocket library's handshake
@@ -26,7 +27,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketExce
 
 from callbot.bridge.settings import AriSettings
 from callbot.errors import AriError
-from callbot.protocols import ari
+from callbot.protocols import ari, ari_rest
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class AriClient:
 
     # ------------------------------------------------------------------ REST
 
-    async def request(self, req: ari.AriRequest) -> Any:
+    async def request(self, req: ari_rest.AriRequest) -> Any:
         """Send one request; returns the decoded JSON (None for ``204``)."""
         try:
             resp = await self._http.request(
@@ -130,52 +131,52 @@ class AriClient:
             raise AriHttpError(req.method, req.path, resp.status_code, "invalid JSON") from None
 
     async def list_channels(self) -> list[ari.Channel]:
-        return ari.parse_channel_list(await self.request(ari.list_channels()))
+        return ari_rest.parse_channel_list(await self.request(ari_rest.list_channels()))
 
     async def get_channel(self, channel_id: str) -> ari.Channel:
-        return ari.parse_channel(await self.request(ari.get_channel(channel_id)))
+        return ari.parse_channel(await self.request(ari_rest.get_channel(channel_id)))
 
     async def answer(self, channel_id: str) -> None:
-        await self.request(ari.answer(channel_id))
+        await self.request(ari_rest.answer(channel_id))
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
-        await self.request(ari.hangup(channel_id, reason))
+        await self.request(ari_rest.hangup(channel_id, reason))
 
     async def continue_in_dialplan(
         self, channel_id: str, *, context: str, extension: str = "s", priority: int = 1
     ) -> None:
-        req = ari.continue_in_dialplan(
+        req = ari_rest.continue_in_dialplan(
             channel_id, context=context, extension=extension, priority=priority
         )
         await self.request(req)
 
     async def set_variable(self, channel_id: str, variable: str, value: str) -> None:
-        await self.request(ari.set_variable(channel_id, variable, value))
+        await self.request(ari_rest.set_variable(channel_id, variable, value))
 
     async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
-        await self.request(ari.start_moh(channel_id, moh_class))
+        await self.request(ari_rest.start_moh(channel_id, moh_class))
 
     async def stop_moh(self, channel_id: str) -> None:
-        await self.request(ari.stop_moh(channel_id))
+        await self.request(ari_rest.stop_moh(channel_id))
 
     async def create_bridge(self, bridge_id: str, *, name: str = "") -> ari.Bridge:
-        return ari.parse_bridge(await self.request(ari.create_bridge(bridge_id, name=name)))
+        return ari.parse_bridge(await self.request(ari_rest.create_bridge(bridge_id, name=name)))
 
     async def list_bridges(self) -> list[ari.Bridge]:
-        return ari.parse_bridge_list(await self.request(ari.list_bridges()))
+        return ari_rest.parse_bridge_list(await self.request(ari_rest.list_bridges()))
 
     async def destroy_bridge(self, bridge_id: str) -> None:
-        await self.request(ari.destroy_bridge(bridge_id))
+        await self.request(ari_rest.destroy_bridge(bridge_id))
 
     async def add_channel(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
-        await self.request(ari.add_channel(bridge_id, channel_ids))
+        await self.request(ari_rest.add_channel(bridge_id, channel_ids))
 
     async def remove_channel(self, bridge_id: str, channel_ids: Sequence[str]) -> None:
-        await self.request(ari.remove_channel(bridge_id, channel_ids))
+        await self.request(ari_rest.remove_channel(bridge_id, channel_ids))
 
     async def external_media(self, **kwargs: Any) -> ari.Channel:
-        """See :func:`callbot.protocols.ari.external_media` for the parameters."""
-        return ari.parse_channel(await self.request(ari.external_media(**kwargs)))
+        """See :func:`callbot.protocols.ari_rest.external_media` for the parameters."""
+        return ari.parse_channel(await self.request(ari_rest.external_media(**kwargs)))
 
     # ------------------------------------------------------------------ events
 
@@ -183,7 +184,7 @@ class AriClient:
         """``ws(s)://host:port/ari/events?app=...`` (with api_key only if configured)."""
         parts = urlsplit(self._settings.base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
-        query: dict[str, str] = ari.events_params(self._settings.app)
+        query: dict[str, str] = ari_rest.events_params(self._settings.app)
         if self._settings.api_key_auth:
             query["api_key"] = f"{self._settings.username}:{self._settings.password or ''}"
         return urlunsplit((scheme, parts.netloc, parts.path + "/events", urlencode(query), ""))

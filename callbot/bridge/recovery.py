@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from callbot.bridge.ari_client import AriClient, AriHttpError
 from callbot.bridge.settings import AriSettings
-from callbot.protocols import ari
+from callbot.protocols import ari, ari_rest
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ ACCEPT_LABEL = "accept"
 """``exten => s,10(accept),Return()`` in ``[callbot-agent-screen]`` (asterisk/extensions.conf)."""
 
 
-def agent_return(channel: ari.Channel) -> ari.AriRequest:
+def agent_return(channel: ari.Channel) -> ari_rest.AriRequest:
     """``continue`` an agent's screening subroutine so that it returns (Dial bridges).
 
     To the ``accept`` label, after a gap in the priorities, never to the next priority:
@@ -191,7 +191,7 @@ def agent_return(channel: ari.Channel) -> ari.AriRequest:
     the gap the nested PBX falls through at once and the subroutine's own loop runs
     ``Return()`` (checked on Asterisk 23, see asterisk/README.md).
     """
-    return ari.continue_to_label(
+    return ari_rest.continue_to_label(
         channel.id,
         context=channel.context or "callbot-agent-screen",
         extension=channel.exten or "s",
@@ -239,7 +239,7 @@ async def _carry_out_one(
         await client.request(agent_return(channel))
     elif step.action is Action.RELEASE_NOANSWER:
         logger.info("recovery: caller %s back from a queue released", step.target)
-        await client.request(ari.continue_next(step.target))
+        await client.request(ari_rest.continue_next(step.target))
     elif step.action is Action.DESTROY_BRIDGE:
         logger.info("recovery: orphan bridge %s destroyed", step.target)
         await client.destroy_bridge(step.target)

@@ -37,7 +37,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import quote
 
 from callbot.bridge.ari_client import AriClient, AriHttpError
 from callbot.bridge.prompts import PromptTable, prompts_for, transfer_prompts
@@ -47,7 +46,8 @@ from callbot.bridge.stasis import StasisBridge
 from callbot.bridge.tasks import BackgroundTasks, quietly
 from callbot.errors import AriError
 from callbot.handover.context import HandoverContext
-from callbot.protocols import ari
+from callbot.protocols import ari, ari_rest
+from callbot.protocols.ari_rest import path_segment
 
 logger = logging.getLogger(__name__)
 
@@ -148,14 +148,14 @@ class WarmTransfers:
         for channel_id, playback_id in list(self._playing.items()):
             if channel_id in waiting:
                 with contextlib.suppress(AriError):  # commands wait for a playback's end
-                    await self._client.request(ari.stop_playback(playback_id))
+                    await self._client.request(ari_rest.stop_playback(playback_id))
         for channel in agents:
             logger.info("stopping: agent leg %s bridged without waiting for a key", channel.id)
             with contextlib.suppress(AriError):
                 await self._return_agent(channel)
         for caller_id in callers:
             with contextlib.suppress(AriError):
-                await self._client.request(ari.continue_next(caller_id))
+                await self._client.request(ari_rest.continue_next(caller_id))
         self._screening.clear()
         self._offering.clear()
 
@@ -244,7 +244,7 @@ class WarmTransfers:
         if digit == "1" and h.status == "queued":
             if summary is not None:
                 await quietly(
-                    self._client.request(ari.stop_playback(summary)),
+                    self._client.request(ari_rest.stop_playback(summary)),
                     f"call {call_id}: summary stop",
                 )
             try:
@@ -275,7 +275,7 @@ class WarmTransfers:
                 agent.id,
                 agent.context,
             )
-            await self._client.request(ari.continue_next(agent.id))
+            await self._client.request(ari_rest.continue_next(agent.id))
 
     # ------------------------------------------------------------------ no answer
 
@@ -283,7 +283,8 @@ class WarmTransfers:
         if h is None or h.status != "queued":
             logger.info("caller %s back from the queue without a hand-over", caller_id)
             await quietly(
-                self._client.request(ari.continue_next(caller_id)), f"caller {caller_id}: continue"
+                self._client.request(ari_rest.continue_next(caller_id)),
+                f"caller {caller_id}: continue",
             )
             return
         digits: asyncio.Queue[str | None] = asyncio.Queue()
@@ -382,18 +383,14 @@ async def _first_digit(
         return None
 
 
-def _seg(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _play(channel_id: str, playback_id: str, media: str) -> ari.AriRequest:
+def _play(channel_id: str, playback_id: str, media: str) -> ari_rest.AriRequest:
     """``POST /channels/{id}/play/{playbackId}?media=``: the id is ours, known in advance."""
-    path = f"/channels/{_seg(channel_id)}/play/{_seg(playback_id)}"
-    return ari.AriRequest("POST", path, {"media": media})
+    path = f"/channels/{path_segment(channel_id)}/play/{path_segment(playback_id)}"
+    return ari_rest.AriRequest("POST", path, {"media": media})
 
 
-def _subscribe(app: str, source: str) -> ari.AriRequest:
+def _subscribe(app: str, source: str) -> ari_rest.AriRequest:
     """``POST /applications/{app}/subscription?eventSource=channel:<id>``."""
-    return ari.AriRequest(
-        "POST", f"/applications/{_seg(app)}/subscription", {"eventSource": source}
+    return ari_rest.AriRequest(
+        "POST", f"/applications/{path_segment(app)}/subscription", {"eventSource": source}
     )

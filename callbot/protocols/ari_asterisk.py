@@ -1,5 +1,5 @@
 """ARI requests that look at Asterisk itself (what ``callbot asterisk check`` asks), without
-I/O: :class:`~callbot.protocols.ari.AriRequest` values out, typed replies in.
+I/O: :class:`~callbot.protocols.ari_rest.AriRequest` values out, typed replies in.
 
 Shapes and status codes from the Asterisk source: ``rest-api/api-docs/asterisk.json``
 (models ``AsteriskInfo``, ``Module``, ``Variable``, ``ConfigTuple``),
@@ -29,10 +29,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from callbot.errors import AriError
-from callbot.protocols.ari import AriRequest
+from callbot.protocols.ari_rest import AriRequest, path_segment
 
 WEBSOCKET_CLIENT_CONFIG = ("res_websocket_client", "websocket_client")
 """Sorcery module and object type of ``websocket_client.conf`` connections."""
@@ -64,10 +63,6 @@ class ConfigObject:
         return next((v for k, v in self.fields if k == attribute), default)
 
 
-def _seg(value: str) -> str:
-    return quote(value, safe="")
-
-
 def get_info(*only: str) -> AriRequest:
     """``GET /asterisk/info``; ``only`` among ``build``, ``system``, ``config``, ``status``."""
     return AriRequest("GET", "/asterisk/info", {"only": ",".join(only)} if only else {})
@@ -79,7 +74,7 @@ def list_modules() -> AriRequest:
 
 def get_module(name: str) -> AriRequest:
     """``name`` with its ``.so`` (see the module docstring)."""
-    return AriRequest("GET", f"/asterisk/modules/{_seg(name)}")
+    return AriRequest("GET", f"/asterisk/modules/{path_segment(name)}")
 
 
 def get_global_var(variable: str) -> AriRequest:
@@ -87,12 +82,13 @@ def get_global_var(variable: str) -> AriRequest:
 
 
 def get_config_object(config_class: str, object_type: str, object_id: str) -> AriRequest:
-    path = f"/asterisk/config/dynamic/{_seg(config_class)}/{_seg(object_type)}/{_seg(object_id)}"
+    ids = "/".join(path_segment(part) for part in (config_class, object_type, object_id))
+    path = f"/asterisk/config/dynamic/{ids}"
     return AriRequest("GET", path)
 
 
 def get_application(app: str) -> AriRequest:
-    return AriRequest("GET", f"/applications/{_seg(app)}")
+    return AriRequest("GET", f"/applications/{path_segment(app)}")
 
 
 def create_channel(endpoint: str, app: str, channel_id: str | None = None) -> AriRequest:
@@ -107,7 +103,9 @@ def create_channel(endpoint: str, app: str, channel_id: str | None = None) -> Ar
 
 def get_channel_var(channel_id: str, variable: str) -> AriRequest:
     """A channel variable, or a dialplan function when ``variable`` ends with ``)``."""
-    return AriRequest("GET", f"/channels/{_seg(channel_id)}/variable", {"variable": variable})
+    return AriRequest(
+        "GET", f"/channels/{path_segment(channel_id)}/variable", {"variable": variable}
+    )
 
 
 # --------------------------------------------------------------------------- replies

@@ -60,7 +60,8 @@ _WEBSOCKET_LOG.addFilter(
 
 
 class SimulatedAri(AriRest):
-    """A fake Asterisk ARI on 127.0.0.1 (see the module docstring)."""
+    """A fake Asterisk ARI on 127.0.0.1 (see the module docstring): the resources of
+    :class:`AriRest` and the events websocket, served, plus the test controls."""
 
     def __init__(
         self,
