@@ -10,11 +10,12 @@ and port 0 gives a free one. No access log: URLs carry NIRs.
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import uvicorn
 from fastapi import FastAPI
@@ -71,12 +72,20 @@ def _server(app: FastAPI) -> uvicorn.Server:
 
 
 def serve(app: FastAPI, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Serve ``app`` until Ctrl-C or SIGTERM."""
+    """Serve ``app`` until Ctrl-C (KeyboardInterrupt) or SIGTERM (a clean exit)."""
     sock = bind_loopback(host, port)
+    # uvicorn shuts down gracefully, then raises the signal again for the previous
+    # handler: this one makes a SIGTERM a normal exit rather than a kill.
+    previous = signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         _server(app).run(sockets=[sock])
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 class BackgroundBackoffice:
