@@ -34,7 +34,7 @@ def speech(text: str = "mot de passe", **extra: object) -> dict[str, object]:
 def test_shipped_manifest_is_valid_and_large_enough() -> None:
     corpus = load_corpus(MANIFEST)
     assert len(corpus.calls) >= 40
-    assert corpus.dialplan_path == (REPO / "dialplans" / "assurance-maladie.yaml").resolve()
+    assert corpus.dialplan_path == (REPO / "audio" / "corpus" / "dialplan.yaml").resolve()
     kinds = {t.kind for c in corpus.calls for t in c.turns}
     assert kinds == {"speech", "dtmf"}
     assert any(c.noise_snr_db for c in corpus.calls)
