@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -19,11 +20,14 @@ async def simulate_once(
     transport: str,
     media_format: AudioFormat,
     speed: float = 1.0,
+    *,
+    now: dt.datetime | None = None,
 ) -> tuple[dict[str, Any], npt.NDArray[np.int16]]:
-    """Start an in-process callbot, run one simulated call, return its JSON record."""
+    """Start an in-process callbot, run one simulated call (its dialog's clock fixed at
+    ``now`` when given), return its JSON record."""
     from callbot.app.service import Callbot
 
-    bot = await Callbot.start(settings)
+    bot = await Callbot.start(settings, now=now)
     try:
         audiosocket = (settings.server.host, bot.audiosocket_port) if bot.audiosocket_port else None
         target = Target(

@@ -12,6 +12,7 @@ from typing import Any
 
 from callbot import __version__
 from callbot.audio.formats import AudioFormat
+from callbot.cli.dialplan import instant_argument
 from callbot.config import Settings, load_settings
 from callbot.errors import CallbotError
 from callbot.logs import setup_logging
@@ -73,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=float, default=1.0, help="caller audio pace (1 = real time)"
     )
     simulate.add_argument("--save-audio", type=Path, help="write what the caller heard to a WAV")
+    simulate.add_argument(
+        "--now",
+        type=instant_argument,
+        metavar="WHEN",
+        help="the dialog's clock: 2026-05-14T10:00 (the dialplan's local time) or "
+        "2026-05-14T10:00+02:00 (default: the system clock)",
+    )
     simulate.set_defaults(run=cmd_simulate)
 
     _register_provisioning(commands)
@@ -143,7 +151,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     turns = [_parse_turn(text) for text in args.turns]
     from callbot.app.simulate import simulate_once
 
-    record, heard = asyncio.run(simulate_once(settings, turns, args.transport, fmt, args.speed))
+    record, heard = asyncio.run(
+        simulate_once(settings, turns, args.transport, fmt, args.speed, now=args.now)
+    )
     if args.save_audio:
         from callbot.audio.wavfile import write_wav
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from callbot.dialplan.closed import BUILTIN_CLOSED
 from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Intent, Slot
 from callbot.dialplan.model import BUILTIN_CLARIFY, BusinessHours, Dialplan
 from callbot.dialplan.normalize import base_language, content_words
@@ -21,10 +22,14 @@ from callbot.dialplan.templates import (
     CALL_VARIABLES,
     CALLBACK_NUMBER,
     CLARIFY_VARIABLES,
+    OUT_OF_HOURS_VARIABLES,
     RESERVED_VARIABLES,
     SLOT_VALUE,
     template_problem,
 )
+
+CLOSED_SENTENCES = ("message", "holiday", "closed_day", "weekend", "outside_hours")
+"""The sentences of ``hours.out_of_hours`` that say why no agent answers."""
 
 FieldPath = tuple[str | int, ...]
 """Where a value sits in the file: ``("intents", 3, "answer")``."""
@@ -41,7 +46,7 @@ def check_dialplan(dialplan: Dialplan) -> list[Issue]:
     issues = [*_intent_issues(dialplan), *_example_issues(dialplan)]
     issues += [*_slot_issues(dialplan), *_hook_issues(dialplan), *_transfer_issues(dialplan)]
     if dialplan.hours is not None:
-        issues += _hours_issues(dialplan.hours)
+        issues += _hours_issues(dialplan.hours, base_language(dialplan.language))
     for path, text, allowed in _sentences(dialplan):
         problem = template_problem(text, allowed)
         if problem:
@@ -156,7 +161,10 @@ def _hours_sentences(dialplan: Dialplan) -> Iterator[tuple[FieldPath, str, froze
         return
     closed = dialplan.hours.out_of_hours
     path: FieldPath = ("hours", "out_of_hours")
-    yield (*path, "message"), closed.message, CALL_VARIABLES
+    for name in CLOSED_SENTENCES:
+        text = getattr(closed, name)
+        if text is not None:
+            yield (*path, name), text, OUT_OF_HOURS_VARIABLES
     if closed.callback is not None:
         yield (*path, "callback", "offer"), closed.callback.offer, CALL_VARIABLES
         yield (*path, "callback", "number_prompt"), closed.callback.number_prompt, CALL_VARIABLES
@@ -217,6 +225,9 @@ def _hook_issues(dialplan: Dialplan) -> Iterator[Issue]:
         for n, name in enumerate(names):
             if name in RESERVED_VARIABLES or name in names[:n]:
                 yield Issue(("hooks", h, "fields", name), f"field name {name!r} is taken")
+        for n, name in enumerate(hook.amounts):
+            if name not in names:
+                yield Issue(("hooks", h, "amounts", n), f"{name!r} is not one of 'fields'")
     for i, intent in enumerate(dialplan.intents):
         if intent.hook is None:
             continue
@@ -255,7 +266,7 @@ def _transfer_issues(dialplan: Dialplan) -> Iterator[Issue]:
             yield Issue(path, f"no route in transfer.routes for skill {spec.skill!r}")
 
 
-def _hours_issues(hours: BusinessHours) -> Iterator[Issue]:
+def _hours_issues(hours: BusinessHours, language: str) -> Iterator[Issue]:
     try:
         ZoneInfo(hours.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -272,6 +283,12 @@ def _hours_issues(hours: BusinessHours) -> Iterator[Issue]:
         except ValueError:
             yield Issue(("hours", "closed_dates", k), f"not a date: {text!r}")
     closed = hours.out_of_hours
+    cases = [name for name in CLOSED_SENTENCES if name != "message"]
+    if closed.message is None and language not in BUILTIN_CLOSED:
+        missing = [name for name in cases if getattr(closed, name) is None]
+        if missing:
+            message = f"no built-in sentence in this language for {', '.join(missing)}: "
+            yield Issue(("hours", "out_of_hours"), message + "add 'message' or each of them")
     if closed.then == "callback" and closed.callback is None:
         yield Issue(("hours", "out_of_hours"), "'then: callback' needs a 'callback' section")
     if closed.callback is not None and closed.then != "callback":

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from callbot.dialplan.actions import Action, HookResult, Say, TurnOutcome, TurnResult
-from callbot.dialplan.hours import is_open, local_time
+from callbot.dialplan.clock import Clock, system_now
+from callbot.dialplan.hours import is_open
 from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Intent, Slot
 from callbot.dialplan.matcher import IntentMatcher
 from callbot.dialplan.model import BUILTIN_CLARIFY, Dialplan
@@ -32,11 +33,6 @@ SUMMARY_UTTERANCE_CHARS = 160
 DEFAULT_TIMEZONE = "Europe/Paris"
 """Where "today" is when the dialplan has no ``hours`` (with their own time zone)."""
 _SENTENCE_END = re.compile(r"[.!?]+")
-Clock = Callable[[], dt.datetime]
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class DialogContext:
@@ -59,15 +55,23 @@ class DialogContext:
         """Intents selected by a keypad digit."""
         if isinstance(now, dt.datetime):
             fixed = now
-            self.now: Clock = lambda: fixed
+            self._clock: Clock = lambda: fixed
         else:
-            self.now = now or _utc_now
+            self._clock = now or system_now
+        hours = dialplan.hours
+        self.zone = ZoneInfo(hours.timezone if hours is not None else DEFAULT_TIMEZONE)
+        """Where the call's "today" is: the hours' time zone."""
         lang = base_language(dialplan.language)
         clarify = dialplan.clarify or BUILTIN_CLARIFY.get(lang)
         if clarify is None:
             raise DialplanError(f"dialplan in {dialplan.language} needs a 'clarify' section")
         self.clarify = clarify
         self.slot_wording = BUILTIN_SLOT_WORDING.get(lang, BUILTIN_SLOT_WORDING["en"])
+
+    def now(self) -> dt.datetime:
+        """The clock's instant; a naive one (``--now 2026-05-14T10:00``) is local time."""
+        when = self._clock()
+        return when if when.tzinfo is not None else when.replace(tzinfo=self.zone)
 
     def is_open(self) -> bool:
         """Whether agents answer now (always, without ``hours``)."""
@@ -119,13 +123,7 @@ class DialogContext:
         )
 
     def today(self) -> dt.date:
-        hours = self.dialplan.hours
-        now = self.now()
-        if hours is not None:
-            return local_time(hours, now).date()
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=dt.UTC)
-        return now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
+        return self.now().astimezone(self.zone).date()
 
     def summary(self) -> str:
         """What the agent reads when the call is handed over."""

@@ -1,10 +1,11 @@
 """How a call ends, and the two questions asked on the way out.
 
-The moves: hand the call to an agent (:func:`transfer`), or say the opening hours when
-none answers (:func:`closed`); the caller has what they wanted (:func:`caller_done`:
-the satisfaction question, or goodbye); too many silences (:func:`silence`); something
-broke (:func:`error`). The handlers: the out-of-hours callback offer
-(:class:`CallbackHandler`) and the satisfaction question (:class:`SurveyHandler`).
+The moves: hand the call to an agent (:func:`transfer`), or say why none answers and
+when they will (:func:`closed`, wording in :mod:`~callbot.dialplan.closed`); the caller
+has what they wanted (:func:`caller_done`: the satisfaction question, or goodbye); too
+many silences (:func:`silence`); something broke (:func:`error`). The handlers: the
+out-of-hours callback offer (:class:`CallbackHandler`) and the satisfaction question
+(:class:`SurveyHandler`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from callbot.dialplan.actions import (
     TurnOutcome,
     TurnResult,
 )
+from callbot.dialplan.closed import closed_notice
 from callbot.dialplan.context import DialogContext, Handler
 from callbot.dialplan.hours import local_time
 from callbot.dialplan.intents import IntentTransfer, Slot
@@ -49,7 +51,7 @@ def transfer(
     handover: bool = True,
 ) -> TurnResult:
     """Hand over to an agent (after ``lead`` and, if ``handover``, the dialplan's
-    handover sentence), or say the opening hours when no agent is answering."""
+    handover sentence), or say why no agent is answering and until when."""
     if not dialog.is_open():
         return closed(dialog, lead, values)
     target = choose_target(dialog.dialplan, spec)
@@ -63,18 +65,20 @@ def transfer(
 def closed(
     dialog: DialogContext, lead: Sequence[str], values: Mapping[str, str] | None = None
 ) -> TurnResult:
-    """Out of hours: the hours, then a callback offer or goodbye."""
+    """Out of hours: why and until when, then a callback offer or goodbye."""
     hours = dialog.dialplan.hours
     assert hours is not None
     out_of_hours = hours.out_of_hours
+    notice = closed_notice(hours, dialog.now(), dialog.dialplan.language)
     logger.info("call %s: out of hours at %s", dialog.call_id, local_time(hours, dialog.now()))
-    says = [*lead, out_of_hours.message]
+    says = [*lead, notice.text]
+    filled = {**(values or {}), **notice.values}
     if out_of_hours.then == "callback" and out_of_hours.callback is not None:
         dialog.state.phase = AwaitingCallback()
-        offer = dialog.says([*says, out_of_hours.callback.offer], True, values)
+        offer = dialog.says([*says, out_of_hours.callback.offer], True, filled)
         return TurnResult(offer, TurnOutcome.CLOSED)
     actions: tuple[Action, ...] = (
-        *dialog.says([*says, dialog.dialplan.goodbye], False, values),
+        *dialog.says([*says, dialog.dialplan.goodbye], False, filled),
         Hangup("out of hours"),
     )
     return dialog.end(actions, TurnOutcome.CLOSED)
@@ -125,9 +129,12 @@ def error(dialog: DialogContext) -> TurnResult:
         action = Transfer(target.queue, "error", dialog.summary(), language=target.language)
         end: tuple[Action, ...] = (*dialog.says(says, False), action)
     else:
+        values: Mapping[str, str] = {}
         if dialplan.on_error == "transfer" and dialplan.hours is not None:
-            says.append(dialplan.hours.out_of_hours.message)
-        end = (*dialog.says([*says, dialplan.goodbye], False), Hangup("error"))
+            notice = closed_notice(dialplan.hours, dialog.now(), dialplan.language)
+            says.append(notice.text)
+            values = notice.values
+        end = (*dialog.says([*says, dialplan.goodbye], False, values), Hangup("error"))
     return dialog.end(end, TurnOutcome.ERROR)
 
 

@@ -23,7 +23,8 @@ from functools import lru_cache
 from typing import Any
 
 from callbot.dialplan.actions import HookResult, TurnOutcome, TurnResult
-from callbot.dialplan.context import Clock, DialogContext, Handler
+from callbot.dialplan.clock import Clock
+from callbot.dialplan.context import DialogContext, Handler
 from callbot.dialplan.endings import CallbackHandler, SurveyHandler, closed, error
 from callbot.dialplan.filling import HookHandler, SlotsHandler
 from callbot.dialplan.matcher import IntentMatcher
@@ -78,7 +79,8 @@ class DialogEngine:
         now: Clock | dt.datetime | None = None,
     ) -> None:
         """``call_vars`` fill sentence templates (``caller_number``, ``call_id``...);
-        ``now`` is the clock (a fixed instant in tests; the system clock by default)."""
+        ``now`` is the clock (a fixed instant in tests and ``--now``, naive for the
+        dialplan's local time; the system clock by default)."""
         self.dialplan = dialplan
         self._dialog = DialogContext(dialplan, call_vars, matcher or matcher_for(dialplan), now)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from string import Template
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +16,7 @@ from urllib.parse import quote
 from callbot.dialplan.actions import Fetch
 from callbot.dialplan.intents import Hook
 from callbot.dialplan.validators import SlotValue
+from callbot.dialplan.validators.amounts import spoken_amount
 from callbot.dialplan.validators.dates import spoken_date
 
 
@@ -34,8 +36,9 @@ def build_fetch(hook: Hook, values: Mapping[str, SlotValue]) -> Fetch:
 def reply_fields(hook: Hook, data: Mapping[str, Any], language: str) -> dict[str, str] | None:
     """The answer variables of ``hook`` read from its JSON reply; None if one is missing.
 
-    Values are made sayable: numbers with a decimal comma in French, ISO dates as
-    "3 mars 2025". Objects, lists and nulls count as missing.
+    Values are made sayable: numbers with a decimal comma in French, the hook's
+    ``amounts`` in euros ("12 euros 50"), ISO dates as "3 mars 2025". Objects, lists
+    and nulls count as missing, and so does an amount that is not a number.
     """
     found: dict[str, str] = {}
     for name, path in hook.fields:
@@ -44,8 +47,22 @@ def reply_fields(hook: Hook, data: Mapping[str, Any], language: str) -> dict[str
             value = value.get(key) if isinstance(value, Mapping) else None
         if value is None or isinstance(value, Mapping | list):
             return None
-        found[name] = _sayable(value, language)
+        said = _amount(value, language) if name in hook.amounts else _sayable(value, language)
+        if said is None:
+            return None
+        found[name] = said
     return found
+
+
+def _amount(value: object, language: str) -> str | None:
+    """A sum in euros from JSON (12.5, 12, "12.50"), as said; None if not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return spoken_amount(amount, language) if amount.is_finite() and amount >= 0 else None
 
 
 def _sayable(value: object, language: str) -> str:

@@ -102,6 +102,9 @@ class Hook(StrictModel):
     fields: ReplyFields = ()
     """Answer variables taken from the JSON reply: ``{montant: paiement.montant}``. A
     reply without one of these fields counts as malformed."""
+    amounts: tuple[Variable, ...] = ()
+    """Fields that are sums in euros, said "12 euros 50" ("12.50 euros" in English) rather
+    than a bare "12,50"; a reply where one is not a number (0 or more) is malformed."""
     fallback: Text
     """Said when the back-office times out, fails (5xx, network) or replies malformed."""
     not_found: Text | None = None
@@ -149,6 +152,8 @@ class SlotWording(StrictModel):
     no_input: Text
     refused: Text
     """Said when the caller answers no to the read-back, before the question again."""
+    wrong_key: Text
+    """Said when a NIR's key does not fit its digits, before the question again."""
 
 
 BUILTIN_SLOT_WORDING = {
@@ -157,11 +162,13 @@ BUILTIN_SLOT_WORDING = {
         retry="Excusez-moi, je n'ai pas compris.",
         no_input="Je ne vous entends pas.",
         refused="D'accord, reprenons.",
+        wrong_key="La clé ne correspond pas à ce numéro : un des chiffres est sans doute erroné.",
     ),
     "en": SlotWording(
         confirm_prompt="I have ${value}, is that right?",
         retry="Sorry, I didn't get that.",
         no_input="I can't hear you.",
         refused="All right, let's try again.",
+        wrong_key="The key does not match that number: one of the digits is probably wrong.",
     ),
 }

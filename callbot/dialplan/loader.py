@@ -13,13 +13,13 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from callbot.dialplan import fields, intents, model
+from callbot.dialplan import fields
 from callbot.dialplan.checks import FieldPath, check_dialplan
 from callbot.dialplan.model import Dialplan
 from callbot.dialplan.yamlpos import node_at
@@ -47,13 +47,62 @@ _PATTERN_MESSAGES = {
 }
 
 
-def _field_names() -> list[str]:
-    found = [m for module in (model, intents) for m in vars(module).values()]
-    models = [m for m in found if isinstance(m, type) and issubclass(m, BaseModel)]
-    return sorted({name for m in models for name in m.model_fields})
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, through ``X | None``, ``tuple[X, ...]`` and ``Annotated``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
-_KNOWN_FIELDS = _field_names()
+def _model_at(path: FieldPath) -> type[BaseModel] | None:
+    """The model of the mapping at ``path`` in a dialplan file (list indexes skipped)."""
+    found: type[BaseModel] | None = Dialplan
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = found.model_fields.get(part) if found is not None else None
+        found = _model_in(field.annotation) if field is not None else None
+    return found
+
+
+def _field_homes() -> dict[str, list[str]]:
+    """Each field name -> the sections that have it (``on_yes`` -> ``follow_up``)."""
+    homes: dict[str, list[str]] = {}
+
+    def walk(current: type[BaseModel], where: str) -> None:
+        for name, field in current.model_fields.items():
+            homes.setdefault(name, []).append(where or "top level")
+            inner = _model_in(field.annotation)
+            if inner is not None:
+                walk(inner, f"{where}.{name}" if where else name)
+
+    walk(Dialplan, "")
+    return homes
+
+
+_FIELD_HOMES = _field_homes()
+
+
+def _unknown_field(name: str, path: FieldPath) -> str:
+    """``unknown field 'anwser' (did you mean 'answer'?)``: close names among the fields
+    of that very place; a field of another section says where it belongs."""
+    here = _model_at(path)
+    fields = sorted(here.model_fields) if here is not None else []
+    close = [f for f in difflib.get_close_matches(name, fields, n=1) if f != name]
+    if close:
+        return f"unknown field {name!r} (did you mean {close[0]!r}?)"
+    homes = _FIELD_HOMES.get(name)
+    if homes:
+        where = _dotted(path) or "top level"
+        return (
+            f"unknown field {name!r}: not a field of {where} ({', '.join(fields)}); "
+            f"it belongs in {' or '.join(sorted(set(homes)))}"
+        )
+    return f"unknown field {name!r}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +241,7 @@ def _problem_from_pydantic(err: ErrorDetails, root: yaml.Node, source: str) -> P
     path = tuple(p for p in err["loc"] if isinstance(p, str | int))
     where = _dotted(path[:-1]) if err["type"] in ("missing", "extra_forbidden") else _dotted(path)
     if err["type"] == "extra_forbidden":
-        name = str(path[-1])
-        close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        message = f"unknown field {name!r}{hint}"
+        message = _unknown_field(str(path[-1]), path[:-1])
         return _at(source, node_at(root, path, key=True), _prefixed(where, message))
     if err["type"] == "missing":
         message = f"missing field {path[-1]!r}"

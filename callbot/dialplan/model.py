@@ -90,8 +90,22 @@ class Callback(StrictModel):
 
 
 class OutOfHours(StrictModel):
-    message: Text
-    """Says the opening hours ("Nos conseillers vous répondent du lundi au vendredi...")."""
+    """What the caller hears when no agent answers: the sentence of the case (a public
+    holiday, a closed day, the weekend, outside the day's hours), else ``message``, else
+    the built-in French or English sentence of the case. Each may use ``${holiday}`` (the
+    holiday's name: "Lundi de Pâques") and ``${reopens}`` ("demain à 8 h 30")."""
+
+    message: Text | None = None
+    """Said in every case that has no sentence of its own ("Nos conseillers vous
+    répondent du lundi au vendredi..."); absent: the built-in sentences (French, English)."""
+    holiday: Text | None = None
+    """A public holiday ("Nous sommes fermés aujourd'hui, ${holiday}...")."""
+    closed_day: Text | None = None
+    """A date of ``closed_dates``, or a weekday without opening hours."""
+    weekend: Text | None = None
+    """Saturday or Sunday without opening hours."""
+    outside_hours: Text | None = None
+    """Before opening, between two ranges, after closing ("Nous rouvrons ${reopens}.")."""
     scope: Literal["transfers", "call"] = "transfers"
     """``transfers``: the bot answers around the clock and only a transfer meets the
     message; ``call``: the message follows the greeting and the call ends."""

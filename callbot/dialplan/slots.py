@@ -20,7 +20,14 @@ from dataclasses import dataclass
 
 from callbot.dialplan.intents import Slot, SlotWording
 from callbot.dialplan.templates import SLOT_VALUE, render
-from callbot.dialplan.validators import KEYED_LENGTH, Rules, SlotValue, validate, validate_keyed
+from callbot.dialplan.validators import (
+    KEYED_LENGTH,
+    Rules,
+    SlotValue,
+    refusal,
+    validate,
+    validate_keyed,
+)
 from callbot.dialplan.yesno import yes_or_no, yes_or_no_key
 
 DEFAULT_SLOT_SILENCES = 2
@@ -96,7 +103,7 @@ class SlotCollector:
         value = validate(self.slot.type, text, self._rules())
         if self._heard is not None:
             return self._read_back_answer(yes_or_no(text, self._language).answer, value)
-        return self._offer(value)
+        return self._offer(value, text)
 
     def on_key(self, key: str) -> Step:
         """The caller pressed ``key``: digits build the entry, ``#`` ends it."""
@@ -108,7 +115,8 @@ class SlotCollector:
             return Wait()
         if key == "#":
             keys, self._keys = self._keys, ""
-            return self._offer(validate_keyed(slot.type, keys, self._rules()) if keys else None)
+            value = validate_keyed(slot.type, keys, self._rules()) if keys else None
+            return self._offer(value, keys)
         if key == "*" and slot.type != "amount":
             self._keys = ""  # start the entry over
             return Wait()
@@ -133,10 +141,11 @@ class SlotCollector:
 
     # -- steps -------------------------------------------------------------------------
 
-    def _offer(self, value: SlotValue | None) -> Step:
+    def _offer(self, value: SlotValue | None, heard: str) -> Step:
         self._silences = 0
         if value is None:
-            return self._miss((self.slot.retry or self._wording.retry, self.slot.prompt))
+            hint = self._wording.wrong_key if refusal(self.slot.type, heard) else None
+            return self._miss((hint or self.slot.retry or self._wording.retry, self.slot.prompt))
         if self.slot.confirm:
             self._heard = value
             return Ask((self._render(self._read_back(), value),))

@@ -26,7 +26,15 @@ SLOT_VALUE = "value"
 CALLBACK_NUMBER = "callback_number"
 """The callback confirmation names the number to call back."""
 
-RESERVED_VARIABLES = CLARIFY_VARIABLES | {SLOT_VALUE, CALLBACK_NUMBER}
+HOLIDAY = "holiday"
+"""Out-of-hours sentences name the public holiday ("Lundi de Pâques")."""
+
+REOPENS = "reopens"
+"""Out-of-hours sentences say when agents answer again ("demain à 8 h 30")."""
+
+OUT_OF_HOURS_VARIABLES = CALL_VARIABLES | {HOLIDAY, REOPENS}
+
+RESERVED_VARIABLES = CLARIFY_VARIABLES | {SLOT_VALUE, CALLBACK_NUMBER, HOLIDAY, REOPENS}
 """Names a slot or a back-office field may not take."""
 
 

@@ -9,6 +9,7 @@ polite way (apology, then transfer or hang-up) and never touches another call.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -65,6 +66,9 @@ class CallServices:
     control: CallControl = field(default_factory=NoCallControl)
     backoffice: HookClient | None = None
     """Client for the dialplans' back-office look-ups (None: their fallback is said)."""
+    now: dt.datetime | None = None
+    """A fixed instant for every call's dialog (``callbot simulate --now``); None: the
+    system clock."""
 
 
 class CallRunner:
@@ -193,7 +197,7 @@ class CallSession:
         loaded = services.dialplans.current()
         self.dialplan = loaded.dialplan
         self.dialplan_path = loaded.path
-        self.engine = DialogEngine(self.dialplan, _call_variables(info))
+        self.engine = DialogEngine(self.dialplan, _call_variables(info), now=services.now)
         self.synthesizer = services.synthesizer_for(self.dialplan.language, self.dialplan.voice)
         self.journal = CallJournal(
             info, dialplan=loaded.name, dialplan_version=loaded.version, voice=self.synthesizer.name

@@ -87,13 +87,41 @@ async def wait_for_record(
         await asyncio.sleep(0.05)
 
 
+def caller_turns(trace: CallTrace, record: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The server's view of each turn of ``trace``. The server records each key as a turn
+    of its own: the keys of one keypad entry (``dtmf:0612345678``) are joined back into
+    one turn, with all the bot said in answer to them. A silence is no caller turn there."""
+    server_turns = list((record or {}).get("turns", []))
+    heard = [t for t in server_turns if t.get("caller_text") is not None or t.get("dtmf")]
+    joined = []
+    for sim in trace.turns:
+        take = {"speech": 1, "dtmf": sim.keys}.get(sim.kind, 0)
+        joined.append(_join(heard[:take]))
+        heard = heard[take:]
+    return joined
+
+
+def _join(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    """One turn from the server turns of a keypad entry: its keys, what the last key
+    decided (intent, confidence, latency), and the bot's words after any of them."""
+    if len(turns) <= 1:
+        return dict(turns[0]) if turns else {}
+    decided = next((t for t in reversed(turns) if t.get("bot_text")), turns[-1])
+    return {
+        **decided,
+        "dtmf": "".join(str(t.get("dtmf") or "") for t in turns),
+        "bot_text": [text for t in turns for text in t.get("bot_text", [])],
+        "barged_in": any(t.get("barged_in") for t in turns),
+    }
+
+
 def merge(trace: CallTrace, record: dict[str, Any] | None, peer: CallerPeer) -> dict[str, Any]:
     """The JSON record ``callbot simulate`` prints."""
     server_turns = list((record or {}).get("turns", []))
-    caller_turns = [t for t in server_turns if t.get("caller_text") is not None or t.get("dtmf")]
     turns = []
-    for index, sim in enumerate(trace.turns):
-        server = caller_turns[index] if index < len(caller_turns) else {}
+    for index, (sim, server) in enumerate(
+        zip(trace.turns, caller_turns(trace, record), strict=True)
+    ):
         turns.append(
             {
                 "turn": index + 1,

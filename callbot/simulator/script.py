@@ -87,6 +87,8 @@ class TurnTrace:
     """When the caller started the turn (barge-in turns only)."""
     bot_stopped_at_s: float | None = None
     """Barge-in turns: the last audible bot frame before the interrupted prompt stopped."""
+    keys: int = 1
+    """Caller events the turn makes on the server: one per key of a keypad entry."""
 
     @property
     def latency_ms(self) -> float | None:
@@ -254,7 +256,7 @@ async def _play_turn(peer: CallerPeer, turn: Turn, index: int) -> TurnTrace:
                 await asyncio.sleep(0.1)
             await peer.send_dtmf(digit)
         # Timed at the last key press: the bot may answer within milliseconds.
-        return TurnTrace(f"dtmf {turn.digits}", "dtmf", time.monotonic())
+        return TurnTrace(f"dtmf {turn.digits}", "dtmf", time.monotonic(), keys=len(turn.digits))
     assert isinstance(turn, SilenceTurn)
     silence = np.zeros(int(turn.seconds * PIPELINE_RATE_HZ), dtype=np.int16)
     ended = await peer.play(silence, PIPELINE_RATE_HZ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from callbot.cli.dialplan import main
 from tests.dialplan.conftest import MINIMAL_YAML
+from tests.dialplan.flows import FLOWS_YAML
 from tests.dialplan.tooling.conftest import DIALPLANS, REPO, SHIPPED
 
 
@@ -55,7 +57,15 @@ def test_accuracy_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_chat_through_stdin() -> None:
     script = "j'ai oublié mon mot de passe ameli\n/dtmf 0\n/dtmf 9\n/quit\n"
     done = subprocess.run(
-        [sys.executable, "-m", "callbot.cli.dialplan", "chat", "dialplans/assurance-maladie.yaml"],
+        [
+            sys.executable,
+            "-m",
+            "callbot.cli.dialplan",
+            "chat",
+            "dialplans/assurance-maladie.yaml",
+            "--now",
+            "2026-03-11T10:00",  # a Wednesday morning: agents answer, the 0 key transfers
+        ],
         input=script,
         capture_output=True,
         text=True,
@@ -64,10 +74,51 @@ def test_chat_through_stdin() -> None:
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
+    assert lines[0].startswith("--- call 1 at 2026-03-11T10:00 (")
     assert lines[1] == "  [greeting] intent=- confidence=-"
     turn = lines.index("you> j'ai oublié mon mot de passe ameli")
     assert lines[turn + 1].startswith("  [matched] intent=compte_ameli_mot_de_passe confidence=")
-    assert lines[turn + 2].startswith("bot: Sur la page de connexion du compte ameli")
+    assert lines[turn + 2].startswith("bot: Sur la page de connexion")
     assert "  -> transfer to queue conseillers (demande à parler à un conseiller)" in lines
     assert "--- call ended" in lines
     assert "--- call 2" in "\n".join(lines)  # the key pressed after the end starts a new call
+
+
+@pytest.fixture
+def holiday_plan(tmp_path: Path) -> Path:
+    """The flows dialplan without its single out-of-hours message."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        FLOWS_YAML.replace(
+            "    message: Nos conseillers répondent du lundi au vendredi de 8 h 30 à 17 h 30.\n", ""
+        )
+    )
+    return plan
+
+
+def test_chat_at_a_given_time(
+    holiday_plan: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("/dtmf 0\n/quit\n"))
+    assert main(["chat", str(holiday_plan), "--now", "2026-05-14T10:00"]) == 0
+    out = capsys.readouterr().out
+    assert "--- call 1 at 2026-05-14T10:00 (" in out
+    assert "bot: Nous sommes fermés aujourd'hui, jour férié : Ascension." in out
+
+
+def test_test_at_a_given_time(holiday_plan: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tests = holiday_plan.parent / "t.yaml"
+    tests.write_text(
+        "dialplan: plan.yaml\ntests:\n  - name: x\n    turns:\n      - dtmf: 0\n"
+        "        says: Nous rouvrons mardi a 8 h 30\n"
+    )
+    assert main(["dialplan", "test", str(tests), "--now", "2026-05-22T18:00+02:00"]) == 0
+    assert main(["dialplan", "test", str(tests), "--now", "2026-05-21T18:00+02:00"]) == 1
+    assert "FAIL x" in capsys.readouterr().out
+
+
+def test_a_bad_now_is_a_usage_error(holiday_plan: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["chat", str(holiday_plan), "--now", "demain"])
+    assert exited.value.code == 2
+    assert "not a date and time: 'demain'" in capsys.readouterr().err

@@ -103,6 +103,18 @@ def test_full_featured_dialplan_loads() -> None:
         ),
         ("  - name: telephone", "  - name: intent_label", "name: intent_label", "reserved"),
         ("    timeout_s: 2\n", "    timeout_s: 0\n", "timeout_s: 0", "timeout_s"),
+        (
+            "    fields: {montant:",
+            "    amounts: [somme]\n    fields: {montant:",
+            "amounts: [somme]",
+            "'somme' is not one of 'fields'",
+        ),
+        (
+            "    then: callback\n",
+            "    holiday: Fermé pour ${fete}.\n    then: callback\n",
+            "holiday: Fermé",
+            "unknown variable $fete",
+        ),
     ],
 )
 def test_problem_at_its_line(old: str, new: str, needle: str, message: str) -> None:
@@ -141,3 +153,16 @@ def test_fields_must_be_a_mapping() -> None:
         "fields: {montant: 'paiement..montant', statut: statut, date: paiement.date}",
     )
     assert problems_of(text)
+
+
+def test_out_of_hours_without_built_in_wording() -> None:
+    text = FLOWS_YAML.replace("language: fr-FR", "language: de-DE").replace(
+        "    message: Nos conseillers répondent du lundi au vendredi de 8 h 30 à 17 h 30.\n",
+        "    weekend: Wochenende.\n",
+    )
+    found = problems_of(text)
+    line = line_of(text, "weekend: Wochenende")  # the first line of the section
+    assert (
+        f"f.yaml:{line}:5: hours.out_of_hours: no built-in sentence in this language for "
+        "holiday, closed_day, outside_hours: add 'message' or each of them"
+    ) in found, found

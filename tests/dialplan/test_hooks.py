@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callbot.dialplan import DialogEngine, Fetch, HookResult, Say, Transfer, TurnOutcome
+from callbot.dialplan import DialogEngine, Dialplan, Fetch, HookResult, Say, Transfer, TurnOutcome
 from callbot.dialplan.hooks import build_fetch, reply_fields
 from callbot.dialplan.validators import SlotValue
 from tests.dialplan.flows import NIR, OPEN, engine_at, flows, texts
@@ -114,3 +114,50 @@ def test_reply_fields_are_sayable() -> None:
         "date": "3 mars 2025",
     }
     assert reply_fields(hook, {**REPLY, "paiement": None}, "fr-FR") is None
+
+
+class TestAmounts:
+    """``amounts: [montant]``: the sum is said in euros, not as a bare number."""
+
+    def plan(self, language: str = "fr-FR") -> Dialplan:
+        return flows(
+            **{
+                "    fields: {montant:": "    amounts: [montant]\n    fields: {montant:",
+                "language: fr-FR": f"language: {language}",
+            }
+        )
+
+    def test_answer_says_euros(self) -> None:
+        engine = engine_at(OPEN, self.plan())
+        identified(engine)
+        turn = engine.on_hook_result(HookResult("remboursement", "ok", REPLY))
+        assert texts(turn) == ["Votre remboursement de 32 euros 50 est payé depuis le 3 mars 2025."]
+
+    @pytest.mark.parametrize(
+        ("montant", "french", "english"),
+        [
+            (12.5, "12 euros 50", "12.50 euros"),
+            (12, "12 euros", "12 euros"),
+            ("12.50", "12 euros 50", "12.50 euros"),
+            (1, "1 euro", "1 euro"),
+            (0.5, "50 centimes", "50 cents"),
+            (1234.05, "1234 euros 05", "1234.05 euros"),
+        ],
+    )
+    def test_sayable(self, montant: object, french: str, english: str) -> None:
+        reply = {**REPLY, "paiement": {"montant": montant, "date": "2025-03-03"}}
+        hook = self.plan().hook("remboursement")
+        assert (reply_fields(hook, reply, "fr-FR") or {})["montant"] == french
+        assert (reply_fields(hook, reply, "en-US") or {})["montant"] == english
+
+    @pytest.mark.parametrize("montant", ["douze", True, -3, "NaN"])
+    def test_an_amount_that_is_no_sum_is_malformed(self, montant: object) -> None:
+        reply = {**REPLY, "paiement": {"montant": montant, "date": "2025-03-03"}}
+        assert reply_fields(self.plan().hook("remboursement"), reply, "fr-FR") is None
+
+    def test_other_numbers_keep_the_decimal_comma(self) -> None:
+        assert reply_fields(flows().hook("remboursement"), REPLY, "fr-FR") == {
+            "montant": "32,50",
+            "statut": "payé",
+            "date": "3 mars 2025",
+        }

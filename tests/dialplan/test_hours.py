@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from callbot.dialplan import CallbackRequest, DialogEngine, Hangup, Transfer, TurnOutcome
-from callbot.dialplan.hours import is_closed_day, is_open
+from callbot.dialplan.hours import Closure, closure, is_closed_day, is_open, next_opening
 from callbot.dialplan.model import BusinessHours
 from tests.dialplan.flows import (
     BASTILLE_DAY,
@@ -70,6 +70,42 @@ def test_no_public_holidays(hours: BusinessHours) -> None:
     assert not is_closed_day(
         hours.model_copy(update={"public_holidays": None}), BASTILLE_DAY.date()
     )
+
+
+@pytest.mark.parametrize(
+    ("when", "case", "holiday"),
+    [
+        (dt.datetime(2026, 4, 6, 10, 0, tzinfo=PARIS), "holiday", "Lundi de Pâques"),
+        (dt.datetime(2025, 12, 24, 10, 0, tzinfo=PARIS), "closed_day", None),
+        (dt.datetime(2026, 3, 14, 10, 0, tzinfo=PARIS), "weekend", None),
+        (dt.datetime(2026, 3, 10, 7, 0, tzinfo=PARIS), "outside_hours", None),
+        (dt.datetime(2026, 3, 10, 18, 0, tzinfo=PARIS), "outside_hours", None),
+    ],
+)
+def test_closure_cases(
+    hours: BusinessHours, when: dt.datetime, case: str, holiday: str | None
+) -> None:
+    found = closure(hours, when)
+    assert found is not None and (found.case, found.holiday) == (case, holiday)
+
+
+def test_no_closure_when_open(hours: BusinessHours) -> None:
+    assert closure(hours, OPEN) is None
+
+
+def test_holiday_names_follow_the_language(hours: BusinessHours) -> None:
+    found = closure(hours, EASTER_MONDAY, "en-US")
+    assert isinstance(found, Closure) and found.holiday == "Easter Monday"
+    moselle = hours.model_copy(update={"subdivision": "57"})
+    good_friday = closure(moselle, dt.datetime(2026, 4, 3, 10, 0, tzinfo=PARIS))
+    assert good_friday is not None and good_friday.holiday == "Vendredi saint"
+
+
+def test_next_opening_skips_weekends_and_holidays(hours: BusinessHours) -> None:
+    friday_evening = dt.datetime(2026, 5, 22, 18, 0, tzinfo=PARIS)  # Whit Monday follows
+    assert next_opening(hours, friday_evening) == dt.datetime(2026, 5, 26, 8, 30, tzinfo=PARIS)
+    lunch = dt.datetime(2026, 3, 11, 12, 0, tzinfo=PARIS)
+    assert next_opening(hours, lunch) == dt.datetime(2026, 3, 11, 13, 30, tzinfo=PARIS)
 
 
 class TestEngine:

@@ -100,6 +100,27 @@ class TestSchemaErrors:
         (problem,) = problems_of(MINIMAL_YAML + "colour: blue\n")
         assert problem == "t.yaml:19:1: unknown field 'colour'"
 
+    def test_a_field_of_another_section_says_where_it_belongs(self) -> None:
+        clarify = "clarify:\n  prompt: Vous voulez ${intent_label} ?\n  on_no: Bien.\n"
+        (problem,) = problems_of(MINIMAL_YAML + clarify + "  on_yes: Parfait.\n")
+        assert problem == (
+            "t.yaml:22:3: clarify: unknown field 'on_yes': not a field of clarify "
+            "(on_no, prompt); it belongs in follow_up"
+        )
+        assert "did you mean 'on_yes'" not in problem
+
+    def test_suggestions_come_from_the_fields_of_that_place(self) -> None:
+        follow_up = "follow_up:\n  prompt: Autre chose ?\n  on_yess: Je vous écoute.\n"
+        problems = problems_of(MINIMAL_YAML + follow_up)
+        assert "t.yaml:21:3: follow_up: unknown field 'on_yess' (did you mean 'on_yes'?)" in (
+            problems
+        )
+        slot = "    slots:\n      - {name: n, type: nir, prompt: Votre numéro, retyr: Pardon.}\n"
+        (problem,) = problems_of(MINIMAL_YAML + slot)
+        assert problem.endswith(
+            "intents[0].slots[0]: unknown field 'retyr' (did you mean 'retry'?)"
+        )
+
     def test_wrong_type_points_at_value(self) -> None:
         text = MINIMAL_YAML.replace("  max_count: 3", '  max_count: "3"')
         (problem,) = problems_of(text)

@@ -9,6 +9,7 @@ import pytest
 from callbot.dialplan import Hangup, Transfer, TurnOutcome
 from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Slot, SlotNoInput
 from callbot.dialplan.slots import Ask, Done, Failed, SlotCollector, Wait
+from callbot.dialplan.validators.nir import nir_key
 from tests.dialplan.flows import OPEN, engine_at, texts
 
 PHONE = "je veux donner mon numéro de téléphone"
@@ -98,6 +99,50 @@ class TestValidation:
         transfer = last.actions[-1]
         assert isinstance(transfer, Transfer) and last.ended
         assert transfer.reason == "slot telephone not understood"
+
+
+class TestNir:
+    """The NIR of the ``suivi_remboursement`` intent, said or keyed."""
+
+    REQUEST = "où en est mon remboursement"
+
+    def test_a_wrong_key_is_named(self) -> None:
+        engine = engine_at(OPEN)
+        engine.on_utterance(self.REQUEST)
+        turn = engine.on_utterance("1 85 05 78 006 084 92")  # the key is 91
+        assert texts(turn) == [
+            "La clé ne correspond pas à ce numéro : un des chiffres est sans doute erroné.",
+            "Votre numéro de sécurité sociale ?",
+        ]
+        heard = engine.on_utterance("1 85 05 78 006 084 91")
+        assert texts(heard) == ["J'ai noté 1 85 05 78 006 084, clé 91, c'est bien ça ?"]
+
+    def test_a_wrong_key_typed_is_named_too(self) -> None:
+        engine = engine_at(OPEN)
+        engine.on_utterance(self.REQUEST)
+        for key in "18505780060849":
+            assert engine.on_dtmf(key).actions == ()
+        turn = engine.on_dtmf("2")  # the 15th key ends the entry
+        assert texts(turn)[0].startswith("La clé ne correspond pas à ce numéro")
+
+    def test_what_is_no_nir_at_all_is_not_understood(self) -> None:
+        engine = engine_at(OPEN)
+        engine.on_utterance(self.REQUEST)
+        turn = engine.on_utterance("je ne sais plus")
+        assert texts(turn)[0] == "Excusez-moi, je n'ai pas compris."
+
+    @pytest.mark.parametrize("dept", ["2A", "2B"])
+    def test_corsica_keyed_as_2_0(self, dept: str) -> None:
+        first13 = f"19003{dept}12345678"[:13]
+        key = f"{nir_key(first13):02d}"
+        engine = engine_at(OPEN)
+        engine.on_utterance(self.REQUEST)
+        for digit in f"{first13[:5]}20{first13[7:]}{key}":
+            turn = engine.on_dtmf(digit)
+        assert texts(turn) == [
+            f"J'ai noté 1 90 03 {dept} {first13[7:10]} {first13[10:13]}, clé {key}, c'est bien ça ?"
+        ]
+        assert engine.on_dtmf("1").slots == (("nir", f"{first13}{key}"),)
 
 
 class TestKeypad:

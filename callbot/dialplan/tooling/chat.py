@@ -9,11 +9,13 @@ confidence and runner-up, so ops see *why* it answered. Commands::
     /quit       leave (end of input too)
 
 When a call ends (transfer, hang-up), the next line starts a new call, so a session can
-try many.
+try many. ``now`` fixes the calls' clock (``callbot chat --now 2026-05-14T10:00``): what a
+caller hears out of hours, on a holiday, at the weekend.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import TextIO
 
@@ -27,16 +29,19 @@ def run_chat(
     stdin: TextIO,
     stdout: TextIO,
     call_vars: Mapping[str, str] | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
-    """Run calls on ``dialplan`` from the lines of ``stdin`` until /quit or end of input."""
+    """Run calls on ``dialplan`` from the lines of ``stdin`` until /quit or end of input,
+    at ``now`` (naive: the dialplan's local time) or by the system clock."""
     interactive = stdin.isatty()
     calls = 0
 
     def new_call() -> DialogEngine:
         nonlocal calls
         calls += 1
-        engine = DialogEngine(dialplan, {"call_id": f"chat-{calls}", **(call_vars or {})})
-        print(f"--- call {calls} ({HELP})", file=stdout)
+        engine = DialogEngine(dialplan, {"call_id": f"chat-{calls}", **(call_vars or {})}, now=now)
+        at = f" at {now.isoformat(timespec='minutes')}" if now is not None else ""
+        print(f"--- call {calls}{at} ({HELP})", file=stdout)
         show(engine.start(), stdout)
         return engine
 

@@ -4,9 +4,11 @@ A test file names its dialplan and lists conversations; each turn is something t
 caller does (says, presses, stays silent, or the call breaks) and what must follow::
 
     dialplan: ../assurance-maladie.yaml      # relative to this file
+    now: 2026-05-14T10:00                    # optional: the calls' clock (local time)
     tests:
       - name: carte Vitale perdue, puis au revoir
         vars: {caller_number: "0612345678"}  # optional call variables
+        now: 2025-03-12T10:00:00+01:00       # optional instant of the call (business hours)
         greeting: {says: assistant vocal}    # optional checks on the greeting
         turns:
           - say: j'ai perdu ma carte vitale
@@ -20,16 +22,28 @@ caller does (says, presses, stays silent, or the call breaks) and what must foll
 
 Other checks: ``not_says``, ``ended``, ``min_confidence``, ``slots`` (slot values, once
 the engine exposes them as ``TurnResult.slots``). Text checks ignore case and accents.
+
+A call's clock is its own ``now``, else the file's, else ``callbot dialplan test --now``,
+else the system clock: a test of opening hours sets it, or it passes by day and fails by
+night. Without an offset, an instant is the dialplan's local time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    model_validator,
+)
 
 from callbot.dialplan import (
     DialogEngine,
@@ -40,6 +54,7 @@ from callbot.dialplan import (
     TurnResult,
     load_dialplan,
 )
+from callbot.dialplan.clock import parse_instant
 from callbot.dialplan.model import Dialplan
 from callbot.dialplan.normalize import strip_accents
 from callbot.dialplan.yamlpos import load_validated, position
@@ -53,6 +68,18 @@ def _text_from_yaml(value: object) -> object:
 
 
 Texty = Annotated[str, BeforeValidator(_text_from_yaml)]
+
+
+def _instant_from_yaml(value: object) -> dt.datetime:
+    """``2026-05-14T10:00`` is text in YAML, ``2026-05-14T10:00:00`` a timestamp."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str):
+        return parse_instant(value)
+    raise ValueError("expected a date and time such as 2026-05-14T10:00")
+
+
+Instant = Annotated[dt.datetime, PlainValidator(_instant_from_yaml)]
 
 
 class _Model(BaseModel):
@@ -88,12 +115,15 @@ class Turn(Expect):
 class Conversation(_Model):
     name: str
     vars: dict[str, Texty] = {}
+    now: Instant | None = None
+    """When the call happens (opening hours, "hier"); the file's ``now`` when absent."""
     greeting: Expect | None = None
     turns: tuple[Turn, ...] = Field(min_length=1)
 
 
 class _TestFile(_Model):
     dialplan: str
+    now: Instant | None = None
     tests: tuple[Conversation, ...] = Field(min_length=1)
 
 
@@ -124,8 +154,9 @@ def tests_for(dialplan_path: Path) -> Path:
     return dialplan_path.parent / "tests" / f"{dialplan_path.stem}.yaml"
 
 
-def run_test_file(path: Path) -> list[ConversationResult]:
-    """Run every conversation of ``path``; :class:`DialplanError` if the file is invalid."""
+def run_test_file(path: Path, now: dt.datetime | None = None) -> list[ConversationResult]:
+    """Run every conversation of ``path`` (at ``now`` when neither it nor the file sets
+    its own clock); :class:`DialplanError` if the file is invalid."""
     root, parsed = load_validated(path, _TestFile, "test file")
     source = str(path)
     dialplan = load_dialplan(path.parent / parsed.dialplan)
@@ -133,9 +164,10 @@ def run_test_file(path: Path) -> list[ConversationResult]:
     for n, conversation in enumerate(parsed.tests):
         where = position(root, ["tests", n])
         turn_at = [position(root, ["tests", n, "turns", k]) for k in range(len(conversation.turns))]
+        clock = conversation.now or parsed.now or now
         failures = [
             f"{source}:{line}:{col}: {msg}"
-            for (line, col), msg in _run(dialplan, conversation, where, turn_at)
+            for (line, col), msg in _run(dialplan, conversation, where, turn_at, clock)
         ]
         results.append(ConversationResult(conversation.name, source, where[0], tuple(failures)))
     return results
@@ -146,9 +178,10 @@ def _run(
     conversation: Conversation,
     where: tuple[int, int],
     turn_at: list[tuple[int, int]],
+    now: dt.datetime | None,
 ) -> Iterator[tuple[tuple[int, int], str]]:
     call_vars = {"call_id": f"test-{where[0]}", **conversation.vars}
-    engine = DialogEngine(dialplan, call_vars)
+    engine = DialogEngine(dialplan, call_vars, now=now)
     label = f"{conversation.name!r}"
     try:
         greeting = engine.start()

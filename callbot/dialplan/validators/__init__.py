@@ -23,9 +23,12 @@ from callbot.dialplan.validators.codes import (
     spoken_phone,
 )
 from callbot.dialplan.validators.dates import When, parse_date, parse_keyed_date, spoken_date
-from callbot.dialplan.validators.nir import parse_nir, spoken_nir
+from callbot.dialplan.validators.nir import nir_key_mismatch, parse_nir, spoken_nir
 from callbot.dialplan.validators.numbers import first_number
 from callbot.dialplan.yesno import yes_or_no
+
+Refusal = Literal["nir_key"]
+"""Why a value was refused, when the caller can be told better than "not understood"."""
 
 SlotType = Literal["number", "digits", "phone", "date", "amount", "nir", "postcode", "yesno"]
 SLOT_TYPES: tuple[str, ...] = SlotType.__args__  # type: ignore[attr-defined]
@@ -65,7 +68,7 @@ def validate(kind: str, text: str, rules: Rules) -> SlotValue | None:
         amount = parse_amount(text)
         if amount is None or not _in_range(int(amount), rules):
             return None
-        return SlotValue(f"{amount:.2f}", spoken_amount(amount))
+        return SlotValue(f"{amount:.2f}", spoken_amount(amount, rules.language))
     if kind == "number":
         number = first_number(text)
         if number is None or not _in_range(number, rules):
@@ -85,12 +88,20 @@ def validate_keyed(kind: str, digits: str, rules: Rules) -> SlotValue | None:
         amount = parse_keyed_amount(digits)
         if amount is None or not _in_range(int(amount), rules):
             return None
-        return SlotValue(f"{amount:.2f}", spoken_amount(amount))
+        return SlotValue(f"{amount:.2f}", spoken_amount(amount, rules.language))
     if kind == "yesno":
         return _yes_no(digits == "1", rules.language) if digits in ("1", "2") else None
     if "*" in digits:
         return None
     return validate(kind, digits, rules)
+
+
+def refusal(kind: str, text: str) -> Refusal | None:
+    """Why ``text`` (said, or keyed without ``#``) holds no valid value of type ``kind``,
+    when it is worth saying: ``nir_key``, a NIR whose key does not fit its digits."""
+    if kind == "nir" and nir_key_mismatch(text):
+        return "nir_key"
+    return None
 
 
 def _code(kind: str, text: str, rules: Rules) -> SlotValue | None:
@@ -130,4 +141,13 @@ def _in_range(value: int, rules: Rules) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-__all__ = ["KEYED_LENGTH", "SLOT_TYPES", "Rules", "SlotType", "SlotValue", "validate"]
+__all__ = [
+    "KEYED_LENGTH",
+    "SLOT_TYPES",
+    "Refusal",
+    "Rules",
+    "SlotType",
+    "SlotValue",
+    "refusal",
+    "validate",
+]

@@ -1,4 +1,5 @@
-"""Amounts in euros: "trente-deux euros cinquante", "1 234,50 €", "32,50", "32 € 50"."""
+"""Amounts in euros: "trente-deux euros cinquante", "1 234,50 €", "32,50", "32 € 50";
+said back as "32 euros 50" (English "32.50 euros")."""
 
 from __future__ import annotations
 
@@ -42,10 +43,16 @@ def parse_keyed_amount(digits: str) -> Decimal | None:
     return Decimal(euros) + (Decimal(cents.ljust(2, "0")) / 100 if cents else 0)
 
 
-def spoken_amount(amount: Decimal) -> str:
-    """ "32 euros 50", "1234 euros", "50 centimes": how French people say an amount."""
+def spoken_amount(amount: Decimal, language: str = "fr-FR") -> str:
+    """ "32 euros 50", "1234 euros", "50 centimes": how French people say an amount, which
+    speech synthesis reads "trente-deux euros cinquante"; in English "32.50 euros",
+    "50 cents"."""
     euros, cents = divmod(int((amount * 100).to_integral_value()), 100)
-    if euros == 0:
-        return f"{cents} centimes"
     unit = "euro" if euros == 1 else "euros"
+    if not language.lower().startswith("fr"):
+        if euros == 0:
+            return f"{cents} cent" + ("" if cents == 1 else "s")
+        return f"{euros}.{cents:02d} {unit}" if cents else f"{euros} {unit}"
+    if euros == 0:
+        return f"{cents} centime" + ("" if cents == 1 else "s")
     return f"{euros} {unit} {cents:02d}" if cents else f"{euros} {unit}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from callbot.dialplan.tooling.conversation import run_test_file
 from callbot.errors import DialplanError
 from tests.dialplan.conftest import MINIMAL_YAML
+from tests.dialplan.flows import FLOWS_YAML
 from tests.dialplan.tooling.conftest import DIALPLANS, SHIPPED
 
 TEST_FILES = sorted((DIALPLANS / "tests").glob("*.yaml"))
@@ -105,4 +107,63 @@ def test_invalid_dialplan_is_an_error(plan_dir: Path) -> None:
     (plan_dir / "plan.yaml").write_text("language: fr-FR\n", encoding="utf-8")
     path = write_tests(plan_dir, "  - name: x\n    turns:\n      - say: a\n")
     with pytest.raises(DialplanError, match=r"plan.yaml:1:1: missing field"):
+        run_test_file(path)
+
+
+CLOCK_TESTS = """\
+dialplan: plan.yaml
+{file_now}tests:
+  - name: by the file's clock (or --now)
+    turns:
+      - dtmf: 0
+        says: {default_says}
+  - name: Whit Monday
+    now: 2026-05-25T10:00
+    turns:
+      - dtmf: 0
+        says: "jour ferie : Lundi de Pentecote. Nous rouvrons demain a 8 h 30"
+  - name: Friday evening, with an offset
+    now: 2026-05-22T16:30:00+00:00
+    turns:
+      - dtmf: 0
+        says: Nous rouvrons mardi a 8 h 30
+  - name: a weekday morning
+    now: 2026-03-10T10:00
+    turns:
+      - dtmf: 0
+        transfer: agents
+"""
+
+
+@pytest.fixture
+def clock_dir(tmp_path: Path) -> Path:
+    plan = FLOWS_YAML.replace(
+        "    message: Nos conseillers répondent du lundi au vendredi de 8 h 30 à 17 h 30.\n", ""
+    )
+    (tmp_path / "plan.yaml").write_text(plan, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("file_now", "cli_now", "default_says"),
+    [
+        ("now: 2026-03-14T10:00\n", None, "fermes le week-end"),
+        ("now: 2026-03-14T10:00\n", dt.datetime(2026, 4, 6, 10, 0), "fermes le week-end"),
+        ("", dt.datetime(2026, 4, 6, 10, 0), "Lundi de Paques"),
+    ],
+)
+def test_each_conversation_has_its_clock(
+    clock_dir: Path, file_now: str, cli_now: dt.datetime | None, default_says: str
+) -> None:
+    path = clock_dir / "t.yaml"
+    path.write_text(CLOCK_TESTS.format(file_now=file_now, default_says=default_says))
+    results = run_test_file(path, cli_now)
+    assert [f for r in results for f in r.failures] == []
+    assert len(results) == 4
+
+
+def test_a_bad_now_says_where(clock_dir: Path) -> None:
+    path = clock_dir / "t.yaml"
+    path.write_text(CLOCK_TESTS.format(file_now="now: lundi\n", default_says="x"))
+    with pytest.raises(DialplanError, match=r"t.yaml:2:6: now: .*2026-05-14T10:00"):
         run_test_file(path)

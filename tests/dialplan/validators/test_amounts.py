@@ -49,3 +49,10 @@ def test_spoken() -> None:
     assert spoken_amount(Decimal("1.05")) == "1 euro 05"
     assert spoken_amount(Decimal("40")) == "40 euros"
     assert spoken_amount(Decimal("0.99")) == "99 centimes"
+
+
+def test_spoken_in_english() -> None:
+    assert spoken_amount(Decimal("12.50"), "en-US") == "12.50 euros"
+    assert spoken_amount(Decimal("1"), "en-GB") == "1 euro"
+    assert spoken_amount(Decimal("0.01"), "en-US") == "1 cent"
+    assert spoken_amount(Decimal("0.01"), "fr-FR") == "1 centime"
