@@ -15,14 +15,12 @@ from pathlib import Path
 
 from callbot.dialplan import load_dialplan
 from callbot.dialplan.clock import parse_instant
-from callbot.dialplan.tooling.accuracy import dialplan_json, measure_both
-from callbot.dialplan.tooling.accuracy_table import format_intents, format_misses, format_table
+from callbot.dialplan.tooling.accuracy import format_misses, format_table, measure
 from callbot.dialplan.tooling.asterisk_queues import (
     AsteriskQueues,
     load_asterisk_queues,
     queue_findings,
 )
-from callbot.dialplan.tooling.calibration import calibrate
 from callbot.dialplan.tooling.chat import run_chat
 from callbot.dialplan.tooling.conversation import is_dialplan_file, run_test_file, tests_for
 from callbot.dialplan.tooling.lint import lint_file
@@ -62,17 +60,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_now(test, "for the conversations without their own 'now'")
     test.set_defaults(func=cmd_test)
 
-    acc = sub.add_parser(
-        "accuracy", help="right/wrong/confirm/fallback on a held-out set, clean and noisy"
-    )
+    acc = sub.add_parser("accuracy", help="intent accuracy and latency on a held-out set")
     acc.add_argument("files", nargs="+", type=Path, metavar="FILE")
     acc.add_argument("--testset", type=Path, help="held-out set (default testsets/STEM.yaml)")
     acc.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    acc.add_argument("--misses", action="store_true", help="list every phrasing not answered right")
-    acc.add_argument("--intents", action="store_true", help="also a table per intent")
-    acc.add_argument(
-        "--calibrate", action="store_true", help="suggest matching.high and low from the set"
-    )
+    acc.add_argument("--misses", action="store_true", help="list every wrong phrasing")
     acc.set_defaults(func=cmd_accuracy)
 
     chat = subparsers.add_parser("chat", help="talk to a dialplan in the terminal, as text")
@@ -167,7 +159,7 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
     if args.testset is not None and len(args.files) > 1:
         print("--testset needs a single FILE", file=sys.stderr)
         return 2
-    reports, data = [], []
+    reports = []
     for path in args.files:
         try:
             dialplan = load_dialplan(path)
@@ -175,22 +167,15 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
         except DialplanError as exc:
             print(exc, file=sys.stderr)
             return 2
-        pair = measure_both(dialplan, testset, path.stem)
-        reports += pair
-        data.append(dialplan_json(*pair))
-        for report in pair:
-            if args.intents:
-                print(format_intents(report))
-            if args.misses:
-                print(f"== {path.stem} ({report.variant}) misses")
-                print(format_misses(report) or "no misses")
-        if args.calibrate:
-            calibration = calibrate(pair)
-            print(f"{path.stem}: {calibration}")
-            data[-1]["calibration"] = calibration.to_json()
+        report = measure(dialplan, testset, path.stem)
+        reports.append(report)
+        if args.misses:
+            print(f"== {path.stem}")
+            print(format_misses(report) or "no misses")
     print(format_table(reports))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        data = [r.to_json() for r in reports]
         args.json.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     return 0
 
