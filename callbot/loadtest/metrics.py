@@ -20,6 +20,7 @@ from num2words import num2words
 
 from callbot.errors import MissingExtra
 from callbot.loadtest.corpus import CallSpec
+from callbot.simulator.run import caller_turns
 from callbot.simulator.script import CallerPeer, CallTrace
 
 OUTCOME_ALIASES = {"transfer_failed": "transferred", "transfer_unavailable": "transferred"}
@@ -124,14 +125,11 @@ def call_result(
     duration_s: float,
 ) -> CallResult:
     """Join the caller's trace, the server's record and the manifest for one call."""
-    server = [
-        t
-        for t in (record or {}).get("turns", [])
-        if t.get("caller_text") is not None or t.get("dtmf")
-    ]
+    server = caller_turns(trace, record)  # a keypad entry's keys joined into one turn
     turns = []
-    for index, (sim, expected) in enumerate(zip(trace.turns, spec.turns, strict=False)):
-        heard = server.pop(0) if sim.kind in ("speech", "dtmf") and server else {}
+    for index, (sim, expected, heard) in enumerate(
+        zip(trace.turns, spec.turns, server, strict=False)
+    ):
         turns.append(
             TurnResult(
                 turn=index + 1,

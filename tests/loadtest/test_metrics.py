@@ -144,3 +144,32 @@ def test_failed_calls_are_counted_by_kind() -> None:
     assert summary["outcomes"]["transfer_unavailable"] == 1
     for kind in summary["failures_by_kind"]:
         assert explain(kind)
+
+
+def test_a_keypad_entry_is_one_turn_and_the_next_turn_keeps_its_own_intent() -> None:
+    """Issue 15, item 7: each key of ``dtmf:0612`` is a server turn of its own; the load
+    tester took them one per caller turn, so the speech turn after it was scored against
+    the entry's second key."""
+    keyed = CallSpec(
+        id="keyed",
+        outcome="answered",
+        turns=(TurnSpec(dtmf="0612", intent=None), TurnSpec(text="au revoir", intent="au_revoir")),
+    )
+    turns = [
+        TurnTrace("dtmf:0612", "dtmf", 1.0, 1.4, answered=True, keys=4),
+        TurnTrace("turn 2", "speech", 3.0, 3.6, answered=True),
+    ]
+    record = {
+        "outcome": "answered",
+        "turns": [
+            *({"dtmf": key, "bot_text": []} for key in "061"),
+            {"dtmf": "2", "intent": None, "bot_text": ["C'est noté."]},
+            {"caller_text": "au revoir", "intent": "au_revoir", "bot_text": ["Au revoir."]},
+        ],
+    }
+    call = CallTrace("c", 0.0, greeting_at_s=0.4, turns=turns, hung_up_by="bot")
+    scored = call_result(keyed, call, record, _Peer(), concurrency=1, started_s=0.0, duration_s=5.0)  # type: ignore[arg-type]
+    assert [(t.kind, t.heard, t.intent) for t in scored.turns] == [
+        ("dtmf", None, None),
+        ("speech", "au revoir", "au_revoir"),
+    ]
