@@ -19,10 +19,10 @@ import statistics
 import time
 from pathlib import Path
 
+from callbot.app.service import Callbot, Engines
 from callbot.audio.formats import ULAW_8K
 from callbot.config import load_settings
 from callbot.logs import setup_logging
-from callbot.app.service import Callbot, Engines
 from callbot.simulator.run import Target, merge, open_peer, simulate, wait_for_record
 from callbot.simulator.script import speech_turn
 

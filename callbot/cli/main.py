@@ -16,8 +16,8 @@ from callbot.cli.dialplan import instant_argument
 from callbot.config import Settings, load_settings
 from callbot.errors import CallbotError
 from callbot.logs import setup_logging
-from callbot.web.exposure import check_exposure
 from callbot.security.secrets import secret_values
+from callbot.web.exposure import check_exposure
 from callbot.web.ports import check_ports
 
 logger = logging.getLogger("callbot")
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_provisioning(commands: Any) -> None:
     from callbot.cli.asterisk import register as register_asterisk
+    from callbot.cli.backoffice import register as register_backoffice
     from callbot.cli.config import register as register_config
     from callbot.cli.dialplan import register as register_dialplan
     from callbot.cli.loadtest import register as register_loadtest
@@ -105,6 +106,7 @@ def _register_provisioning(commands: Any) -> None:
     register_config(commands)
     register_security(commands)
     register_asterisk(commands)
+    register_backoffice(commands)
     for quiet in ("dialplan", "chat", "config"):  # their output is the report: warnings only
         commands.choices[quiet].set_defaults(log_level="WARNING")
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from callbot.app.service import Operations
 from callbot.loadtest.postgres import ThrowawayPostgres, unavailable_reason
 from callbot.records.store import RecordStore, open_store
-from callbot.app.service import Operations
 from tests.records.live_calls import durable_settings, end_call, start_call, take_turn
 
 REPO = Path(__file__).resolve().parents[2]
