@@ -1,9 +1,18 @@
 """Logging set-up: stdlib logging for callbot, pipecat's loguru routed into it.
 
-Every line carries the call it belongs to: the call runner binds the call id once per
-call (:func:`bind_call_id`) in a :mod:`contextvars` variable, which the call's tasks and
-threads inherit, so nothing has to pass the id down to each ``logger`` call. Handlers
-also mask known secret values and, by default, redact caller identifiers
+Every line about a call carries its id, once, as the record's ``call_id`` (text: ``[id]``
+before the message; JSON: a ``call_id`` field), never in the message. One rule for where
+it comes from:
+
+* code running in a call's own task (media edge, pipeline, dialog, the bridge's call
+  actor) logs with its plain ``logger``: the task binds the call id once, at its start
+  (:func:`bind_call_id`), in a :mod:`contextvars` variable that the tasks and threads it
+  starts inherit;
+* code about a call that runs elsewhere (the ARI event router, the records writer, the
+  hand-over hub, a method another call's task may call) logs through
+  :func:`call_log`, which names the call explicitly.
+
+Handlers also mask known secret values and, by default, redact caller identifiers
 (:class:`callbot.privacy.redact.RedactingFilter`).
 """
 
@@ -34,6 +43,13 @@ def for_log(value: str, limit: int = 80) -> str:
 def bind_call_id(call_id: str) -> contextvars.Token[str | None]:
     """Tag every log line of the current task (and the tasks it starts) with ``call_id``."""
     return CALL_ID.set(call_id)
+
+
+def call_log(logger: logging.Logger, call_id: str) -> logging.LoggerAdapter[logging.Logger]:
+    """``logger`` for lines about ``call_id`` written outside that call's own task: they
+    carry the id as a bound call's lines do (it wins over whatever call the running task
+    is bound to). Example: ``call_log(logger, legs.call_id).info("entered Stasis")``."""
+    return logging.LoggerAdapter(logger, {"call_id": call_id})
 
 
 class CallIdFilter(logging.Filter):

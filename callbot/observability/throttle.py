@@ -13,6 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from callbot.logs import call_log
+
 
 class ThrottledWarning:
     """Counts one kind of event; see the module docstring.
@@ -20,7 +22,7 @@ class ThrottledWarning:
     Example::
 
         unstarted = ThrottledWarning(logger, "media connection(s) closed before a call started")
-        unstarted.note("call %s: no MEDIA_START within %.1f s", call_id, 5.0)
+        unstarted.note("no MEDIA_START within %.1f s", 5.0, call_id=call_id)
     """
 
     def __init__(
@@ -43,9 +45,11 @@ class ThrottledWarning:
         self.total = 0
         """Cases since this object was made."""
 
-    def note(self, message: str, *args: object) -> None:
-        """One case: ``message % args`` at the case level, and the WARNING when it is due."""
-        self._logger.log(self._level, message, *args)
+    def note(self, message: str, *args: object, call_id: str | None = None) -> None:
+        """One case: ``message % args`` at the case level (a line about ``call_id`` when
+        given: see :func:`~callbot.logs.call_log`), and the WARNING when it is due."""
+        log = self._logger if call_id is None else call_log(self._logger, call_id)
+        log.log(self._level, message, *args)
         self.total += 1
         self.pending += 1
         now = self._clock()

@@ -4,11 +4,18 @@ import asyncio
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
-from callbot.logs import CALL_ID, JsonFormatter, TextFormatter, bind_call_id, log_filters
+from callbot.logs import (
+    CALL_ID,
+    JsonFormatter,
+    TextFormatter,
+    bind_call_id,
+    call_log,
+    log_filters,
+)
 
 
 @pytest.fixture
@@ -89,7 +96,7 @@ FORGED = "x\n2026-11-29 21:00:00,000 INFO    callbot.bridge: call 1: transferred
 
 
 def test_a_caller_string_cannot_forge_a_text_log_line() -> None:
-    [line] = _text_lines(lambda log: log.warning("call %s: bad channel %s", "c1", FORGED))
+    [line] = _text_lines(lambda log: log.warning("bad channel %s", FORGED))
     assert "\\n2026-11-29" in line and "\\r\\x1b[2K" in line
 
 
@@ -109,3 +116,60 @@ def test_json_lines_stay_one_line_each(stream: io.StringIO) -> None:
     logging.getLogger("test.logs").info("channel %s", FORGED)
     [record] = lines(stream)
     assert record["msg"].startswith("channel x\n2026")  # escaped by JSON, one line
+
+
+async def _both_formats(emit: Callable[[logging.Logger], Awaitable[None]]) -> tuple[str, str]:
+    """What ``emit`` logs, through the filters every callbot handler carries, as one text
+    line and one JSON line."""
+    out = {"text": io.StringIO(), "json": io.StringIO()}
+    logger = logging.getLogger("test.logs.call")
+    handlers = []
+    for name, formatter in (("text", TextFormatter()), ("json", JsonFormatter())):
+        handler = logging.StreamHandler(out[name])
+        handler.setFormatter(formatter)
+        for log_filter in log_filters():
+            handler.addFilter(log_filter)
+        logger.addHandler(handler)
+        handlers.append(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        await asyncio.create_task(emit(logger))  # a task of its own, as a call's
+    finally:
+        for handler in handlers:
+            logger.removeHandler(handler)
+    [text] = out["text"].getvalue().splitlines()
+    [json_line] = out["json"].getvalue().splitlines()
+    return text, json_line
+
+
+def assert_id_once(text: str, json_line: str, call_id: str) -> None:
+    assert text.count(call_id) == 1 and text.endswith(f": [{call_id}] turn 2: matched")
+    data = json.loads(json_line)
+    assert (data.get("call_id"), data["msg"]) == (call_id, "turn 2: matched")
+
+
+async def test_a_line_in_a_bound_call_task_carries_the_id_once() -> None:
+    async def call(logger: logging.Logger) -> None:
+        bind_call_id("c-17")
+        await asyncio.sleep(0)
+        logger.info("turn %d: %s", 2, "matched")
+
+    assert_id_once(*await _both_formats(call), "c-17")
+
+
+async def test_a_line_through_call_log_carries_its_call_even_in_another_calls_task() -> None:
+    async def elsewhere(logger: logging.Logger) -> None:
+        bind_call_id("c-other")  # e.g. a new caller's task reclaiming this call's slot
+        call_log(logger, "c-18").info("turn %d: %s", 2, "matched")
+
+    text, json_line = await _both_formats(elsewhere)
+    assert_id_once(text, json_line, "c-18")
+    assert "c-other" not in text + json_line
+
+
+async def test_a_line_through_call_log_outside_any_call_carries_its_id() -> None:
+    async def router(logger: logging.Logger) -> None:
+        call_log(logger, "c-19").info("turn %d: %s", 2, "matched")
+
+    assert_id_once(*await _both_formats(router), "c-19")

@@ -47,3 +47,14 @@ def test_case_level_can_be_debug(caplog: pytest.LogCaptureFixture) -> None:
         tally.note("request from %s closed", "127.0.0.1:5")
         tally.note("request from %s closed", "127.0.0.1:6")
     assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.WARNING, logging.DEBUG]
+
+
+def test_a_case_about_a_call_names_it_and_the_count_names_none(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tally = ThrottledWarning(LOGGER, "connection(s) closed early", clock=Clock())
+    with caplog.at_level(logging.INFO, logger="tests.throttle"):
+        tally.note("closed before MEDIA_START", call_id="c-1")
+    case, count = caplog.records
+    assert (case.call_id, case.getMessage()) == ("c-1", "closed before MEDIA_START")  # type: ignore[attr-defined]
+    assert getattr(count, "call_id", None) is None
