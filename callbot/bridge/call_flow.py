@@ -67,11 +67,11 @@ class CallFlow:
             await self._start_media(legs)
         except AriHttpError as exc:
             if exc.gone:
-                logger.info("call %s: caller left during setup", legs.call_id)
+                logger.info("caller left during setup")
                 legs.caller_up = False
                 await self.teardown(legs)
             else:
-                logger.error("call %s: setup failed: %s", legs.call_id, exc)
+                logger.error("setup failed: %s", exc)
                 await self.end(legs, "setup_failed", fallback=True)
 
     async def _start_media(self, legs: CallLegs) -> None:
@@ -104,7 +104,7 @@ class CallFlow:
                 channel_id=media_id,
                 variables=variables,
             )
-        logger.info("call %s: media leg %s requested", legs.call_id, media_id)
+        logger.info("media leg %s requested", media_id)
         actor = self._actors[legs.call_id]
         self._timers[legs.call_id] = asyncio.get_running_loop().call_later(
             s.media_start_timeout_s,
@@ -115,7 +115,7 @@ class CallFlow:
     async def _media_timeout(self, legs: CallLegs, media_id: str) -> None:
         if legs.finished or legs.media_up or legs.media_channel_id != media_id:
             return
-        logger.warning("call %s: media leg did not connect in time", legs.call_id)
+        logger.warning("media leg did not connect in time")
         await self.end(legs, "bot_unavailable", fallback=True)
 
     async def on_event(self, legs: CallLegs, event: ari.ChannelEvent) -> None:
@@ -127,7 +127,7 @@ class CallFlow:
             await self._media_started(legs, channel_id)
         elif isinstance(event, ari.StasisEnd | ari.ChannelDestroyed):
             if is_caller:
-                logger.info("call %s: caller left (%s)", legs.call_id, type(event).__name__)
+                logger.info("caller left (%s)", type(event).__name__)
                 legs.caller_up = False
                 await self.teardown(legs)
             elif channel_id == legs.media_channel_id:
@@ -135,13 +135,13 @@ class CallFlow:
             else:
                 self._registry.unbind(channel_id)
         elif isinstance(event, ari.ChannelDtmfReceived):
-            logger.debug("call %s: DTMF via ARI ignored (media leg carries it)", legs.call_id)
+            logger.debug("DTMF via ARI ignored (media leg carries it)")
 
     async def _media_started(self, legs: CallLegs, media_id: str) -> None:
         if media_id != legs.media_channel_id or legs.transferring:
-            logger.info("call %s: stale media leg %s: hanging up", legs.call_id, media_id)
+            logger.info("stale media leg %s: hanging up", media_id)
             self._registry.unbind(media_id)
-            await quietly(self._client.hangup(media_id), f"call {legs.call_id}: stale media hangup")
+            await quietly(self._client.hangup(media_id), "stale media hangup")
             return
         self.cancel_media_timeout(legs.call_id)
         legs.media_up = legs.served = True
@@ -150,9 +150,9 @@ class CallFlow:
         except AriHttpError as exc:
             if not exc.gone:
                 raise
-            logger.info("call %s: media leg vanished before bridging", legs.call_id)
+            logger.info("media leg vanished before bridging")
             return
-        logger.info("call %s: bot leg %s bridged", legs.call_id, media_id)
+        logger.info("bot leg %s bridged", media_id)
 
     async def _media_ended(self, legs: CallLegs) -> None:
         was_up = legs.media_up
@@ -162,10 +162,10 @@ class CallFlow:
         if legs.transferring or not legs.caller_up:
             return
         if was_up:
-            logger.info("call %s: bot leg ended: hanging up the caller", legs.call_id)
+            logger.info("bot leg ended: hanging up the caller")
             await self.end(legs, "bot_ended", fallback=False)
         else:
-            logger.warning("call %s: bot leg failed to connect", legs.call_id)
+            logger.warning("bot leg failed to connect")
             await self.end(legs, "bot_unavailable", fallback=True)
 
     async def transfer(
@@ -175,14 +175,14 @@ class CallFlow:
             raise CallError(f"call {legs.call_id}: caller already gone, cannot transfer")
         caller = legs.caller_channel_id
         legs.transferring = True
-        logger.info("call %s: transferring to %s,%s,%d", legs.call_id, context, extension, priority)
+        logger.info("transferring to %s,%s,%d", context, extension, priority)
         try:
             # Variables first: once ``continue`` runs the channel leaves Stasis (then 409).
             for name, value in names.items():
                 await self._client.set_variable(caller, name, value)
             await quietly(
                 self._client.remove_channel(legs.bridge_id, [caller]),
-                f"call {legs.call_id}: removeChannel",
+                "removeChannel",
             )
             await self._hangup_media(legs)
             await self._client.continue_in_dialplan(
@@ -211,22 +211,19 @@ class CallFlow:
                         self._client, caller, reason, self._settings, call_id=legs.call_id
                     )
                     logger.info(
-                        "call %s: %s: caller to fallback %s,%s",
-                        legs.call_id,
+                        "%s: caller to fallback %s,%s",
                         reason,
                         self._settings.fallback_context,
                         self._settings.fallback_extension,
                     )
                 else:
-                    logger.info("call %s: %s: hanging up the caller", legs.call_id, reason)
+                    logger.info("%s: hanging up the caller", reason)
                     to = "hangup"
                     await self._client.hangup(caller)
             except AriHttpError as exc:
                 if not exc.gone:
-                    logger.error("call %s: ending failed (%s): hanging up", legs.call_id, exc)
-                    await quietly(
-                        self._client.hangup(caller), f"call {legs.call_id}: caller hangup"
-                    )
+                    logger.error("ending failed (%s): hanging up", exc)
+                    await quietly(self._client.hangup(caller), "caller hangup")
                     to = "hangup"
                 else:
                     to = "gone"
@@ -242,33 +239,31 @@ class CallFlow:
         try:
             self.on_unserved(Unserved(legs.call_id, legs.caller_number, reason, to))
         except Exception:
-            logger.exception("call %s: could not report the unserved caller", legs.call_id)
+            logger.exception("could not report the unserved caller")
 
     async def _hangup_media(self, legs: CallLegs) -> None:
         media_id, legs.media_channel_id, legs.media_up = legs.media_channel_id, None, False
         if media_id:
             self._registry.unbind(media_id)
-            await quietly(self._client.hangup(media_id), f"call {legs.call_id}: media hangup")
+            await quietly(self._client.hangup(media_id), "media hangup")
 
     async def teardown(self, legs: CallLegs) -> None:
         """The caller is gone or handed over: release the media leg and the bridge."""
         if legs.finished:
             return
         await self._hangup_media(legs)
-        await quietly(
-            self._client.destroy_bridge(legs.bridge_id), f"call {legs.call_id}: bridge destroy"
-        )
+        await quietly(self._client.destroy_bridge(legs.bridge_id), "bridge destroy")
         if not legs.served:
             self._report_unserved(legs, "caller_left", "gone")  # hung up before the bot
         legs.finished = True
-        logger.info("call %s: released", legs.call_id)
+        logger.info("released")
 
     async def reconcile(self, legs: CallLegs, channels: Mapping[str, ari.Channel]) -> None:
         """After an events reconnect: the call as Asterisk listed it (events were missed)."""
         if legs.finished or legs.transferring:
             return
         if legs.caller_channel_id not in channels:
-            logger.info("call %s: caller vanished during the outage", legs.call_id)
+            logger.info("caller vanished during the outage")
             legs.caller_up = False
             await self.teardown(legs)
             return
@@ -280,7 +275,7 @@ class CallFlow:
         if not self._settings.reattach_lost_calls:
             await self.end(legs, "bot_unavailable", fallback=True)
             return
-        logger.info("call %s: bot leg lost during the outage: re-attaching", legs.call_id)
+        logger.info("bot leg lost during the outage: re-attaching")
         with contextlib.suppress(AriHttpError):
             await self._client.create_bridge(legs.bridge_id, name=f"callbot-{legs.call_id}")
         with contextlib.suppress(AriHttpError):
@@ -288,5 +283,5 @@ class CallFlow:
         try:
             await self._start_media(legs)
         except AriHttpError as exc:
-            logger.error("call %s: re-attach failed: %s", legs.call_id, exc)
+            logger.error("re-attach failed: %s", exc)
             await self.end(legs, "bot_unavailable", fallback=True)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from callbot.errors import CallError
+from callbot.logs import bind_call_id
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class CallActor:
         return fut
 
     async def _run(self) -> None:
+        bind_call_id(self.legs.call_id)  # the call's steps log under its id
         try:
             while not (self.legs.finished and self._queue.empty()):
                 step, fut = await self._queue.get()
@@ -121,7 +123,7 @@ class CallActor:
                     await step()
                 except Exception as exc:
                     if fut is None:
-                        logger.exception("call %s: step failed", self.legs.call_id)
+                        logger.exception("step failed")
                     elif not fut.done():
                         fut.set_exception(exc)
                     continue

@@ -49,13 +49,15 @@ class AriCallControl:
     async def transfer(
         self, info: CallInfo, transfer: Transfer, context: HandoverContext | None = None
     ) -> bool:
-        """Publish the context, then continue the caller into the queue; False when impossible."""
+        """Publish the context, then continue the caller into the queue; False when impossible.
+
+        Runs in the call's task (its log lines carry the call id from there)."""
         # The bridge gives the media leg CALLBOT_CALL_ID = its own call id; the media edge
         # makes it CallInfo.call_id (query ``call_id`` would win, but the bridge sets none).
         call_id = info.call_id
         queue = transfer.queue
         if not _QUEUE_NAME.match(queue):
-            logger.error("call %s: queue %r cannot be dialled in %s", call_id, queue, self._ctx)
+            logger.error("queue %r cannot be dialled in %s", queue, self._ctx)
             return False
         ctx = context if context is not None else build_context(None, transfer, info)
         await self._publish(ctx)
@@ -71,10 +73,10 @@ class AriCallControl:
                 variables=self._variables(ctx),
             )
         except (CallError, AriError) as exc:
-            logger.warning("call %s: transfer to %s failed: %s", call_id, queue, exc)
+            logger.warning("transfer to %s failed: %s", queue, exc)
             await self.warm.failed(ctx.context_id, str(exc))
             return False
-        logger.info("call %s: handed to queue %s (context %s)", call_id, queue, ctx.context_id)
+        logger.info("handed to queue %s (context %s)", queue, ctx.context_id)
         return True
 
     async def _publish(self, ctx: HandoverContext) -> None:
@@ -83,7 +85,7 @@ class AriCallControl:
         try:
             await self._hub.publish(ctx)
         except Exception as exc:  # a down console never blocks the transfer
-            logger.warning("call %s: hand-over context not published: %r", ctx.call_id, exc)
+            logger.warning("hand-over context not published: %r", exc)
 
     def _variables(self, ctx: HandoverContext) -> dict[str, str]:
         """Set as ``__NAME`` by the bridge: inherited by every leg the queue rings."""

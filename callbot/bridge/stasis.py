@@ -33,6 +33,7 @@ from callbot.bridge.calls import CallActor, CallLegs, CallRegistry, Unserved
 from callbot.bridge.settings import AriSettings, MediaTransport
 from callbot.bridge.tasks import BackgroundTasks, quietly
 from callbot.errors import AriError, CallError
+from callbot.logs import call_log
 from callbot.protocols import ari
 
 logger = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ class StasisBridge:
         legs = CallLegs(call_id, channel.id, channel.caller_number, f"{call_id}-bridge")
         self.registry.add(legs)
         self._actors[call_id] = CallActor(legs, self._forget)
-        logger.info("call %s: caller %s entered Stasis", call_id, channel.id)
+        call_log(logger, call_id).info("caller %s entered Stasis", channel.id)
         return legs
 
     def _actor_for(self, call_id: str) -> CallActor:

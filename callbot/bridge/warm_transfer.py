@@ -46,6 +46,7 @@ from callbot.bridge.stasis import StasisBridge
 from callbot.bridge.tasks import BackgroundTasks, quietly
 from callbot.errors import AriError
 from callbot.handover.context import HandoverContext
+from callbot.logs import bind_call_id, call_log
 from callbot.protocols import ari, ari_rest
 from callbot.protocols.ari_rest import path_segment
 
@@ -119,7 +120,8 @@ class WarmTransfers:
         return h.status if h is not None else None
 
     async def watch(self, ctx: HandoverContext, caller_id: str) -> None:
-        """Before ``continue``: subscribe to the caller and start voicing the summary."""
+        """Before ``continue``: subscribe to the caller and start voicing the summary (in
+        the call's task: its lines carry the call id from there)."""
         h = _Handover(ctx, caller_id)
         self._by_id[ctx.context_id] = h
         self._by_channel[caller_id] = h
@@ -130,7 +132,7 @@ class WarmTransfers:
         try:
             await self._client.request(req)
         except AriError as exc:
-            logger.warning("call %s: no subscription to the queued caller: %s", ctx.call_id, exc)
+            logger.warning("no subscription to the queued caller: %s", exc)
 
     async def failed(self, context_id: str, detail: str) -> None:
         h = self._by_id.get(context_id)
@@ -196,7 +198,7 @@ class WarmTransfers:
             self._by_channel.pop(channel_id, None)
             return
         if h.status == "queued":
-            logger.info("call %s: caller hung up while queued", h.ctx.call_id)
+            call_log(logger, h.ctx.call_id).info("caller hung up while queued")
             self._tasks.spawn(self._set_status(h, "abandoned", "caller hung up in the queue"))
         self._forget(h)
 
@@ -204,6 +206,8 @@ class WarmTransfers:
         channel = event.channel
         context_id = event.args[1] if len(event.args) > 1 else ""
         h = self._by_id.get(context_id)
+        if h is not None:
+            bind_call_id(h.ctx.call_id)  # this task is the call's, in the queue
         if event.args[0] == AGENT_ARG:
             await self._screen_agent(h, channel)
         else:
@@ -236,8 +240,8 @@ class WarmTransfers:
     async def _screen(
         self, h: _Handover, agent: ari.Channel, digits: asyncio.Queue[str | None]
     ) -> None:
-        agent_id, call_id = agent.id, h.ctx.call_id
-        logger.info("call %s: agent leg %s screening", call_id, agent_id)
+        agent_id = agent.id
+        logger.info("agent leg %s screening", agent_id)
         media = await h.summary_media if h.summary_media is not None else None
         summary = await self._play(agent_id, media, wait=False) if media is not None else None
         digit = await _first_digit(digits, ("1", "2"), self._s.agent_accept_timeout_s)
@@ -245,20 +249,20 @@ class WarmTransfers:
             if summary is not None:
                 await quietly(
                     self._client.request(ari_rest.stop_playback(summary)),
-                    f"call {call_id}: summary stop",
+                    "summary stop",
                 )
             try:
                 await self._return_agent(agent)
             except AriHttpError as exc:
-                logger.info("call %s: agent leg gone before bridging: %s", call_id, exc)
+                logger.info("agent leg gone before bridging: %s", exc)
                 return
-            logger.info("call %s: agent accepted", call_id)
+            logger.info("agent accepted")
             await self._set_status(h, "answered", agent_id)
             return
-        logger.info("call %s: agent declined (%s): next agent", call_id, digit or "no answer")
+        logger.info("agent declined (%s): next agent", digit or "no answer")
         h.digits.pop(agent_id, None)
         self._by_channel.pop(agent_id, None)
-        await quietly(self._client.hangup(agent_id), f"call {call_id}: agent hangup")
+        await quietly(self._client.hangup(agent_id), "agent hangup")
 
     async def _return_agent(self, agent: ari.Channel) -> None:
         """Out of the screening subroutine: to ``accept``; a dialplan without that label
@@ -310,7 +314,7 @@ class WarmTransfers:
             if confirm is not None:
                 await self._play(caller_id, confirm, wait=True)
         if digit is not None or caller_id in h.digits:
-            await quietly(self._client.hangup(caller_id), f"call {h.ctx.call_id}: caller hangup")
+            await quietly(self._client.hangup(caller_id), "caller hangup")
 
     async def _prompt(self, h: _Handover, name: str, text: str) -> str | None:
         if self._synthesize is None or self._s.sounds_dir is None:
@@ -326,7 +330,7 @@ class WarmTransfers:
         try:
             await asyncio.to_thread(self._synthesize, text, ctx.language, path)
         except Exception:
-            logger.exception("call %s: cannot voice the hand-over text", ctx.call_id)
+            logger.exception("cannot voice the hand-over text")
             return None
         return f"sound:{self._s.sounds_prefix}/{path.stem}"
 
@@ -350,14 +354,15 @@ class WarmTransfers:
         return playback_id
 
     async def _set_status(self, h: _Handover, status: str, detail: str = "") -> None:
+        """Also run for the event router (an abandon): the line names its call."""
         h.status = status
         if self._hub is None:
             return
         try:
             await self._hub.update(h.ctx.context_id, status, detail)
         except Exception as exc:
-            logger.warning(
-                "call %s: hand-over status %s not recorded: %r", h.ctx.call_id, status, exc
+            call_log(logger, h.ctx.call_id).warning(
+                "hand-over status %s not recorded: %r", status, exc
             )
 
     def _forget(self, h: _Handover) -> None:

@@ -25,6 +25,7 @@ from callbot.handover.fanout import SUBSCRIBER_QUEUE, Event, Fanout, Subscriptio
 from callbot.handover.settings import HandoverSettings
 from callbot.handover.store import HandoverStore
 from callbot.handover.webhook import WebhookStats, WebhookWorker
+from callbot.logs import call_log
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,8 @@ class HandoverHub:
         """
         await self._persist(ctx, "")
         self._remember(ctx, "")
-        logger.info(
-            "hand-over %s stored (call %s, queue %s)", ctx.context_id, ctx.call_id, ctx.queue
+        call_log(logger, ctx.call_id).info(
+            "hand-over %s stored (queue %s)", ctx.context_id, ctx.queue
         )
         self._fan_out("handover", ctx, "")
 
@@ -104,7 +105,7 @@ class HandoverHub:
         ctx = found[0].with_status(status, time.time())
         await self._persist(ctx, detail)
         self._remember(ctx, detail)
-        logger.info("hand-over %s (call %s): %s", context_id, ctx.call_id, status)
+        call_log(logger, ctx.call_id).info("hand-over %s: %s", context_id, status)
         self._fan_out("status", ctx, detail)
         return ctx
 
@@ -157,7 +158,7 @@ class HandoverHub:
         try:
             await asyncio.to_thread(self._store.save, ctx, detail)
         except sqlite3.Error:
-            logger.exception("hand-over %s (call %s) NOT stored", ctx.context_id, ctx.call_id)
+            call_log(logger, ctx.call_id).exception("hand-over %s NOT stored", ctx.context_id)
 
     def _remember(self, ctx: HandoverContext, detail: str) -> None:
         self._memory[ctx.context_id] = (ctx, detail)

@@ -22,6 +22,7 @@ import httpx
 from callbot.audio.formats import ULAW_8K, AudioFormat
 from callbot.loadtest.corpus import CallSpec, Corpus
 from callbot.loadtest.metrics import CallResult, call_result, failed_call, summarize
+from callbot.logs import call_log
 from callbot.simulator.run import Target, open_peer, simulate, wait_for_record
 from callbot.simulator.script import CallerBehaviour, Turn
 
@@ -77,7 +78,7 @@ class HttpRecords:
                     reply.raise_for_status()
                     records = reply.json()
                 except (httpx.HTTPError, ValueError) as exc:  # ValueError: not JSON
-                    logger.warning("call %s: GET /api/calls failed: %s", call_id, exc)
+                    call_log(logger, call_id).warning("GET /api/calls failed: %s", exc)
                     records = []
                 found = await wait_for_record(records, call_id, 0.0)
                 if found is not None:
@@ -171,7 +172,7 @@ async def _one_call(
         async with asyncio.timeout(plan.call_timeout_s):
             trace = await simulate(peer, turns, plan.behaviour)
     except Exception as exc:  # any caller-side failure is a failed call, not a crash
-        logger.warning("call %s (%s) failed: %s", peer.call_id, spec.id, exc)
+        call_log(logger, peer.call_id).warning("failed (%s): %s", spec.id, exc)
         error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         return failed_call(
             spec,

@@ -73,9 +73,7 @@ def admitting(
         info: CallInfo, inbound: asyncio.Queue[InboundEvent], sink: MediaSink
     ) -> None:
         if not admission.try_admit(reclaim):
-            logger.warning(
-                "call %s refused: %d calls in progress (limit)", info.call_id, admission.active
-            )
+            logger.warning("refused: %d calls in progress (limit)", admission.active)
             if on_refused is not None:
                 on_refused("busy")
             await on_busy(info, sink)

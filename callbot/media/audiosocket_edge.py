@@ -32,6 +32,7 @@ import numpy.typing as npt
 from callbot.audio.convert import OutboundConverter
 from callbot.audio.formats import AudioFormat, Codec
 from callbot.errors import AudioSocketError, ConfigError, PortUnavailable
+from callbot.logs import bind_call_id
 from callbot.media.clock import SYSTEM_CLOCK, Clock
 from callbot.media.pacing import FrameTicker, PlayoutQueue
 from callbot.media.session import MediaSession, SessionSettings
@@ -169,7 +170,7 @@ class _AudioSocketCall:
                 for event in self._parser.feed(data):
                     self._deliver(event)
         except AudioSocketError as exc:
-            logger.warning("call %s: malformed frame from Asterisk: %s", self.info.call_id, exc)
+            logger.warning("malformed frame from Asterisk: %s", exc)
             self._close_wire(send_hangup=True)
             end(f"protocol error: {exc}", by="bot", protocol_error=True)
         except OSError as exc:
@@ -179,11 +180,7 @@ class _AudioSocketCall:
     def _deliver(self, event: Event) -> None:
         if isinstance(event, Audio):
             if event.sample_rate_hz != self.session.caller_format.sample_rate_hz:
-                logger.warning(
-                    "call %s: caller audio changed to %d Hz",
-                    self.info.call_id,
-                    event.sample_rate_hz,
-                )
+                logger.warning("caller audio changed to %d Hz", event.sample_rate_hz)
                 self.session.set_caller_format(AudioFormat(Codec.SLIN, event.sample_rate_hz))
             self.session.caller_audio(event.payload)
         elif isinstance(event, Dtmf):
@@ -202,9 +199,7 @@ class _AudioSocketCall:
         while self._wire_up:
             late_s = await ticker.next_frame()
             if late_s:
-                logger.debug(
-                    "call %s: pacer %.0f ms late; re-anchoring", self.info.call_id, late_s * 1000
-                )
+                logger.debug("pacer %.0f ms late; re-anchoring", late_s * 1000)
             if not self._wire_up:
                 return
             payload, _, marks = self._playout.next_frame()
@@ -301,17 +296,18 @@ class AudioSocketServer:
             rate_hz = await _probe_rate_hz(reader, parser, events, self._settings)
         except (TimeoutError, ConnectionError, AudioSocketError) as exc:
             UNSTARTED.note(
-                "call %s: AudioSocket connection from %s dropped before the call started: %s",
-                parser.call_uuid or "(no uuid yet)",
+                "AudioSocket connection from %s dropped before the call started: %s",
                 peer,
                 _reason(exc, self._settings),
+                call_id=None if parser.call_uuid is None else str(parser.call_uuid),
             )
             if isinstance(exc, AudioSocketError):
                 writer.write(encode_hangup())
             return
         call_id = str(parser.call_uuid)
+        bind_call_id(call_id)  # this task is the call's from here on
         info = CallInfo(call_id, "audiosocket", AudioFormat(Codec.SLIN, rate_hz))
-        logger.info("call %s: AudioSocket call from %s, slin %d Hz", call_id, peer, rate_hz)
+        logger.info("AudioSocket call from %s, slin %d Hz", peer, rate_hz)
         call = _AudioSocketCall(info, reader, writer, parser, self._settings, self._clock)
         self._connections[task] = call
         await call.run(self._handler, events[1:])

@@ -43,7 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from callbot.logs import for_log
+from callbot.logs import call_log, for_log
 
 logger = logging.getLogger(__name__)
 
@@ -150,18 +150,17 @@ def _from_variables(
     source = IdSource.VARIABLE
     if not valid_call_id(call_id):
         replacement = generated_id()
-        logger.warning(
-            "call %s: malformed %s %s replaced", replacement, CALL_ID_VARIABLE, for_log(call_id)
+        call_log(logger, replacement).warning(
+            "malformed %s %s replaced", CALL_ID_VARIABLE, for_log(call_id)
         )
         call_id, source = replacement, IdSource.GENERATED
     elif call_id in registry:  # the bridge owns ARI ids: keep it, but say so
-        logger.warning("call %s: this call id was already used by this process", call_id)
+        call_log(logger, call_id).warning("this call id was already used by this process")
     stale = query.get(CALL_ID_PARAM)
     if stale is not None and stale != call_id:
-        logger.info(
-            "call %s: query call_id %s ignored (a v() parameter left on the websocket_client "
+        call_log(logger, call_id).info(
+            "query call_id %s ignored (a v() parameter left on the websocket_client "
             "connection by an earlier Dial?)",
-            call_id,
             for_log(stale),
         )
     return CallIdentity(
@@ -184,12 +183,11 @@ def _from_query(
     if claimed is None:
         pass  # nothing claimed: the channel's own id is the natural one
     elif not valid_call_id(claimed):
-        logger.warning("call %s: malformed query call_id %s replaced", call_id, for_log(claimed))
+        call_log(logger, call_id).warning("malformed query call_id %s replaced", for_log(claimed))
     else:
-        logger.warning(
-            "call %s: query call_id %s already used by an earlier call (a v() parameter left "
+        call_log(logger, call_id).warning(
+            "query call_id %s already used by an earlier call (a v() parameter left "
             "on the websocket_client connection?); using the %s, caller number ignored",
-            call_id,
             claimed,
             "channel id" if source is IdSource.CHANNEL_ID else "generated id",
         )
@@ -205,5 +203,7 @@ def _caller(call_id: str, number: str | None) -> str | None:
     if valid_caller(number):
         return number
     # Caller numbers are personal data: say what was wrong, not what it was.
-    logger.warning("call %s: malformed caller number ignored (%d characters)", call_id, len(number))
+    call_log(logger, call_id).warning(
+        "malformed caller number ignored (%d characters)", len(number)
+    )
     return None

@@ -37,7 +37,7 @@ from websockets.asyncio.client import connect
 from callbot.audio.convert import OutboundConverter
 from callbot.audio.formats import AudioFormat
 from callbot.errors import CallError, ChanWebsocketError
-from callbot.logs import for_log
+from callbot.logs import bind_call_id, call_log, for_log
 from callbot.media.call_identity import CALL_ID_PARAM, CallIdRegistry, resolve
 from callbot.media.clock import SYSTEM_CLOCK, Clock
 from callbot.media.pacing import LeadPacer
@@ -106,15 +106,16 @@ async def serve_call(
         token=settings.token,
     )
     if not authorized:
-        logger.warning("call %s: websocket refused: bad or missing credentials", label)
+        call_log(logger, label).warning("websocket refused: bad or missing credentials")
         await ws.close(code=1008)  # before accept: the client gets HTTP 403
         return
     offered = ws.scope.get("subprotocols") or []
+    call = _Call(StarletteTransport(ws), settings, query, call_ids, clock)
     try:
         await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        await _Call(StarletteTransport(ws), settings, query, call_ids, clock).run(handler)
+        await call.run(handler)
     except Exception:  # a bug or a socket torn down mid-accept: this call only
-        logger.exception("call %s: media edge failed", label)
+        call_log(logger, call.call_id).exception("media edge failed")
 
 
 async def dial_in(
@@ -138,11 +139,11 @@ async def dial_in(
     except Exception as exc:  # refused, 404 (unknown id), 409 (already connected), timeout
         raise CallError(f"cannot connect to {urlsplit(url).netloc}: {exc}") from exc
     async with conn:
+        call = _Call(WebsocketsTransport(conn), settings, query, call_ids, clock)
         try:
-            call = _Call(WebsocketsTransport(conn), settings, query, call_ids, clock)
             await call.run(handler)
         except Exception:
-            logger.exception("call %s: media edge failed", for_log(query.get(CALL_ID_PARAM, "?")))
+            call_log(logger, call.call_id).exception("media edge failed")
 
 
 def _call_info(
@@ -187,7 +188,8 @@ class _Call:
         self._conn = AppConnection(settings.control_format)
         self._pacer = LeadPacer(settings.max_lead_s, lambda: self._conn.may_send, clock)
         self.call_id = for_log(query.get(CALL_ID_PARAM, "?"))
-        """For log lines; the checked id once MEDIA_START is in."""
+        """For log lines (:func:`~callbot.logs.call_log`) before the call is bound: the id
+        the query claims; the checked id once MEDIA_START is in."""
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -195,20 +197,16 @@ class _Call:
         try:
             start = await self._await_start()
         except ChanWebsocketError as exc:
-            UNSTARTED.note("call %s: closed before the call started: %s", self.call_id, exc)
+            UNSTARTED.note("closed before the call started: %s", exc, call_id=self.call_id)
             await self._t.close(cw.close_code_for(exc) or 1002, type(exc).__name__)
             return
         if start is None:
-            UNSTARTED.note("call %s: closed by the peer before MEDIA_START", self.call_id)
+            UNSTARTED.note("closed by the peer before MEDIA_START", call_id=self.call_id)
             return
         info = _call_info(start, self._format, self._query, self._call_ids)
         self.call_id = info.call_id
-        logger.info(
-            "call %s: started (%s, channel %s)",
-            self.call_id,
-            for_log(start.format_name),
-            for_log(start.channel),
-        )
+        bind_call_id(info.call_id)  # this task is the call's from here on
+        logger.info("started (%s, channel %s)", for_log(start.format_name), for_log(start.channel))
         self._session = MediaSession(
             info, self._settings.session, clock=self._clock, on_end=self._pacer.stop
         )
@@ -226,7 +224,7 @@ class _Call:
                     try:
                         event = self._conn.receive_text(message)
                     except cw.MalformedMessage as exc:
-                        logger.warning("call %s: skipped control text: %s", self.call_id, exc)
+                        call_log(logger, self.call_id).warning("skipped control text: %s", exc)
                         continue
                     if isinstance(event, cw.MediaStart):
                         return self._check_start(event)
@@ -263,16 +261,16 @@ class _Call:
             except ChanWebsocketError as exc:
                 code = cw.close_code_for(exc)
                 if code is None:
-                    logger.warning("call %s: skipped message: %s", self.call_id, exc)
+                    logger.warning("skipped message: %s", exc)
                     continue
-                logger.warning("call %s: closing (%d): %s", self.call_id, code, exc)
+                logger.warning("closing (%d): %s", code, exc)
                 await self._t.close(code, type(exc).__name__)
                 self._session.end(f"protocol error: {exc}", by="bot", protocol_error=True)
                 return
         code = self._t.close_code
         if code in PROTOCOL_CLOSE_CODES:
             closer = self._t.protocol_closer
-            logger.warning("call %s: connection closed (%s) by %s", self.call_id, code, closer)
+            logger.warning("connection closed (%s) by %s", code, closer)
             self._session.end(
                 f"protocol error: close {code} by {closer}", by=closer, protocol_error=True
             )
@@ -294,11 +292,11 @@ class _Call:
         elif isinstance(event, cw.Xon):
             self._pacer.wake()
         elif isinstance(event, cw.AsteriskError):
-            logger.warning("call %s: Asterisk error: %s", self.call_id, event.error_text)
+            logger.warning("Asterisk error: %s", event.error_text)
         elif isinstance(event, cw.UnknownEvent):
-            logger.info("call %s: unknown event %s ignored", self.call_id, event.name[:40])
+            logger.info("unknown event %s ignored", event.name[:40])
         else:
-            logger.debug("call %s: %s", self.call_id, type(event).__name__)
+            logger.debug("%s", type(event).__name__)
 
     # --- MediaSink -------------------------------------------------------------------------
 

@@ -16,7 +16,9 @@ then hands it to a :class:`MediaSession`, which runs the rest alike for every li
   or 1011 "handler failed"; AudioSocket, which has no close codes, sends its hang-up
   frame and closes. Either way a failure is logged once, with its traceback, here.
 
-Time (gap-fill, drain) is read on an injected :class:`~callbot.media.clock.Clock`.
+Time (gap-fill, drain) is read on an injected :class:`~callbot.media.clock.Clock`. The
+session runs in the edge's task for the call, which has bound the call id for the log
+lines (:func:`~callbot.logs.bind_call_id`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 from callbot.audio.convert import InboundConverter
 from callbot.audio.formats import PIPELINE_RATE_HZ, AudioFormat
 from callbot.errors import ConfigError
+from callbot.logs import call_log
 from callbot.media.clock import SYSTEM_CLOCK, Clock, wait_done
 from callbot.media.types import (
     CallEnded,
@@ -138,7 +141,8 @@ class MediaSession:
         """The call is over (the first reason wins): the handler gets :class:`CallEnded`."""
         if self.ended:
             return
-        logger.info("call %s: ended (%s)", self.info.call_id, reason)
+        # May be called from outside the call's task (the server stopping).
+        call_log(logger, self.info.call_id).info("ended (%s)", reason)
         self._ended.set()
         self.inbound.put_nowait(CallEnded(reason, by, protocol_error))
         if self._on_end is not None:
@@ -148,7 +152,7 @@ class MediaSession:
         if self.inbound.qsize() < self._settings.inbound_queue_max:
             return True
         if not self._dropping:
-            logger.warning("call %s: handler too slow, dropping caller audio", self.info.call_id)
+            logger.warning("handler too slow, dropping caller audio")
             self._dropping = True
         return False
 
@@ -187,7 +191,7 @@ class MediaSession:
         try:
             await handler(self.info, self.inbound, sink)
         except Exception:
-            logger.exception("call %s: handler failed; ending the call", self.info.call_id)
+            logger.exception("handler failed; ending the call")
             return True
         return False
 
@@ -196,9 +200,7 @@ class MediaSession:
         timeout_s = self._settings.handler_drain_timeout_s
         if not await wait_done(self._clock, handler_task, timeout_s):
             logger.warning(
-                "call %s: handler still running %.1f s after the call ended; cancelling it",
-                self.info.call_id,
-                timeout_s,
+                "handler still running %.1f s after the call ended; cancelling it", timeout_s
             )
             handler_task.cancel()
 
@@ -210,7 +212,7 @@ class MediaSession:
         try:
             await work
         except Exception:
-            logger.exception("call %s: media edge failed", self.info.call_id)
+            logger.exception("media edge failed")
             self.end("media edge failed", by="bot")
 
     async def _fill_gaps(self) -> None:

@@ -117,14 +117,13 @@ class CallRunner:
         try:
             self.on_progress(journal.snapshot(), info)
         except Exception:  # a record that cannot be written must not touch the call
-            logger.exception("call %s: in-progress record not handed over", info.call_id)
+            logger.exception("in-progress record not handed over")
 
     def _report(self, journal: CallJournal, info: CallInfo) -> None:
         journal.on_turn_done = None
         record = journal.snapshot()
         logger.info(
-            "call %s ended: %s (%s), %d turns",
-            info.call_id,
+            "ended: %s (%s), %d turns",
             record["outcome"],
             record["outcome_detail"],
             len(record["turns"]),
@@ -217,7 +216,6 @@ class CallSession:
             self.watch,
             on_mark=self.output.mark_played,
             on_end=self._line_ended,
-            call_id=info.call_id,
         )
 
     def _build_worker(self) -> PipelineWorker:
@@ -227,9 +225,7 @@ class CallSession:
                 self.line,
                 TurnProcessor(self.services.vad, barge_in=call.barge_in),
                 TranscriptionProcessor(
-                    self.services.asr,
-                    language=_asr_language(self.dialplan.language),
-                    call_id=self.info.call_id,
+                    self.services.asr, language=_asr_language(self.dialplan.language)
                 ),
                 DialogProcessor(
                     self.engine,
@@ -273,7 +269,7 @@ class CallSession:
         try:
             await self._until_over()
         except Exception as exc:
-            logger.exception("call %s: unexpected error", self.info.call_id)
+            logger.exception("unexpected error")
             self._fail(f"{type(exc).__name__}: {exc}")
         finally:
             await _stop(worker, running)
@@ -320,7 +316,7 @@ class CallSession:
                 waiter.cancel()
 
     def _line_ended(self, event: CallEnded) -> None:
-        logger.info("call %s: line ended (%s)", self.info.call_id, event.reason)
+        logger.info("line ended (%s)", event.reason)
         self.ending.line_ended(event)
 
     async def _say_directly(self, text: str) -> None:
@@ -341,7 +337,7 @@ class CallSession:
                         self._line_ended(event)
                         return
         except TimeoutError:
-            logger.info("call %s: the line never confirmed the apology", self.info.call_id)
+            logger.info("the line never confirmed the apology")
 
 
 def _call_variables(info: CallInfo) -> dict[str, str]:

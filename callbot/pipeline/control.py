@@ -37,8 +37,7 @@ class NoCallControl:
         self, info: CallInfo, transfer: Transfer, context: HandoverContext | None = None
     ) -> bool:
         logger.warning(
-            "call %s: transfer to queue %r requested but no call control (ARI) is configured",
-            info.call_id,
+            "transfer to queue %r requested but no call control (ARI) is configured",
             transfer.queue,
         )
         return False

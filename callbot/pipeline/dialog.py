@@ -80,7 +80,9 @@ class DialogProcessor(FrameProcessor):
                 caller_ended_at_s=frame.ended_at_s,
                 asr_s=round(frame.asr_s, 3),
             )
-            await self._perform(self._engine.on_utterance(frame.text), turn=turn)
+            await self._perform(
+                self._engine.on_utterance(frame.text), turn=turn, cause=_heard(frame)
+            )
             return
         if isinstance(frame, InputDTMFFrame):
             self._cancel_timer()
@@ -90,7 +92,7 @@ class DialogProcessor(FrameProcessor):
                 await self.push_frame(InterruptionFrame())
             digit = str(frame.button.value)
             turn = self._journal.new_turn(dtmf=digit)
-            await self._perform(self._engine.on_dtmf(digit), turn=turn)
+            await self._perform(self._engine.on_dtmf(digit), turn=turn, cause="key")
             return
         if isinstance(frame, UserStartedSpeakingFrame):
             self._cancel_timer()
@@ -98,16 +100,22 @@ class DialogProcessor(FrameProcessor):
             self._arm_timer()
         await self.push_frame(frame, direction)
 
-    async def _perform(self, result: TurnResult, *, turn: TurnRecord | None) -> None:
+    async def _perform(
+        self, result: TurnResult, *, turn: TurnRecord | None, cause: str = ""
+    ) -> None:
+        """Carry out the dialplan's answer to ``turn`` (None: the greeting), logged as the
+        turn's one line: ``cause`` (what was heard, a key, no input, a back-office answer),
+        then what the dialplan made of it."""
         self._journal.turn_decided(turn, result)
         if turn is not None:
             logger.info(
-                "call %s turn %d: %s intent=%s confidence=%s",
-                self._journal.info.call_id,
+                "turn %d: %s: %s intent=%s confidence=%s%s",
                 turn.index,
+                cause,
                 turn.outcome,
                 turn.intent,
-                turn.confidence,
+                "-" if turn.confidence is None else f"{turn.confidence:.2f}",
+                " (call ends)" if result.ended else "",
             )
         for action in result.actions:
             if isinstance(action, Say):
@@ -135,7 +143,8 @@ class DialogProcessor(FrameProcessor):
             result = await self._backoffice.fetch(action, self._journal.info.call_id)
         self._journal.hook_answered(turn, result.status)
         self._fetching = None
-        await self._perform(self._engine.on_hook_result(result), turn=turn)
+        cause = f"back-office {action.hook} {result.status}"
+        await self._perform(self._engine.on_hook_result(result), turn=turn, cause=cause)
 
     def _audio_path(self, audio: str | None) -> Path | None:
         if audio is None:
@@ -157,10 +166,20 @@ class DialogProcessor(FrameProcessor):
         await asyncio.sleep(self._no_input_timeout_s)
         self._timer = None
         turn = self._journal.new_turn(intent="no_input")
-        await self._perform(self._engine.on_no_input(), turn=turn)
+        await self._perform(self._engine.on_no_input(), turn=turn, cause="no input")
 
     async def cleanup(self) -> None:
         self._cancel_timer()
         if self._fetching is not None:
             self._fetching.cancel()
         await super().cleanup()  # type: ignore[no-untyped-call]
+
+
+def _heard(frame: CallerTextFrame) -> str:
+    """What the caller said (redacted by the log handlers, like every line) and what
+    recognising it took."""
+    return (
+        f"heard {frame.text!r} ({frame.speech_s:.1f} s of speech, recognised in "
+        f"{frame.asr_s - frame.queued_s:.2f} s, queued {frame.queued_s:.2f} s"
+        f"{', early' if frame.early else ''})"
+    )

@@ -20,6 +20,7 @@ from callbot.calls.journal import CallJournal
 from callbot.dialplan import Action, Hangup, Say, Transfer
 from callbot.dialplan.routing import choose_target
 from callbot.dialplan.store import DialplanStore
+from callbot.logs import call_log
 from callbot.media.types import CallEnded, CallInfo, MediaSink
 from callbot.pipeline.control import CallControl, CallHandover
 from callbot.pipeline.watchdog import LineWatch
@@ -71,7 +72,7 @@ class CallEnding:
     def fail(self, reason: str) -> None:
         """Something broke: end the call (the first failure is the one recorded)."""
         if self.failure is None:
-            logger.error("call %s: %s", self._call_id, reason)
+            logger.error("%s", reason)
             self.failure = reason
             self.journal.error(reason)
             self.finished.set()
@@ -88,7 +89,8 @@ class CallEnding:
     def no_media(self, detail: str) -> None:
         """The no-media guard: end the call politely (apology, then transfer or hang-up)."""
         if not self.finished.is_set():
-            logger.warning("call %s: %s: ending the call", self._call_id, detail)
+            # Also from another call's task (its slot reclaimed for a new caller).
+            call_log(logger, self._call_id).warning("%s: ending the call", detail)
             self._no_media = detail
             self.finished.set()
 
@@ -109,9 +111,8 @@ class CallEnding:
                 # The caller heard the handover sentence; nobody can take the call here.
                 self.journal.correct(Outcome.TRANSFER_UNAVAILABLE)  # detail: the reason
                 logger.warning(
-                    "call %s: transfer to queue %r requested but no call control (ARI) is "
-                    "configured: hanging up",
-                    self._call_id,
+                    "transfer to queue %r requested but no call control (ARI) is configured: "
+                    "hanging up",
                     action.queue,
                 )
                 await self._sink.hangup()
@@ -180,9 +181,9 @@ class CallEnding:
                     elif isinstance(action, Hangup):
                         break
         except TimeoutError:
-            logger.warning("call %s: apology and hand-over took too long", self._call_id)
+            logger.warning("apology and hand-over took too long")
         except Exception:
-            logger.exception("call %s: could not apologise", self._call_id)
+            logger.exception("could not apologise")
         if self.caller_gone:
             return
         self.journal.finish(otherwise, detail, by="bot")
@@ -229,7 +230,7 @@ async def refuse_call(
         try:
             handed = await handover.transfer(transfer)
         except Exception:
-            logger.exception("call %s: could not hand the refused caller over", info.call_id)
+            logger.exception("could not hand the refused caller over")
     if handed:
         journal.transfer_to(target.queue)
         outcome = Outcome.TRANSFERRED_ON_SHUTDOWN if stopping else Outcome.CAPACITY

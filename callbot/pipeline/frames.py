@@ -43,6 +43,13 @@ class CallerTextFrame(DataFrame):
     text: str = ""
     ended_at_s: float = 0.0
     asr_s: float = 0.0
+    """Recognition time, queueing included (seconds)."""
+    speech_s: float = 0.0
+    """Length of the utterance (seconds)."""
+    queued_s: float = 0.0
+    """Of ``asr_s``, the time spent waiting for the recogniser (seconds)."""
+    early: bool = False
+    """Recognised as the caller paused, before the end of the turn."""
 
 
 @dataclass

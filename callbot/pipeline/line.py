@@ -57,14 +57,12 @@ class LineInput(FrameProcessor):
         *,
         on_mark: Callable[[str], Awaitable[None]],
         on_end: Callable[[CallEnded], None],
-        call_id: str = "",
     ) -> None:
         super().__init__(name="line-in")
         self._inbound = inbound
         self._watch = watch
         self._on_mark = on_mark
         self._on_end = on_end
-        self._call_id = call_id
         self._reader: asyncio.Task[None] | None = None
         self.ended = asyncio.Event()
         """The line ended (its CallerGoneFrame went down)."""
@@ -117,7 +115,7 @@ class LineInput(FrameProcessor):
         try:
             button = KeypadEntry(digit)
         except ValueError:
-            logger.info("call %s: ignoring DTMF %r", self._call_id, digit)
+            logger.info("ignoring DTMF %r", digit)
             return
         await self.push_frame(InputDTMFFrame(button=button))
 

@@ -17,7 +17,7 @@ from pipecat.frames.frames import (
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from callbot.calls.journal import CallJournal
-from callbot.media.types import CallInfo, MediaSink
+from callbot.media.types import MediaSink
 from callbot.pipeline.ending import CallEnding
 from callbot.pipeline.frames import (
     BargeInGateFrame,
@@ -73,10 +73,6 @@ class LineOutput(FrameProcessor):
         self._locked_marks: set[str] = set()
         """Prompts playing that caller speech must not cut (last words before an end)."""
 
-    @property
-    def info(self) -> CallInfo:
-        return self._journal.info
-
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, OutputAudioRawFrame):
@@ -122,9 +118,7 @@ class LineOutput(FrameProcessor):
         once = self.watch.alive and self.watch.overdue_marks == 1
         log = logger.warning if once else logger.info
         log(
-            "call %s: the line never confirmed prompt %s; counted as heard %.1f s after "
-            "its expected end",
-            self.info.call_id,
+            "the line never confirmed prompt %s; counted as heard %.1f s after its expected end",
             mark_id,
             self.watch.mark_grace_s,
         )
@@ -185,7 +179,7 @@ class LineOutput(FrameProcessor):
         try:
             await asyncio.wait_for(self._all_heard.wait(), self._mark_timeout_s)
         except TimeoutError:
-            logger.warning("call %s: line never confirmed the last prompt", self.info.call_id)
+            logger.warning("line never confirmed the last prompt")
         await self._ending.carry_out(frame.action)
 
     async def cleanup(self) -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from pipecat.frames.frames import Frame
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from callbot.pipeline.frames import CallerTextFrame, PausedUtteranceFrame, UtteranceFrame
 from callbot.speech.asr import Transcript, WhisperAsr
-
-logger = logging.getLogger(__name__)
 
 NO_SPEECH_THRESHOLD = 0.8
 """Above this no-speech probability the text is treated as nothing said."""
@@ -26,11 +22,10 @@ class TranscriptionProcessor(FrameProcessor):
     Early recognition is skipped when others are already waiting for the recogniser.
     """
 
-    def __init__(self, asr: WhisperAsr, *, language: str, call_id: str) -> None:
+    def __init__(self, asr: WhisperAsr, *, language: str) -> None:
         super().__init__(name="asr")
         self._asr = asr
         self._language = language
-        self._call_id = call_id
         self._early: tuple[int, int, Transcript] | None = None
         """(voiced frames, samples, transcript) of the last early recognition."""
 
@@ -52,18 +47,13 @@ class TranscriptionProcessor(FrameProcessor):
             # AsrBusy / AsrTimeout propagate: the call then ends gracefully (apology, transfer).
             transcript = await self._asr.transcribe(frame.pcm, self._language)
         text = transcript.text if transcript.no_speech_prob < NO_SPEECH_THRESHOLD else ""
-        logger.info(
-            "call %s: recognised %.1f s of speech in %.2f s (queued %.2f s)%s",
-            self._call_id,
-            transcript.audio_s,
-            transcript.decode_s,
-            transcript.queued_s,
-            " (early)" if used_early else "",
-        )
-        await self.push_frame(
+        await self.push_frame(  # logged with the turn it opens (DialogProcessor)
             CallerTextFrame(
                 text=text,
                 ended_at_s=frame.ended_at_s,
                 asr_s=transcript.decode_s + transcript.queued_s,
+                speech_s=transcript.audio_s,
+                queued_s=transcript.queued_s,
+                early=used_early,
             )
         )

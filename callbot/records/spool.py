@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Literal
 
 from callbot.errors import ConfigError
-from callbot.logs import for_log
+from callbot.logs import call_log, for_log
 from callbot.records.update import RecordUpdate
 
 logger = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ class Spool:
             lost = update.call.call_id if spooled.outcome == "refused" else spooled.evicted
             if lost is not None:
                 self.refused_on_adoption += 1
-                logger.error("call %s: record lost: records spool full", for_log(lost))
+                call_log(logger, for_log(lost)).error("record lost: records spool full")
             orphan.remove(update)
             moved += 1
         logger.warning("records spool: %d record(s) taken over from %s", moved, orphan.directory)

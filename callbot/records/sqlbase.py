@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from callbot.logs import for_log
+from callbot.logs import call_log, for_log
 from callbot.records.model import FINAL, IN_PROGRESS, StoredCall, StoredTurn
 from callbot.records.outcome import Outcome
 from callbot.records.sanitize import hash_caller
@@ -122,10 +122,9 @@ class SqlStore(ABC):
                     raise
                 continue  # another worker stored this id (or token) meanwhile: look again
             if inserted and stored is not None and stored.duplicate_of is not None:
-                logger.error(
-                    "call %s: duplicate call id: another call is already stored under it; "
+                call_log(logger, for_log(update.call.call_id)).error(
+                    "duplicate call id: another call is already stored under it; "
                     "both kept, this one as %s",
-                    for_log(update.call.call_id),
                     for_log(stored.call_id),
                 )
             return stored

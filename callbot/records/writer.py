@@ -46,7 +46,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from callbot.logs import for_log
+from callbot.logs import call_log, for_log
 from callbot.records.model import StoredCall
 from callbot.records.settings import RecordsSettings
 from callbot.records.spool import Spool
@@ -143,10 +143,8 @@ class RecordWriter:
             self._queue.put_nowait((record, caller_number, final, finishes))
         except queue.Full:
             self.lost["backlog_full"] += 1
-            logger.error(
-                "call %s: record lost: records writer backlog full (%d waiting)",
-                for_log(str(record.get("call_id", "?"))),
-                self.settings.max_pending,
+            call_log(logger, for_log(str(record.get("call_id", "?")))).error(
+                "record lost: records writer backlog full (%d waiting)", self.settings.max_pending
             )
             return False
         return True
@@ -352,7 +350,7 @@ class RecordWriter:
 
     def _lose(self, reason: str, call_id: str, why: str) -> None:
         self.lost[reason] += 1
-        logger.error("call %s: record lost: %s", for_log(call_id), why)
+        call_log(logger, for_log(call_id)).error("record lost: %s", why)
 
     def _stop(self) -> None:
         deadline = time.monotonic() + STOP_REPLAY_S

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from callbot.audio.convert import OutboundConverter, StreamResampler, decode
 from callbot.audio.formats import FRAME_MS, PIPELINE_RATE_HZ, AudioFormat, Codec
 from callbot.errors import AudioSocketError
+from callbot.logs import call_log
 from callbot.media.clock import SYSTEM_CLOCK, Clock, wait_event
 from callbot.protocols.audiosocket import (
     AUDIO_KIND_BY_RATE_HZ,
@@ -300,7 +301,7 @@ class SimulatedAudioSocketCall:
         except (BrokenPipeError, ConnectionResetError):
             self._close("bot closed the socket")
         except AudioSocketError as exc:
-            logger.warning("call %s: simulated Asterisk tears down: %s", self.call_id, exc)
+            call_log(logger, self.call_id).warning("simulated Asterisk tears down: %s", exc)
             self._close(f"protocol error: {exc}")
         except OSError as exc:
             self._close(f"connection lost: {exc}")
@@ -327,7 +328,7 @@ class SimulatedAudioSocketCall:
             return
         self.closed = True
         self.close_reason = reason
-        logger.info("call %s: simulated AudioSocket call closed (%s)", self.call_id, reason)
+        call_log(logger, self.call_id).info("simulated AudioSocket call closed (%s)", reason)
         self._record(self._decoder.finish())
         if self._writer is not None:
             self._writer.close()

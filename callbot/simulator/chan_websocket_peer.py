@@ -42,6 +42,7 @@ from websockets.exceptions import ConnectionClosed
 
 from callbot.audio.convert import OutboundConverter, decode
 from callbot.audio.formats import FRAME_MS, PIPELINE_RATE_HZ, ULAW_8K, AudioFormat
+from callbot.logs import call_log
 from callbot.protocols import chan_websocket as cw
 from callbot.protocols import chan_websocket_asterisk as cwa
 from callbot.simulator.recording import BotRecording
@@ -334,7 +335,7 @@ class SimulatedChanWebsocketCall:
                     detail = command.correlation_id or command.direction or ""
                     self.recording.add_command(command.name, detail)
         except cw.OversizeMessage as exc:
-            logger.info("call %s: %s; closing 1009 as Asterisk does", self.call_id, exc)
+            call_log(logger, self.call_id).info("%s; closing 1009 as Asterisk does", exc)
             await self._close(1009, "")
             return False
         for text in () if self._stalled else replies:

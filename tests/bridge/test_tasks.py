@@ -40,8 +40,8 @@ async def test_quietly_ignores_gone_and_logs_other_failures(
         raise AriHttpError("DELETE", "/channels/c1", status, "Channel not found")
 
     with caplog.at_level(logging.WARNING, logger="callbot.bridge.tasks"):
-        await quietly(fails(404), "call c1: media hangup")
+        await quietly(fails(404), "media hangup")
         assert caplog.records == []
-        await quietly(fails(500), "call c1: media hangup")
+        await quietly(fails(500), "media hangup")
     [record] = caplog.records
-    assert record.getMessage().startswith("call c1: media hangup failed: ARI DELETE")
+    assert record.getMessage().startswith("media hangup failed: ARI DELETE")

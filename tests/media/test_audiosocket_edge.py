@@ -18,6 +18,7 @@ import pytest
 
 from callbot.audio.formats import SLIN_8K, SLIN_16K
 from callbot.errors import ConfigError, PortUnavailable
+from callbot.logs import CallIdFilter
 from callbot.media import audiosocket_edge
 from callbot.media.audiosocket_edge import AudioSocketServer, AudioSocketSettings
 from callbot.media.clock import ManualClock
@@ -459,6 +460,7 @@ class TestFaults:
         self, caplog: pytest.LogCaptureFixture
     ) -> None:
         handler = Handler()
+        caplog.handler.addFilter(CallIdFilter())
         async with serving(handler) as (_, address):
             peer = await start_call(address)
             await asyncio.wait_for(handler.started.wait(), WAIT_S)
@@ -466,7 +468,8 @@ class TestFaults:
                 peer.send(b"\x02\x00\x01x")
                 ended = await handler.wait_for(CallEnded)
             assert "protocol error" in ended.reason  # type: ignore[union-attr]
-            assert str(CALL_UUID) in caplog.text
+            [malformed] = [r for r in caplog.records if "malformed frame" in r.getMessage()]
+            assert malformed.call_id == str(CALL_UUID)  # type: ignore[attr-defined]
             await asyncio.wait_for(peer.eof.wait(), WAIT_S)
             assert isinstance(peer.received[-1], HangupMessage)
             await peer.close()
@@ -550,12 +553,14 @@ class TestFaults:
             raise RuntimeError("boom")
 
         handler = Handler(broken)
+        caplog.handler.addFilter(CallIdFilter())
         async with serving(handler) as (_, address):
             with caplog.at_level(logging.ERROR):
                 peer = await start_call(address)
                 await asyncio.wait_for(peer.eof.wait(), WAIT_S)
             assert isinstance(peer.received[-1], HangupMessage)
-            assert f"call {CALL_UUID}: handler failed; ending the call" in caplog.text
+            failed = [r for r in caplog.records if "handler failed" in r.getMessage()]
+            assert [r.call_id for r in failed] == [str(CALL_UUID)]  # type: ignore[attr-defined]
             await peer.close()
             handler.behaviour = None
             await self._server_still_answers(handler, address)

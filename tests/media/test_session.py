@@ -14,6 +14,7 @@ import pytest
 
 from callbot.audio.formats import SLIN_16K
 from callbot.errors import ConfigError
+from callbot.logs import CallIdFilter, bind_call_id
 from callbot.media.clock import ManualClock
 from callbot.media.session import MediaSession, SessionSettings
 from callbot.media.types import (
@@ -66,7 +67,12 @@ def start(
     handler: Any, line: FakeLine, clock: ManualClock, settings: SessionSettings = SETTINGS
 ) -> tuple[MediaSession, asyncio.Task[None]]:
     session = MediaSession(INFO, settings, clock=clock)
-    return session, asyncio.create_task(session.run(handler, sink=None, line=line))  # type: ignore[arg-type]
+
+    async def edge_task() -> None:  # as an edge runs its call: the call id bound first
+        bind_call_id(INFO.call_id)
+        await session.run(handler, sink=None, line=line)  # type: ignore[arg-type]
+
+    return session, asyncio.create_task(edge_task())
 
 
 async def test_the_handler_gets_audio_keys_marks_and_one_end() -> None:
@@ -145,12 +151,14 @@ async def test_a_failing_handler_is_logged_once_and_hangs_up_as_failed(
         raise RuntimeError("boom")
 
     line = FakeLine()
+    caplog.handler.addFilter(CallIdFilter())
     with caplog.at_level(logging.ERROR):
         session, running = start(broken, line, ManualClock())
         await asyncio.wait_for(running, 1.0)
     assert line.hung_up == [True]
     assert session.inbound.get_nowait() == CallEnded("handler failed", by="bot")
-    assert caplog.text.count("call s-1: handler failed; ending the call") == 1
+    failed = [r for r in caplog.records if r.getMessage() == "handler failed; ending the call"]
+    assert [r.call_id for r in failed] == ["s-1"]  # type: ignore[attr-defined]
     assert "RuntimeError: boom" in caplog.text
 
 

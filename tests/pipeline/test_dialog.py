@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import InputDTMFFrame, InterruptionFrame
 from pipecat.tests.utils import SleepFrame, run_test
@@ -12,6 +14,7 @@ from callbot.audio.formats import ULAW_8K
 from callbot.calls.journal import CallJournal
 from callbot.dialplan import DialogEngine, Transfer
 from callbot.dialplan.actions import Fetch, HookResult
+from callbot.logs import log_filters
 from callbot.media.types import CallInfo
 from callbot.pipeline.dialog import DialogProcessor
 from callbot.pipeline.frames import BotSpeechFrame, CallActionFrame, CallerTextFrame
@@ -95,3 +98,29 @@ async def test_keys_do_not_cut_the_last_words_once_the_call_is_ending() -> None:
     # The 0 interrupts the greeting and decides the transfer; the 4 changes nothing.
     assert kinds == [BotSpeechFrame, InterruptionFrame, BotSpeechFrame, CallActionFrame]
     assert isinstance(frames[-1], CallActionFrame) and isinstance(frames[-1].action, Transfer)
+
+
+async def test_each_caller_turn_is_one_line_with_what_was_heard_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for log_filter in log_filters():  # those of every callbot handler: redaction too
+        caplog.handler.addFilter(log_filter)
+    journal = CallJournal(INFO)
+    dialog = DialogProcessor(
+        DialogEngine(flows(), now=OPEN), journal, no_input_timeout_s=0, backoffice=None
+    )
+    asked = CallerTextFrame(text=IDENTIFIED[0], asr_s=0.4, speech_s=1.6, queued_s=0.1, early=True)
+    with caplog.at_level(logging.INFO, logger="callbot.pipeline"):
+        await run_test(dialog, frames_to_send=[asked, CallerTextFrame(text=IDENTIFIED[1])])
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("callbot.pipeline")]
+    decided = [
+        f"{t.outcome} intent={t.intent} confidence="
+        + ("-" if t.confidence is None else f"{t.confidence:.2f}")
+        for t in journal.turns
+    ]
+    assert lines == [
+        "turn 1: heard 'où en est mon remboursement' (1.6 s of speech, recognised in 0.30 s, "
+        f"queued 0.10 s, early): {decided[0]}",
+        f"turn 2: heard '<NIR>' (0.0 s of speech, recognised in 0.00 s, queued 0.00 s): "
+        f"{decided[1]}",
+    ]

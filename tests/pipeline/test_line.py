@@ -28,9 +28,7 @@ class Line:
         self.ended: list[CallEnded] = []
 
     def processor(self) -> LineInput:
-        return LineInput(
-            self.inbound, self.watch, on_mark=self._mark, on_end=self.ended.append, call_id="l-1"
-        )
+        return LineInput(self.inbound, self.watch, on_mark=self._mark, on_end=self.ended.append)
 
     async def _mark(self, mark_id: str) -> None:
         self.marks.append(mark_id)
