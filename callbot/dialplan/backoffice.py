@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import httpx
 
 from callbot.dialplan.actions import Fetch, HookResult
+from callbot.logs import call_log
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def _result(hook: str, reply: httpx.Response) -> HookResult:
 
 def _logged(result: HookResult, call_id: str) -> HookResult:
     level = logging.INFO if result.status in ("ok", "not_found") else logging.WARNING
-    logger.log(
-        level, "call %s: hook %s: %s (%s)", call_id, result.hook, result.status, result.detail
+    call_log(logger, call_id).log(
+        level, "hook %s: %s (%s)", result.hook, result.status, result.detail
     )
     return result
