@@ -16,7 +16,7 @@ import holidays
 
 from callbot.dialplan.closed import BUILTIN_CLOSED
 from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Intent, Slot
-from callbot.dialplan.model import BUILTIN_CLARIFY, BusinessHours, Dialplan
+from callbot.dialplan.model import BUILTIN_CLARIFY, BusinessHours, Dialplan, NoMatch
 from callbot.dialplan.normalize import base_language, content_words
 from callbot.dialplan.templates import (
     CALL_VARIABLES,
@@ -27,6 +27,7 @@ from callbot.dialplan.templates import (
     SLOT_VALUE,
     template_problem,
 )
+from callbot.dialplan.untranslated import english_words
 
 CLOSED_SENTENCES = ("message", "holiday", "closed_day", "weekend", "outside_hours")
 """The sentences of ``hours.out_of_hours`` that say why no agent answers."""
@@ -60,6 +61,27 @@ def check_dialplan(dialplan: Dialplan) -> list[Issue]:
         )
     if lang not in BUILTIN_SLOT_WORDING and any(i.slots for i in dialplan.intents):
         issues.append(Issue(("language",), "slots are only built in for French and English"))
+    return issues
+
+
+def untranslated_issues(dialplan: Dialplan) -> list[Issue]:
+    """Texts of a French dialplan that read as English: what callers hear and the transfer
+    reasons agents read (a warning of ``dialplan check``: the guess may be wrong)."""
+    if base_language(dialplan.language) != "fr":
+        return []
+    texts = [(path, text) for path, text, _ in _sentences(dialplan)]
+    if dialplan.no_match.reason != NoMatch.model_fields["reason"].default:  # the engine's code
+        texts.append((("no_match", "reason"), dialplan.no_match.reason))
+    for i, intent in enumerate(dialplan.intents):
+        if intent.transfer is not None and intent.transfer.reason is not None:
+            texts.append((("intents", i, "transfer", "reason"), intent.transfer.reason))
+    issues = []
+    for path, text in texts:
+        words = english_words(text)
+        if words:
+            found = ", ".join(words[:4])
+            message = f"reads as English ({found}) in a {dialplan.language} dialplan: translate it"
+            issues.append(Issue(path, message))
     return issues
 
 

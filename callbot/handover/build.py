@@ -4,6 +4,8 @@ Called once, by call control, when the engine's :class:`~callbot.dialplan.action
 is carried out.
 Caller text is redacted here (the journal keeps it raw for the call's own processing);
 slot values are passed as the engine gives them: the agent needs them (a checked NIR).
+The engine's reason code is worded in the call's language for the agent
+(:mod:`callbot.handover.reasons`) and kept as ``reason_code``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from callbot.calls.journal import CallJournal
 from callbot.dialplan import Transfer
 from callbot.handover.context import HandoverContext, HandoverTurn
+from callbot.handover.reasons import reason_text
 from callbot.handover.summary import SummaryFacts, identity_checks, summarize
 from callbot.media.types import CallInfo
 from callbot.privacy.redact import redact
@@ -44,15 +47,16 @@ def build_context(
     slot_names = [name for name, _ in transfer.slots]
     if journal is not None:
         slot_names += [name for turn in journal.turns for name in turn.slots]
-    checks = identity_checks(slot_names)
     lang = transfer.language or language or DEFAULT_LANGUAGE
+    checks = identity_checks(slot_names)
     labels = intent_labels or {}
+    reason = reason_text(transfer.reason, lang, labels)
     facts = SummaryFacts(
         language=lang,
         topics=tuple(labels.get(i, i.replace("_", " ")) for i in intents),
         identity_checks=checks,
         last_request=_last_request(turns),
-        reason=transfer.reason,
+        reason=reason,
     )
     bot_time_s = 0.0
     if journal is not None:
@@ -66,13 +70,14 @@ def build_context(
         queue=transfer.queue,
         skill=transfer.skill,
         language=lang,
-        reason=transfer.reason,
+        reason=reason,
         summary=summarize(facts),
         intents=intents,
         slots=tuple(transfer.slots),
         identity_checked=bool(checks),
         turns=turns,
         bot_time_s=bot_time_s,
+        reason_code=transfer.reason,
     )
 
 

@@ -3,7 +3,9 @@
 Built once, when the bot decides to transfer (:func:`callbot.handover.build.build_context`),
 stored by the hub *before* the caller leaves the bot, shown on the agent console and sent
 to CRMs as JSON. Caller text in ``turns`` is already redacted; ``slots`` and
-``caller_number`` are personal data the agent needs: never log them.
+``caller_number`` are personal data the agent needs during the hand-over only: never log
+them. Once the hand-over is over (or after ``handover.identifiers_ttl_s``) the store
+replaces them by placeholders (:meth:`HandoverContext.without_identifiers`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ STATUSES = (
     "transfer_failed",
 )
 """Every status a hand-over can be in (``queued`` first, the others are outcomes)."""
+
+NOBODY_TOOK_IT = frozenset({"abandoned", "transfer_failed"})
+"""Outcomes after which no agent will need the caller's identifiers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,18 +56,19 @@ class HandoverContext:
     created_at: float
     """Unix seconds, when the bot decided to hand over."""
     caller_number: str | None
-    """The agent needs it (callback); never logged."""
+    """The agent needs it (callback); never logged; ``<TEL>`` once expired."""
     queue: str
     skill: str | None
     language: str
     """BCP 47 (``fr-FR``...)."""
     reason: str
-    """Why the bot transfers (the dialplan's transfer reason)."""
+    """Why the bot transfers, in the call's language (:mod:`callbot.handover.reasons`)."""
     summary: str
     """One or two sentences for the agent."""
     intents: tuple[str, ...]
     slots: tuple[tuple[str, str], ...]
-    """Captured values the agent needs (NIR checked...), as the engine gives them."""
+    """Captured values the agent needs (NIR checked...), as the engine gives them;
+    ``<NAME>`` placeholders once expired."""
     identity_checked: bool
     turns: tuple[HandoverTurn, ...]
     bot_time_s: float
@@ -71,11 +77,25 @@ class HandoverContext:
     """One of :data:`STATUSES`."""
     status_at: float | None = None
     """Unix seconds of the last status change (None while ``queued``)."""
+    reason_code: str = ""
+    """The engine's own reason (``not understood``, ``slot nir no input``...), for CRMs."""
+    identifiers_expired: bool = False
+    """``caller_number`` and ``slots`` values were replaced by placeholders."""
 
     def with_status(self, status: str, at: float) -> HandoverContext:
         if status not in STATUSES:
             raise ValueError(f"unknown hand-over status {status!r}")
         return replace(self, status=status, status_at=at)
+
+    def without_identifiers(self) -> HandoverContext:
+        """This context once no agent needs the caller's number nor the captured values:
+        each replaced by a placeholder (``<TEL>``, ``<NIR>``...), the rest kept."""
+        return replace(
+            self,
+            caller_number=None if self.caller_number is None else "<TEL>",
+            slots=tuple((name, f"<{name.upper()}>") for name, _ in self.slots),
+            identifiers_expired=True,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +115,8 @@ class HandoverContext:
             "bot_time_s": self.bot_time_s,
             "status": self.status,
             "status_at": self.status_at,
+            "reason_code": self.reason_code,
+            "identifiers_expired": self.identifiers_expired,
         }
 
     @classmethod
@@ -121,6 +143,8 @@ class HandoverContext:
             bot_time_s=float(data.get("bot_time_s", 0.0)),
             status=status,
             status_at=None if status_at is None else float(status_at),
+            reason_code=str(data.get("reason_code", "")),
+            identifiers_expired=bool(data.get("identifiers_expired", False)),
         )
 
 

@@ -2,14 +2,18 @@
 
 Templates rather than a model: the sentence must be right every time, fast, and must not
 invent what the caller said. It names what was asked, what was checked and why the bot
-hands over; it never contains identifiers (the caller's request is already redacted and
-slot values are left out: only the *names* of the checks appear).
+hands over, all in the call's language (French, or English for ``en*``: the reason comes
+already worded by :mod:`callbot.handover.reasons`); it never contains identifiers (the
+caller's request is already redacted and slot values are left out: only the *names* of
+the checks appear).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from callbot.handover.reasons import ENGLISH, FRENCH, SLOT_NAMES
 
 REQUEST_MAX_CHARS = 120
 """The caller's last request is quoted, cut to keep the summary to two sentences."""
@@ -24,7 +28,7 @@ IDENTITY_SLOTS: Mapping[str, str] = {
 }
 """Slots whose capture means the caller's identity was checked, and how to name them."""
 
-_IDENTITY_EN = {"NIR": "social security number", "date de naissance": "date of birth"}
+_IDENTITY_EN = {names[FRENCH]: names[ENGLISH] for names in SLOT_NAMES.values()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +44,8 @@ class SummaryFacts:
     last_request: str | None
     """The caller's last recognised words, already redacted."""
     reason: str
-    """Why the bot hands over (the transfer reason)."""
+    """Why the bot hands over, in ``language``
+    (:func:`~callbot.handover.reasons.reason_text`)."""
 
 
 def identity_checks(slot_names: Iterable[str]) -> tuple[str, ...]:

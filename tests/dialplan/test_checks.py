@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callbot.dialplan import find_problems
+from callbot.dialplan.checks import untranslated_issues
 from tests.dialplan.flows import FLOWS_YAML, flows
 
 
@@ -166,3 +167,37 @@ def test_out_of_hours_without_built_in_wording() -> None:
         f"f.yaml:{line}:5: hours.out_of_hours: no built-in sentence in this language for "
         "holiday, closed_day, outside_hours: add 'message' or each of them"
     ) in found, found
+
+
+def test_english_left_in_a_french_dialplan_is_flagged() -> None:
+    """Issue 15: "Transfert : not understood." English texts in a fr-FR dialplan."""
+    text = (
+        FLOWS_YAML.replace("goodbye: Au revoir.", "goodbye: Thank you for your call, goodbye.")
+        .replace("reason: indemnités journalières}", "reason: caller wants an agent}")
+        .replace("  max_count: 3\n", "  max_count: 3\n  reason: not understood by the bot\n")
+        .replace("wait: Je consulte votre dossier.", "wait: Please hold while I check ${nir}.")
+    )
+    plan = flows(**{FLOWS_YAML: text})
+    found = {issue.path: issue.message for issue in untranslated_issues(plan)}
+    assert set(found) == {
+        ("goodbye",),
+        ("intents", 4, "transfer", "reason"),
+        ("no_match", "reason"),
+        ("hooks", 0, "wait"),
+    }, found
+    assert found[("goodbye",)] == (
+        "reads as English (thank, you, for, your) in a fr-FR dialplan: translate it"
+    )
+
+
+def test_french_texts_and_english_dialplans_are_left_alone() -> None:
+    assert untranslated_issues(flows()) == []
+    quoting = FLOWS_YAML.replace(
+        "goodbye: Au revoir.",
+        "goodbye: Pour Windows Hello for Business, consultez le site de votre entreprise.",
+    )
+    assert untranslated_issues(flows(**{FLOWS_YAML: quoting})) == []
+    english = FLOWS_YAML.replace("language: fr-FR", "language: en-US").replace(
+        "goodbye: Au revoir.", "goodbye: Thank you for your call, goodbye."
+    )
+    assert untranslated_issues(flows(**{FLOWS_YAML: english})) == []

@@ -63,3 +63,18 @@ def test_json_round_trip() -> None:
     ctx = ctx.with_status("answered", 9.0)
     again = HandoverContext.from_json(ctx.to_json())
     assert again == ctx and again.status == "answered" and again.status_at == 9.0
+
+
+def test_engine_reasons_are_worded_in_the_callers_language() -> None:
+    """Issue 15: "Transfert : not understood." The agent read the engine's English code."""
+    french = build_context(journal(), Transfer("accueil", "not understood"), INFO)
+    assert french.summary.endswith("Transfert : demande non comprise.")
+    assert french.reason == "demande non comprise" and french.reason_code == "not understood"
+    assert "not understood" not in french.summary
+    english = build_context(None, Transfer("helpdesk", "slot nir no input"), INFO, language="en")
+    assert english.summary.endswith("Transferred: social security number: no answer.")
+    labels = {"carte_vitale": "la carte Vitale"}
+    spoken = build_context(
+        None, Transfer("accueil", "intent carte_vitale"), INFO, intent_labels=labels
+    )
+    assert spoken.reason == "demande : la carte Vitale"

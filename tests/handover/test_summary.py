@@ -45,3 +45,9 @@ def test_english() -> None:
         "Call about le remboursement; identity checked (social security number); "
         'the caller asks "help". Transferred: hors périmètre.'
     )
+
+
+def test_english_names_every_identity_check() -> None:
+    checks = identity_checks(["numero_allocataire", "numero_fiscal", "date_de_naissance"])
+    text = summarize(facts(language="en-GB", identity_checks=checks))
+    assert "(benefit claim number, tax number, date of birth)" in text

@@ -9,6 +9,8 @@ the whole file or its test set:
 * keypad digits the menu announces that no intent takes (error), and intent digits
   the menu never announces (warning: nobody can find them);
 * ``then: transfer`` to a queue the dialplan does not declare, when it declares some;
+* sentences and transfer reasons of a French dialplan that read as English (warning:
+  :func:`~callbot.dialplan.checks.untranslated_issues`);
 * test-set phrasings that copy or nearly copy an example (error: the measured
   accuracy would be a lie), name an unknown intent (error), or are too few (warning).
 """
@@ -27,6 +29,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
 from callbot.dialplan import Dialplan, find_problems
+from callbot.dialplan.checks import untranslated_issues
 from callbot.dialplan.normalize import content_words
 from callbot.dialplan.tooling.testset import TestSet, default_testset_path, load_testset
 from callbot.dialplan.yamlpos import compose, position
@@ -84,6 +87,10 @@ def lint_file(path: Path, testset: Path | None = None) -> list[Finding]:
     examples = _examples(dialplan, root)
     findings = [*_near_duplicates(examples, source), *_menu_findings(dialplan, root, source)]
     findings += _queue_findings(dialplan, root, source)
+    findings += [
+        Finding(source, *position(root, list(issue.path)), issue.message, "warning")
+        for issue in untranslated_issues(dialplan)
+    ]
     testset = testset or default_testset_path(path)
     if testset.exists():
         findings += lint_testset(dialplan, examples, testset)

@@ -106,3 +106,13 @@ def test_invalid_test_set_is_reported(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     (finding,) = lint_file(tmp_path / "absent.yaml")
     assert "cannot read dialplan" in finding.message
+
+
+def test_english_in_a_french_dialplan_is_a_warning_at_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL_YAML.replace("Au revoir.", "Thank you for calling, goodbye."))
+    (finding,) = [f for f in lint_file(path) if "English" in f.message]
+    assert finding.severity == "warning"
+    assert str(finding) == (
+        f"{path}:13:10: warning: reads as English (thank, you, for, goodbye) in a fr-FR "
+        "dialplan: translate it"
+    )
