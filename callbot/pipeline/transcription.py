@@ -19,7 +19,8 @@ class TranscriptionProcessor(FrameProcessor):
     far is recognised at once. If the caller then stays silent until the end of the
     turn, the final audio is the same (same voiced frames, same trailing silence) and
     that early result is used: the turn's end-of-silence wait and recognition overlap.
-    Early recognition is skipped when others are already waiting for the recogniser.
+    Early recognition is skipped when the recogniser has no room for it
+    (:attr:`WhisperAsr.accepts_early`) and yields to final turns.
     """
 
     def __init__(self, asr: WhisperAsr, *, language: str) -> None:
@@ -32,8 +33,8 @@ class TranscriptionProcessor(FrameProcessor):
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, PausedUtteranceFrame):
-            if self._asr.pending == 0:
-                transcript = await self._asr.transcribe(frame.pcm, self._language)
+            if self._asr.accepts_early:
+                transcript = await self._asr.transcribe(frame.pcm, self._language, early=True)
                 self._early = (frame.voiced_frames, frame.pcm.size, transcript)
             return
         if not isinstance(frame, UtteranceFrame):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from callbot.errors import ConfigError
+
 
 @dataclass(frozen=True, slots=True)
 class AsrSettings:
@@ -22,18 +24,40 @@ class AsrSettings:
     cpu_threads: int = 0
     """0 means one per core."""
     workers: int = 1
-    """Decodes run at once. Keep 1 on CPU; 2-4 on a GPU."""
+    """Batches decoded at once. Keep 1 on a CPU (two decodes at once slow each other
+    down), and on a GPU too: there one worker with a large ``max_batch`` (32-64) keeps
+    the GPU on one large batch where several workers would interleave small ones
+    (compare with ``benchmarks/gpu.py --workers``)."""
+    max_batch: int = 8
+    """Utterances decoded together at most (one encoder and one decoder call for all).
+    8 on a CPU; 32-64 on a GPU (memory permitting: check ``benchmarks/gpu.py``)."""
+    batch_window_ms: float = 20.0
+    """How long a decode waits for utterances of other calls to join its batch. It is
+    the most gathering adds to any turn; while a batch runs, the next one gathers by
+    itself. 0: no waiting."""
     max_pending: int = 8
-    """Utterances allowed to wait for a worker before new ones are refused."""
+    """Utterances allowed to wait for recognition before new ones are refused. On a GPU
+    raise it with ``max_batch`` (about twice ``max_batch``)."""
     timeout_s: float = 15.0
-    """A recognition not done after this (waiting for a worker included) fails the turn."""
+    """A recognition not done after this (waiting included) fails the turn."""
     initial_prompt: str | None = None
     """Domain words that help recognition (e.g. "carte Vitale, ameli, RIB")."""
-    window_s: float = 10.0
-    """Encoder window. Whisper pads every input to 30 s, so a 2 s telephone turn costs
-    as much as a 30 s one; CTranslate2 accepts shorter windows. 10 s cuts the encoder
-    cost six-fold at equal accuracy on telephone speech (benchmarks/asr_window.py).
-    Longer utterances get a longer window; 30 restores stock faster-whisper."""
+    windows_s: tuple[float, ...] = (5.0, 10.0, 20.0, 30.0)
+    """Encoder window sizes (seconds). Whisper pads every input to 30 s, so a 2 s
+    telephone turn would cost as much as a 30 s one; CTranslate2 accepts shorter
+    windows. An utterance gets the smallest size that leaves 1 s after its speech, and
+    utterances of one size are batched together; a few sizes keep batches full. Longer
+    than the largest minus 1 s: decoded 30 s at a time as stock faster-whisper does.
+    ``[10, 30]`` is the former fixed 10 s window (benchmarks/asr_window.py)."""
+
+    def __post_init__(self) -> None:
+        if not self.windows_s or not all(1.0 <= w <= 30.0 for w in self.windows_s):
+            raise ConfigError("asr.windows_s: one or more sizes from 1 to 30 seconds")
+        for name in ("workers", "max_batch", "max_pending", "timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"asr.{name} must be positive")
+        if self.batch_window_ms < 0:
+            raise ConfigError("asr.batch_window_ms cannot be negative")
 
 
 @dataclass(frozen=True, slots=True)
