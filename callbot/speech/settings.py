@@ -88,7 +88,8 @@ class TtsSettings:
     voices_dir: Path | None = None
     """Installed voices (default: ``<models_dir>/voices``)."""
     use_cuda: bool = False
-    """Run Piper on a GPU (needs onnxruntime with CUDA)."""
+    """Run Piper on a GPU (needs onnxruntime-gpu and a visible CUDA device; without
+    them the voice runs on the CPU, with a warning)."""
     cache_entries: int = 256
     """Prompts kept synthesized in memory."""
     espeak_fallback: bool = True

@@ -48,20 +48,45 @@ class Synthesizer(Protocol):
 class PiperSynthesizer:
     """A Piper ONNX voice (``<name>.onnx`` with ``<name>.onnx.json`` beside it)."""
 
-    def __init__(self, voice: object, name: str, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self, voice: object, name: str, executor: ThreadPoolExecutor, device: str = "cpu"
+    ) -> None:
         self._voice = voice
         self.name = f"piper:{name}"
         self._executor = executor
+        self.device = device
+        """Where the voice runs: ``cuda`` or ``cpu``."""
 
     @classmethod
     def load(cls, onnx_path: Path, *, use_cuda: bool = False) -> PiperSynthesizer:
+        """Load a voice; ``use_cuda`` runs it on a GPU when onnxruntime can (else on the
+        CPU, with a warning: a bot that speaks slowly beats one that does not start)."""
         if not onnx_path.is_file() or not Path(f"{onnx_path}.json").is_file():
             raise ModelError(f"Piper voice {onnx_path} (and its .onnx.json) not found")
         from piper import PiperVoice
 
-        voice = PiperVoice.load(onnx_path, use_cuda=use_cuda)
+        voice = None
+        if use_cuda and _onnx_cuda_available():
+            try:
+                voice = PiperVoice.load(onnx_path, use_cuda=True)
+            except Exception as exc:  # a CUDA provider that cannot start (no GPU, driver)
+                logger.warning(
+                    "Piper on the GPU failed (%s): running %s on the CPU", exc, onnx_path.stem
+                )
+        if voice is None:
+            voice = PiperVoice.load(onnx_path, use_cuda=False)
+        device = "cuda" if "CUDAExecutionProvider" in voice.session.get_providers() else "cpu"
+        if use_cuda and device == "cpu":
+            import onnxruntime
+
+            logger.warning(
+                "tts.use_cuda: Piper voice %s runs on the CPU (onnxruntime providers: %s; "
+                "a GPU needs onnxruntime-gpu and a visible CUDA device)",
+                onnx_path.stem,
+                ", ".join(onnxruntime.get_available_providers()),
+            )
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piper")
-        return cls(voice, onnx_path.stem, executor)
+        return cls(voice, onnx_path.stem, executor, device)
 
     async def stream(self, text: str) -> AsyncIterator[SpeechChunk]:
         loop = asyncio.get_running_loop()
@@ -73,6 +98,12 @@ class PiperSynthesizer:
             if chunk is done:
                 return
             yield SpeechChunk(chunk.audio_int16_array, chunk.sample_rate)  # type: ignore[attr-defined]
+
+
+def _onnx_cuda_available() -> bool:
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 
 class EspeakSynthesizer:

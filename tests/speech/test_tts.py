@@ -7,7 +7,7 @@ import pytest
 
 from callbot.errors import ModelError
 from callbot.speech.settings import TtsSettings
-from callbot.speech.tts import CachedSynthesizer, EspeakSynthesizer, SpeechChunk
+from callbot.speech.tts import CachedSynthesizer, EspeakSynthesizer, PiperSynthesizer, SpeechChunk
 from callbot.speech.voices import VoiceLibrary
 
 
@@ -64,3 +64,14 @@ async def test_cache_serves_repeated_prompts_without_synthesis() -> None:
 async def test_espeak_text_is_never_read_as_options() -> None:
     chunks = await collect(EspeakSynthesizer("fr"), "--help")
     assert seconds(chunks) > 0.2
+
+
+@pytest.mark.models
+async def test_piper_asked_for_the_gpu_without_one_speaks_from_the_cpu(
+    models_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    onnx = models_dir / "voices" / "en_US-joe-medium" / "en_US-joe-medium.onnx"
+    synth = PiperSynthesizer.load(onnx, use_cuda=True)
+    assert synth.device == "cpu"  # no CUDA provider in this onnxruntime
+    assert "runs on the CPU" in caplog.text
+    assert seconds(await collect(synth, "Hello.")) > 0.3
