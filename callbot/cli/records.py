@@ -57,10 +57,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         store = open_store(url)
         try:
             calls = store.calls(since, until)
+            callbacks = store.callbacks(since, until)
         finally:
             store.close()
     except Exception as exc:  # CallbotError, or either driver's own errors
         print(f"callbot report: {exc}", file=sys.stderr)
         return 1
-    sys.stdout.write(render(make_report(calls, since, until, tz), args.format))
+    sys.stdout.write(render(make_report(calls, since, until, tz, callbacks), args.format))
     return 0

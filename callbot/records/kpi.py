@@ -9,11 +9,18 @@ Definitions (each rate is None when its denominator is 0):
   ``callback``, ``survey``, and ``slot`` turns that captured a slot. Not understood (the
   bot had to re-prompt): ``no_match`` and ``clarify``. Other turns (greeting, no input,
   errors, slot questions) count for neither.
-* **containment**: calls the bot resolved alone (it ended the call, no transfer, no
-  callback owed) / calls it answered.
+* **containment**: calls the bot resolved alone / calls it answered. Resolved alone: a
+  turn gave the caller the answer they asked for (an intent's answer, with the
+  back-office's fields when it has a hook: not its fallback), the bot ended the call once
+  the caller was done (outcome ``answered``), and no human is needed (no transfer, no
+  callback). Calls hung up after silences (``no_input``), out of hours, or without the
+  value the bot needed (``unresolved``) are not contained.
+* **resolved / no input**: calls of outcome ``answered`` and ``no_input``.
 * **transfer rate**: calls handed to a human (even if the hand-over failed) / calls the
   bot answered, with the breakdown by reason.
 * **abandonment**: calls where the caller hung up first / calls offered.
+* **callbacks**: callbacks asked for in the period (out of hours), and of those how many
+  are closed, reached (closed with ``reached``), expired, still owed.
 * **satisfaction**: survey scores (1-5): mean, share of 4-5 (CSAT), distribution.
 * **latency**: p50 / p95 of end of caller speech to first bot audio, of the greeting,
   and of speech recognition.
@@ -28,11 +35,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from callbot.records.callbacks import CLOSED, EXPIRED, REACHED, Callback
 from callbot.records.model import ABANDONED, FAILED, TRANSFERRED, StoredCall, StoredTurn
+from callbot.records.outcome import Outcome
 
 UNDERSTOOD = frozenset({"matched", "confirmed", "follow_up", "hook", "callback", "survey"})
 NOT_UNDERSTOOD = frozenset({"no_match", "clarify"})
-ANSWERED_INTENT = frozenset({"matched", "confirmed"})
 
 
 def rate(numerator: int, denominator: int) -> float | None:
@@ -94,6 +102,34 @@ class Satisfaction:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackCounts:
+    requested: int
+    """Callbacks asked for in the period."""
+    closed: int
+    reached: int
+    """Closed with the caller reached."""
+    expired: int
+    """Not closed in time: a promise not kept."""
+    pending: int
+    """Still owed (open or claimed)."""
+
+    @property
+    def reach_rate(self) -> float | None:
+        """Reached / requested: how many promises were kept."""
+        return rate(self.reached, self.requested)
+
+    @classmethod
+    def of(cls, callbacks: Sequence[Callback]) -> CallbackCounts:
+        return cls(
+            requested=len(callbacks),
+            closed=sum(c.status == CLOSED for c in callbacks),
+            reached=sum(c.result == REACHED for c in callbacks),
+            expired=sum(c.status == EXPIRED for c in callbacks),
+            pending=sum(c.pending for c in callbacks),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class KpiReport:
     since: float
     until: float
@@ -106,12 +142,17 @@ class KpiReport:
     understanding_rate: float | None
     contained: int
     containment_rate: float | None
+    resolved: int
+    """Calls the bot ended once the caller was done (outcome ``answered``)."""
+    no_input: int
+    """Calls the bot hung up after too many silences."""
     transferred: int
     transfer_rate: float | None
     transfer_reasons: dict[str, int]
     abandoned: int
     abandonment_rate: float | None
     failed: int
+    callbacks: CallbackCounts
     outcomes: dict[str, int]
     satisfaction: Satisfaction
     intents: dict[str, int]
@@ -125,13 +166,18 @@ class KpiReport:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["by_hour"] = [{**asdict(h), "answer_rate": h.answer_rate} for h in self.by_hour]
+        data["callbacks"]["reach_rate"] = self.callbacks.reach_rate
         return data
 
 
 def compute_kpis(
-    calls: Sequence[StoredCall], since: float, until: float, tz: dt.tzinfo = dt.UTC
+    calls: Sequence[StoredCall],
+    since: float,
+    until: float,
+    tz: dt.tzinfo = dt.UTC,
+    callbacks: Sequence[Callback] = (),
 ) -> KpiReport:
-    """The KPIs of ``calls`` (already restricted to ``[since, until)``)."""
+    """The KPIs of ``calls`` and ``callbacks`` (already restricted to ``[since, until)``)."""
     answered = [c for c in calls if c.answered_by_bot]
     turns = [t for c in calls for t in c.turns if t.has_caller_input]
     verdicts = [v for v in map(understood, turns) if v is not None]
@@ -150,15 +196,18 @@ def compute_kpis(
         understanding_rate=rate(sum(verdicts), len(verdicts)),
         contained=contained,
         containment_rate=rate(contained, len(answered)),
+        resolved=sum(c.outcome == Outcome.ANSWERED for c in calls),
+        no_input=sum(c.outcome == Outcome.NO_INPUT for c in calls),
         transferred=len(transfers),
         transfer_rate=rate(len(transfers), len(answered)),
         transfer_reasons=_ranked(transfer_reason(c.outcome_detail) for c in transfers),
         abandoned=abandoned,
         abandonment_rate=rate(abandoned, len(calls)),
         failed=sum(c.outcome in FAILED for c in calls),
+        callbacks=CallbackCounts.of(callbacks),
         outcomes=_ranked(c.outcome for c in calls),
         satisfaction=satisfaction(calls),
-        intents=_ranked(t.intent for t in turns if t.outcome in ANSWERED_INTENT and t.intent),
+        intents=_ranked(t.intent for t in turns if t.gave_answer and t.intent),
         by_hour=by_hour(calls, tz),
         by_day=by_day(calls, tz),
         latency=Latency.of(t.latency_ms for c in calls for t in c.turns),

@@ -38,6 +38,9 @@ FAILED = frozenset(
 )
 """``capacity`` (refused at the concurrent-call limit) is neither failed nor transferred:
 a limit reached, counted in ``outcomes``."""
+OLD_ANSWERED_TURNS = frozenset({"matched", "confirmed"})
+KEYED_VALUE = "<DTMF>"
+"""What the store keeps of a digit typed into a slot."""
 IN_PROGRESS = "in_progress"
 """State of a call's record while the call goes on (updated after each turn)."""
 FINAL = "final"
@@ -64,10 +67,21 @@ class StoredTurn:
     """Names of the slots captured (values are never kept)."""
     bot_text: tuple[str, ...]
     """What the bot said, redacted (read-backs may carry caller data)."""
+    answered: bool | None = None
+    """The turn gave the caller the answer of ``intent``; None: recorded before turns
+    said so."""
 
     @property
     def has_caller_input(self) -> bool:
         return self.caller_text is not None or self.dtmf is not None
+
+    @property
+    def gave_answer(self) -> bool:
+        """Whether the caller got an answer in this turn; for a turn recorded before turns
+        said so, an intent matched or confirmed (the old reading)."""
+        if self.answered is not None:
+            return self.answered
+        return self.outcome in OLD_ANSWERED_TURNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +121,18 @@ class StoredCall:
         return self.greeting_ms is not None
 
     @property
+    def question_answered(self) -> bool:
+        """A turn gave the caller the answer they asked for."""
+        return any(turn.gave_answer for turn in self.turns)
+
+    @property
     def contained(self) -> bool:
-        """Resolved by the bot alone: it ended the call itself, with no human needed later."""
-        return self.outcome == Outcome.ANSWERED and self.callback_queue is None
+        """Resolved by the bot alone: a turn answered the caller's question, the bot ended
+        the call once they were done, and no human is needed later (no transfer, no
+        callback). A call hung up after silences, out of hours or on a back-office
+        failure is not."""
+        resolved = self.outcome == Outcome.ANSWERED and self.callback_queue is None
+        return resolved and self.question_answered
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -169,7 +192,7 @@ def _turn(turn: Mapping[str, Any]) -> StoredTurn:
     return StoredTurn(
         index=int(turn["index"]),
         caller_text=redact_text(turn.get("caller_text")),
-        dtmf=turn.get("dtmf"),
+        dtmf=_key(turn),
         intent=turn.get("intent"),
         confidence=_float(turn.get("confidence")),
         outcome=turn.get("outcome"),
@@ -179,7 +202,17 @@ def _turn(turn: Mapping[str, Any]) -> StoredTurn:
         hook_status=turn.get("hook_status"),
         slots=tuple(str(s) for s in turn.get("slots") or ()),
         bot_text=_texts(turn.get("bot_text")),
+        answered=None if turn.get("answered") is None else bool(turn["answered"]),
     )
+
+
+def _key(turn: Mapping[str, Any]) -> str | None:
+    """A key pressed; a digit typed into a slot (a NIR, a phone number, one key a turn)
+    is part of a value: kept as ``<DTMF>``, never the digit."""
+    key = turn.get("dtmf")
+    if key is not None and turn.get("outcome") == "slot" and str(key).isdigit():
+        return KEYED_VALUE
+    return key
 
 
 def _asr_ms(turn: Mapping[str, Any]) -> float | None:

@@ -15,7 +15,17 @@ class Outcome(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     """The call goes on (its record is written from its first second)."""
     ANSWERED = "answered"
-    """The bot ended the call itself: goodbye, no input, a dialplan hang-up."""
+    """Resolved by the bot: it ended the call once the caller was done (goodbye after an
+    answer, a ``then: hangup`` intent, the survey). Containment further needs a turn
+    that gave an answer (:attr:`~callbot.records.model.StoredCall.question_answered`)."""
+    NO_INPUT = "no_input"
+    """The bot hung up after too many silences in a row."""
+    CALLBACK_REQUESTED = "callback_requested"
+    """Out of hours, the caller left a number to be called back (a callback item)."""
+    OUT_OF_HOURS = "out_of_hours"
+    """Out of hours, the bot said when agents answer and hung up (no callback)."""
+    UNRESOLVED = "unresolved"
+    """The bot hung up without an answer: a value it needed could not be had."""
     TRANSFERRED = "transferred"
     """The bot handed the caller to a human queue."""
     TRANSFER_FAILED = "transfer_failed"

@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from callbot.errors import ConfigError, MissingExtra
+from callbot.records.rows import Cursor
 from callbot.records.schema import MIGRATIONS, SCHEMA_VERSION
-from callbot.records.sqlbase import Cursor, SqlStore
+from callbot.records.sqlbase import SqlStore
 
 try:
     import psycopg

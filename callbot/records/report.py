@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from callbot.records.callbacks import Callback
 from callbot.records.clusters import Cluster, cluster_utterances, not_understood
 from callbot.records.kpi import KpiReport, compute_kpis
 from callbot.records.model import StoredCall
@@ -38,12 +39,15 @@ class Report:
 
 
 def make_report(
-    calls: Sequence[StoredCall], since: float, until: float, tz: dt.tzinfo = dt.UTC
+    calls: Sequence[StoredCall],
+    since: float,
+    until: float,
+    tz: dt.tzinfo = dt.UTC,
+    callbacks: Sequence[Callback] = (),
 ) -> Report:
     texts = not_understood(calls)
-    return Report(
-        compute_kpis(calls, since, until, tz), tuple(cluster_utterances(texts)), len(texts)
-    )
+    kpis = compute_kpis(calls, since, until, tz, callbacks)
+    return Report(kpis, tuple(cluster_utterances(texts)), len(texts))
 
 
 def render(report: Report, fmt: str) -> str:
@@ -80,7 +84,7 @@ def render_table(report: Report) -> str:
     tz = zone(k.timezone)
     start = dt.datetime.fromtimestamp(k.since, tz).strftime("%Y-%m-%d %H:%M")
     end = dt.datetime.fromtimestamp(k.until, tz).strftime("%Y-%m-%d %H:%M")
-    s = k.satisfaction
+    s, cb = k.satisfaction, k.callbacks
     lines = [
         f"Calls {start} -> {end} ({k.timezone})",
         "",
@@ -90,10 +94,16 @@ def render_table(report: Report) -> str:
             "understanding",
             f"{_pct(k.understanding_rate)}  ({k.turns_understood}/{k.turns_interpreted} turns)",
         ),
-        _row("containment", f"{_pct(k.containment_rate)}  ({k.contained} resolved by the bot)"),
+        _row("containment", f"{_pct(k.containment_rate)}  ({k.contained} answered, no human)"),
+        _row("resolved / no input", f"{k.resolved} / {k.no_input}"),
         _row("transfer rate", f"{_pct(k.transfer_rate)}  ({k.transferred} handed over)"),
         _row("abandonment", f"{_pct(k.abandonment_rate)}  ({k.abandoned} hung up first)"),
         _row("failed calls", str(k.failed)),
+        _row(
+            "callbacks",
+            f"{cb.requested} asked, {cb.closed} closed, {cb.reached} reached, "
+            f"{cb.expired} expired, {cb.pending} owed",
+        ),
         _row("satisfaction", f"{_num(s.mean)}/5, CSAT {_pct(s.csat)}  ({s.responses} answers)"),
         _row("latency p50/p95", f"{_ms(k.latency.p50_ms)} / {_ms(k.latency.p95_ms)}"),
         _row("greeting p50/p95", f"{_ms(k.greeting.p50_ms)} / {_ms(k.greeting.p95_ms)}"),

@@ -70,6 +70,34 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             heartbeat_at DOUBLE PRECISION NOT NULL
         )""",
     ),
+    # 5: whether a turn gave the caller an answer (containment counts only such calls;
+    # NULL for turns written before); callbacks as work items for the agents.
+    (
+        "ALTER TABLE turns ADD COLUMN answered INTEGER",
+        """CREATE TABLE callbacks (
+            callback_id TEXT PRIMARY KEY,
+            call_id TEXT NOT NULL REFERENCES calls (call_id) ON DELETE CASCADE,
+            created_at DOUBLE PRECISION NOT NULL,
+            number TEXT,
+            queue TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            intent TEXT,
+            summary TEXT NOT NULL,
+            language TEXT NOT NULL,
+            preferred_time TEXT,
+            caller_hash TEXT,
+            number_hash TEXT,
+            status TEXT NOT NULL,
+            claimed_by TEXT,
+            claimed_at DOUBLE PRECISION,
+            closed_at DOUBLE PRECISION,
+            result TEXT
+        )""",
+        "CREATE INDEX callbacks_created_at ON callbacks (created_at)",
+        "CREATE INDEX callbacks_call_id ON callbacks (call_id)",
+        "CREATE INDEX callbacks_caller_hash ON callbacks (caller_hash)",
+        "CREATE INDEX callbacks_number_hash ON callbacks (number_hash)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -112,4 +140,25 @@ TURN_COLUMNS = (
     "hook_status",
     "slots",
     "bot_text",
+    "answered",
 )
+CALLBACK_COLUMNS = (
+    "callback_id",
+    "call_id",
+    "created_at",
+    "number",
+    "queue",
+    "reason",
+    "intent",
+    "summary",
+    "language",
+    "preferred_time",
+    "caller_hash",
+    "number_hash",
+    "status",
+    "claimed_by",
+    "claimed_at",
+    "closed_at",
+    "result",
+)
+"""In the order of :class:`~callbot.records.callbacks.Callback`'s fields."""

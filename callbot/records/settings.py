@@ -42,9 +42,14 @@ class RecordsSettings:
     """A call still in progress whose process has given no heartbeat for this long is
     finalised as ``interrupted`` (the process died: ``kill -9``, crash, power loss). Keep
     it well above ``heartbeat_s`` and above clock skew between database and hosts."""
+    callback_expiry_hours: float = 72.0
+    """A callback no agent has closed this long after the caller asked is marked expired
+    and its number erased (a promise not kept, counted in the KPIs). The number to call
+    back is kept readable only while the callback is owed."""
 
     def __post_init__(self) -> None:
-        for name in ("max_pending", "spool_max_records", "spool_max_mb", "retry_max_s"):
+        positive = ("max_pending", "spool_max_records", "spool_max_mb", "retry_max_s")
+        for name in (*positive, "callback_expiry_hours"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"records.{name} must be positive")
         if not 0 < self.heartbeat_s < self.interrupted_after_s:

@@ -22,22 +22,28 @@ row in ``callbot_instances`` (:meth:`SqlStore.heartbeat`), on the database's own
 that workers on several hosts agree. :meth:`SqlStore.interrupt_stale` finalises as
 ``interrupted`` the in-progress rows of every other instance whose heartbeat is older than
 a threshold, or missing; :mod:`callbot.records.writer` says when it runs.
+
+Callbacks asked for in a call are written with its record, in the same transaction
+(:mod:`callbot.records.callback_store`); erasing or purging calls takes their callbacks
+(``ON DELETE CASCADE``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any
 
 from callbot.logs import call_log, for_log
+from callbot.records.callback_store import CallbackQueries
+from callbot.records.callbacks import Callback
 from callbot.records.model import FINAL, IN_PROGRESS, StoredCall, StoredTurn
 from callbot.records.outcome import Outcome
+from callbot.records.rows import Cursor, call_from_row, call_row, turn_from_row, turn_row
 from callbot.records.sanitize import hash_caller
 from callbot.records.schema import CALL_COLUMNS, REVISION_COLUMNS, TURN_COLUMNS
 from callbot.records.update import RecordUpdate, make_update
@@ -55,16 +61,7 @@ _UPDATED_COLUMNS = (
 )
 
 
-class Cursor(Protocol):
-    def execute(self, sql: Any, params: Sequence[Any] = ..., /) -> Any: ...
-    def executemany(self, sql: Any, params: Sequence[Sequence[Any]], /) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-
-    @property
-    def rowcount(self) -> int: ...
-
-
-class SqlStore(ABC):
+class SqlStore(CallbackQueries, ABC):
     placeholder = "?"
     duplicate_key_errors: tuple[type[Exception], ...] = ()
     """The driver's exceptions for an insert that hit an existing primary key."""
@@ -102,14 +99,24 @@ class SqlStore(ABC):
         *,
         final: bool = True,
         instance_id: str | None = None,
+        callback: Callback | None = None,
     ) -> StoredCall | None:
-        """Store one call from its journal dict; text is redacted on the way.
+        """Store one call from its journal dict, and the callback asked in it; text is
+        redacted on the way.
 
         A record with a ``record_token`` updates that call's row (see :meth:`put`); another
         call's id is never overwritten: a duplicate id is stored as ``<id>#<n>``.
         """
         hashed = self.caller_hash(caller_number or "")
-        return self.put(make_update(record, hashed, final=final, instance_id=instance_id))
+        if callback is not None:
+            callback = self.filed_callback(callback, hashed)
+        update = make_update(record, hashed, final=final, instance_id=instance_id)
+        return self.put(dataclasses.replace(update, callback=callback))
+
+    def filed_callback(self, callback: Callback, caller_hash: str | None) -> Callback:
+        """``callback`` filed under the calling number's and the callback number's keys."""
+        number_hash = self.caller_hash(callback.number or "")
+        return dataclasses.replace(callback, caller_hash=caller_hash, number_hash=number_hash)
 
     def put(self, update: RecordUpdate) -> StoredCall | None:
         """Insert or update one call's row: the call as written (under its stored id), or
@@ -139,16 +146,26 @@ class SqlStore(ABC):
                 )
                 rows = cur.fetchall()
                 if rows:
-                    return self._update(cur, update, rows[0][0], rows[0][1]), False
+                    updated = self._update(cur, update, rows[0][0], rows[0][1])
+                    return self._with_callback(cur, update, updated), False
             if update.finishes:
                 finished = self._finish(cur, update)
                 if finished is not None:
-                    return finished, False
+                    return self._with_callback(cur, update, finished), False
             call = self._unused_id(cur, update.call)
-            row = (*_call_row(call), update.token, update.revision, update.instance_id)
+            row = (*call_row(call), update.token, update.revision, update.instance_id)
             cur.execute(self._insert("calls", CALL_COLUMNS + REVISION_COLUMNS), row)
             self._insert_turns(cur, call.call_id, call.turns)
+            self._with_callback(cur, update, call)
         return call, True
+
+    def _with_callback(
+        self, cur: Cursor, update: RecordUpdate, stored: StoredCall | None
+    ) -> StoredCall | None:
+        """The callback the caller asked for, stored with the call (under its stored id)."""
+        if stored is not None and update.callback is not None:
+            self._insert_callback(cur, stored.call_id, update.callback)
+        return stored
 
     def _update(
         self, cur: Cursor, update: RecordUpdate, call_id: str, duplicate_of: str | None
@@ -156,7 +173,7 @@ class SqlStore(ABC):
         """Rewrite the row of ``update.token`` if this revision is newer (a final row: only
         with a final write)."""
         call = dataclasses.replace(update.call, call_id=call_id, duplicate_of=duplicate_of)
-        values = dict(zip(CALL_COLUMNS, _call_row(call), strict=True))
+        values = dict(zip(CALL_COLUMNS, call_row(call), strict=True))
         values |= {"revision": update.revision, "instance_id": update.instance_id}
         sets = ", ".join(f"{name} = ?" for name in _UPDATED_COLUMNS)
         where = "record_token = ? AND revision < ?"
@@ -200,7 +217,7 @@ class SqlStore(ABC):
     def _insert_turns(self, cur: Cursor, call_id: str, turns: Sequence[StoredTurn]) -> None:
         if turns:
             cur.executemany(
-                self._insert("turns", TURN_COLUMNS), [_turn_row(call_id, t) for t in turns]
+                self._insert("turns", TURN_COLUMNS), [turn_row(call_id, t) for t in turns]
             )
 
     def _unused_id(self, cur: Cursor, call: StoredCall) -> StoredCall:
@@ -309,8 +326,8 @@ class SqlStore(ABC):
             turn_rows = cur.fetchall()
         turns: dict[str, list[StoredTurn]] = {}
         for row in turn_rows:
-            turns.setdefault(row[0], []).append(_turn_from_row(row))
-        return [_call_from_row(row, turns.get(row[0], [])) for row in call_rows]
+            turns.setdefault(row[0], []).append(turn_from_row(row))
+        return [call_from_row(row, turns.get(row[0], [])) for row in call_rows]
 
     def _delete_where(self, where: str, params: list[Any]) -> int:
         with self._lock, self._transaction() as cur:
@@ -344,51 +361,3 @@ def _interrupted_detail(host: str | None, pid: int | None, stale_after_s: float)
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _call_row(call: StoredCall) -> tuple[Any, ...]:
-    values = {name: getattr(call, name) for name in CALL_COLUMNS}
-    values["errors"] = json.dumps(list(call.errors), ensure_ascii=False)
-    return tuple(values[name] for name in CALL_COLUMNS)
-
-
-def _turn_row(call_id: str, turn: StoredTurn) -> tuple[Any, ...]:
-    return (
-        call_id,
-        turn.index,
-        turn.caller_text,
-        turn.dtmf,
-        turn.intent,
-        turn.confidence,
-        turn.outcome,
-        turn.latency_ms,
-        turn.asr_ms,
-        int(turn.barged_in),
-        turn.hook_status,
-        json.dumps(list(turn.slots)),
-        json.dumps(list(turn.bot_text), ensure_ascii=False),
-    )
-
-
-def _call_from_row(row: Sequence[Any], turns: list[StoredTurn]) -> StoredCall:
-    data = dict(zip(CALL_COLUMNS, row, strict=True))
-    data["errors"] = tuple(json.loads(data["errors"]))
-    return StoredCall(**data, turns=tuple(turns))
-
-
-def _turn_from_row(row: Sequence[Any]) -> StoredTurn:
-    data = dict(zip(TURN_COLUMNS, row, strict=True))
-    return StoredTurn(
-        index=data["idx"],
-        caller_text=data["caller_text"],
-        dtmf=data["dtmf"],
-        intent=data["intent"],
-        confidence=data["confidence"],
-        outcome=data["outcome"],
-        latency_ms=data["latency_ms"],
-        asr_ms=data["asr_ms"],
-        barged_in=bool(data["barged_in"]),
-        hook_status=data["hook_status"],
-        slots=tuple(json.loads(data["slots"])),
-        bot_text=tuple(json.loads(data["bot_text"])),
-    )

@@ -13,8 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from callbot.errors import ConfigError
+from callbot.records.rows import Cursor
 from callbot.records.schema import MIGRATIONS, SCHEMA_VERSION
-from callbot.records.sqlbase import Cursor, SqlStore
+from callbot.records.sqlbase import SqlStore
 
 logger = logging.getLogger(__name__)
 

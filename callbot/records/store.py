@@ -8,9 +8,11 @@ breaks nor delays a call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from callbot.records.callback_store import Change
+from callbot.records.callbacks import Callback
 from callbot.records.model import StoredCall
 from callbot.records.update import RecordUpdate
 
@@ -34,8 +36,10 @@ class RecordStore(Protocol):
         *,
         final: bool = True,
         instance_id: str | None = None,
+        callback: Callback | None = None,
     ) -> StoredCall | None:
-        """Store or update one call, given as ``CallJournal.snapshot()``."""
+        """Store or update one call, given as ``CallJournal.snapshot()``, and the
+        callback asked in it."""
         ...
 
     def put(self, update: RecordUpdate) -> StoredCall | None:
@@ -52,6 +56,21 @@ class RecordStore(Protocol):
     def delete_caller(self, caller_hash: str) -> int: ...
     def delete_older_than(self, cutoff: float) -> int: ...
     def caller_hash(self, number: str) -> str | None: ...
+    def filed_callback(self, callback: Callback, caller_hash: str | None) -> Callback: ...
+    def callbacks(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        *,
+        statuses: Sequence[str] = (),
+    ) -> list[Callback]: ...
+    def callback(self, callback_id: str) -> Callback | None: ...
+    def callbacks_of_caller(self, caller_hash: str) -> list[Callback]: ...
+    def claim_callback(self, callback_id: str, agent: str, now: float) -> Change: ...
+    def release_callback(self, callback_id: str, agent: str) -> Change: ...
+    def close_callback(self, callback_id: str, agent: str, result: str, now: float) -> Change: ...
+    def expire_callbacks(self, asked_before: float, now: float) -> int: ...
+    def delete_callbacks_of_caller(self, caller_hash: str) -> int: ...
     def close(self) -> None: ...
 
 

@@ -6,7 +6,9 @@ the call's :attr:`RecordUpdate.token` (one per call, made by the journal) and a
 :attr:`RecordUpdate.revision` that grows with each write, so a store applies a write
 only over an older one: replaying a write twice, or an old one after a newer, changes
 nothing. The spool keeps updates on disk as :meth:`RecordUpdate.to_json` lines, so what
-it holds is already redacted and the caller already reduced to a pseudonymous hash.
+it holds is already redacted and the caller already reduced to a pseudonymous hash; the
+one identifier in clear is the number of a callback request, which the agent must dial
+(:mod:`callbot.records.callbacks`), until the database has it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from callbot.records.callbacks import Callback
 from callbot.records.model import FINAL, IN_PROGRESS, StoredCall, from_journal
 
 
@@ -34,6 +37,8 @@ class RecordUpdate:
     """Call ids of an in-progress record this final record closes, when it was written by
     another process (a restart that found the caller stranded): that record is finalised
     with this outcome instead of a second record being stored."""
+    callback: Callback | None = None
+    """The callback the caller asked for, stored with the call (its hashes already set)."""
 
     @property
     def final(self) -> bool:
@@ -47,6 +52,7 @@ class RecordUpdate:
                 "revision": self.revision,
                 "instance_id": self.instance_id,
                 "finishes": list(self.finishes),
+                "callback": None if self.callback is None else self.callback.to_dict(),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -55,12 +61,14 @@ class RecordUpdate:
     @classmethod
     def from_json(cls, text: str) -> RecordUpdate:
         data = json.loads(text)
+        callback = data.get("callback")
         return cls(
             call=StoredCall.from_dict(data["call"]),
             token=data["token"],
             revision=int(data["revision"]),
             instance_id=data.get("instance_id"),
             finishes=tuple(data.get("finishes") or ()),
+            callback=None if callback is None else Callback.from_dict(callback),
         )
 
 
@@ -72,6 +80,7 @@ def make_update(
     instance_id: str | None = None,
     finishes: tuple[str, ...] = (),
     new_token: bool = False,
+    callback: Callback | None = None,
 ) -> RecordUpdate:
     """The update for one journal dict (``CallJournal.snapshot()``).
 
@@ -89,4 +98,5 @@ def make_update(
         revision=int(record.get("revision") or 0),
         instance_id=instance_id,
         finishes=finishes,
+        callback=callback,
     )

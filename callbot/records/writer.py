@@ -30,6 +30,9 @@ The ``interrupted`` rule (works for one process or many sharing a database):
 * a process that was only cut off (its heartbeat stale, but alive) later writes its final
   records, which replace ``interrupted`` (a final row accepts a newer final revision);
 * a clean stop deletes the process's heartbeat row.
+
+The same sweep expires the callbacks still owed after ``callback_expiry_hours`` (their
+numbers are erased: :mod:`callbot.records.callbacks`).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from callbot.logs import call_log, for_log
+from callbot.records.callbacks import Callback
 from callbot.records.model import StoredCall
 from callbot.records.settings import RecordsSettings
 from callbot.records.spool import Spool
@@ -71,7 +75,9 @@ class WriterStore(Protocol):
         ...
 
     def caller_hash(self, number: str) -> str | None: ...
+    def filed_callback(self, callback: Callback, caller_hash: str | None) -> Callback: ...
     def put(self, update: RecordUpdate) -> StoredCall | None: ...
+    def expire_callbacks(self, asked_before: float, now: float) -> int: ...
     def heartbeat(self, instance_id: str, host: str, pid: int) -> None: ...
     def forget_instance(self, instance_id: str) -> None: ...
     def interrupt_stale(self, stale_after_s: float, alive: str | None = None) -> list[str]: ...
@@ -98,7 +104,7 @@ class WriterStats:
     database_up: bool
 
 
-_Item = tuple[Mapping[str, Any], "str | None", bool, tuple[str, ...]]
+_Item = tuple[Mapping[str, Any], "str | None", bool, tuple[str, ...], "Callback | None"]
 
 
 class RecordWriter:
@@ -111,6 +117,7 @@ class RecordWriter:
         settings: RecordsSettings | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.spool = spool
@@ -119,6 +126,7 @@ class RecordWriter:
         self.written = self.spooled = self.replayed = self.interrupted = 0
         self.lost = dict.fromkeys(LOSS_REASONS, 0)
         self._clock = clock
+        self._wall_clock = wall_clock
         self._host, self._pid = socket.gethostname(), os.getpid()
         self._down_since: float | None = None
         self._retry_at = self._beat_due = 0.0
@@ -134,13 +142,15 @@ class RecordWriter:
         *,
         final: bool = True,
         finishes: tuple[str, ...] = (),
+        callback: Callback | None = None,
     ) -> bool:
         """Queue one update of a call's record (``CallJournal.snapshot()``); never blocks.
 
         ``final=False``: the call goes on. ``finishes``: see :class:`RecordUpdate`.
+        ``callback``: the callback the caller asked for, stored with the call.
         False if it had to be dropped (logged at ERROR)."""
         try:
-            self._queue.put_nowait((record, caller_number, final, finishes))
+            self._queue.put_nowait((record, caller_number, final, finishes, callback))
         except queue.Full:
             self.lost["backlog_full"] += 1
             call_log(logger, for_log(str(record.get("call_id", "?")))).error(
@@ -219,15 +229,18 @@ class RecordWriter:
         number: str | None,
         final: bool,
         finishes: tuple[str, ...],
+        callback: Callback | None,
     ) -> None:
         try:
+            hashed = self.store.caller_hash(number or "")
             update = make_update(
                 record,
-                self.store.caller_hash(number or ""),
+                hashed,
                 final=final,
                 instance_id=self.instance_id,
                 finishes=finishes,
                 new_token=True,
+                callback=None if callback is None else self.store.filed_callback(callback, hashed),
             )
         except Exception as exc:  # a malformed record must not stop the writer
             self._lose("rejected", str(record.get("call_id", "?")), type(exc).__name__)
@@ -283,6 +296,15 @@ class RecordWriter:
                 len(ids),
                 stale_s,
                 shown,
+            )
+        hours = self.settings.callback_expiry_hours
+        now = self._wall_clock()
+        expired = self.store.expire_callbacks(now - hours * 3600.0, now)
+        if expired:
+            logger.warning(
+                "%d callback(s) still owed after %g h: expired, their numbers erased",
+                expired,
+                hours,
             )
 
     def _attempt(

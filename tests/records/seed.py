@@ -76,6 +76,7 @@ def turn(
         "slots": extra.get("slots", []),
         "hook_status": extra.get("hook_status"),
         "server_latency_ms": latency_ms,
+        "answered": extra.get("answered"),
     }
 
 

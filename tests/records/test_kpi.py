@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+from callbot.records.callbacks import Callback
 from callbot.records.kpi import compute_kpis, percentile, transfer_reason, understood
 from callbot.records.model import StoredCall, from_journal
 from tests.records.seed import journal, turn
+from tests.records.test_callbacks import a_callback
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 DAY = dt.datetime(2026, 11, 3, tzinfo=PARIS)
@@ -130,3 +132,86 @@ def test_helpers() -> None:
     assert transfer_reason("failure: boom") == "failure" and transfer_reason("") == "unspecified"
     [call] = [c for c in calls() if c.call_id == "e"]
     assert [understood(t) for t in call.turns] == [True, True, None]
+
+
+def honest_calls() -> list[StoredCall]:
+    """Calls as the bot records them now: each turn says whether it gave an answer."""
+    answered = {"answered": True}
+    records = [
+        # resolved: the answer, then "anything else?" no
+        journal(
+            "resolved",
+            at(10),
+            turns=[
+                turn(1, "attestation", "matched", "attestation_droits", 0.9, **answered),
+                turn(2, "non merci", "follow_up", answered=False),
+            ],
+        ),
+        # three silences: the bot hangs up, nobody got anything
+        journal(
+            "silent",
+            at(10),
+            "no_input",
+            "no input",
+            [turn(n, None, "no_input", latency_ms=None, answered=False) for n in (1, 2, 3)],
+        ),
+        # a back-office reply missing its fields: the fallback, then goodbye
+        journal(
+            "hook-down",
+            at(11),
+            turns=[
+                turn(1, "mon remboursement", "matched", "suivi_remboursement", 0.9, answered=False),
+                turn(
+                    2,
+                    "le 3 mars 1985",
+                    "hook",
+                    "suivi_remboursement",
+                    answered=False,
+                    hook_status="malformed",
+                ),
+                turn(3, "non", "follow_up", answered=False),
+            ],
+        ),
+        # said goodbye straight away: resolved by the bot, but no question answered
+        journal(
+            "bye", at(11), turns=[turn(1, "au revoir", "matched", "au_revoir", 0.9, answered=False)]
+        ),
+        # out of hours: a callback is owed
+        journal(
+            "callback",
+            at(22),
+            "callback_requested",
+            "callback requested",
+            [turn(1, "conseiller", "closed", "conseiller", 0.9, answered=False)],
+            callback_queue="rappels",
+        ),
+    ]
+    return [from_journal(r, None) for r in records]
+
+
+def test_containment_counts_only_calls_whose_question_was_answered() -> None:
+    """Before, every call the bot hung up counted as resolved by the bot (4 of 5 here)."""
+    k = compute_kpis(honest_calls(), at(0), at(24), PARIS)
+    assert (k.contained, k.containment_rate) == (1, 0.2)
+    assert (k.resolved, k.no_input) == (3, 1)
+    assert k.outcomes == {"answered": 3, "callback_requested": 1, "no_input": 1}
+    assert k.intents == {"attestation_droits": 1}  # the hook's fallback answered nothing
+    assert [d.contained for d in k.by_day] == [1]
+
+
+def test_callbacks_requested_closed_and_reached() -> None:
+    def item(callback_id: str, status: str, result: str | None = None) -> Callback:
+        return a_callback(callback_id, status=status, result=result)
+
+    callbacks = [
+        item("a", "closed", "reached"),
+        item("b", "closed", "no_answer"),
+        item("c", "expired"),
+        item("d", "claimed"),
+        item("e", "open"),
+    ]
+    k = compute_kpis([], at(0), at(24), PARIS, callbacks)
+    c = k.callbacks
+    assert (c.requested, c.closed, c.reached, c.expired, c.pending) == (5, 2, 1, 1, 2)
+    assert k.to_dict()["callbacks"]["reach_rate"] == 0.2
+    assert compute_kpis([], 0.0, 1.0).to_dict()["callbacks"]["reach_rate"] is None

@@ -11,11 +11,13 @@ import asyncio
 import logging
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from callbot.observability.metrics import CallMetrics
+from callbot.records.callbacks import Callback
 from callbot.records.model import StoredCall
 from callbot.records.settings import RecordsSettings
 from callbot.records.spool import Spool
@@ -23,6 +25,7 @@ from callbot.records.store import open_store
 from callbot.records.update import RecordUpdate
 from callbot.records.writer import RecordWriter
 from tests.records.seed import journal
+from tests.records.test_callbacks import a_callback
 
 T0 = 1_793_000_000.0
 FAST = RecordsSettings(retry_max_s=0.05, heartbeat_s=0.05, interrupted_after_s=1.0)
@@ -46,6 +49,7 @@ class FlakyStore:
         self.applied: list[tuple[str, int]] = []
         self.heartbeats = 0
         self.closed = False
+        self.expiries: list[tuple[float, float]] = []
 
     def caller_hash(self, number: str) -> str | None:
         return None
@@ -74,6 +78,13 @@ class FlakyStore:
 
     def interrupt_stale(self, stale_after_s: float, alive: str | None = None) -> list[str]:
         return []
+
+    def filed_callback(self, callback: Callback, caller_hash: str | None) -> Callback:
+        return replace(callback, caller_hash=caller_hash, number_hash="hashed")
+
+    def expire_callbacks(self, asked_before: float, now: float) -> int:
+        self.expiries.append((asked_before, now))
+        return 2
 
     def close(self) -> None:
         self.closed = True
@@ -259,3 +270,33 @@ def test_writer_with_a_real_sqlite_store(tmp_path: Path) -> None:
     calls = reader.calls(0, in_progress=True)
     assert len(calls) == 20 and {c.state for c in calls} == {"final"}
     reader.close()
+
+
+def test_a_callback_rides_its_calls_final_record_through_the_spool(tmp_path: Path) -> None:
+    """Asked in a call while the database is down: spooled with the call's record (its
+    number too: the agent must dial it), written with it once the database is back."""
+    store = FlakyStore()
+    store.up = False
+    writer = writer_for(store, tmp_path)
+    callback = a_callback("cb1", "c1")
+    writer.submit(snapshot("c1", 1), "0612345678", final=False)
+    writer.submit(snapshot("c1", 2, final=True), "0612345678", callback=callback)
+    writer.flush()
+    [spooled] = (tmp_path / "spool").glob("*.json")
+    assert "0698765432" in spooled.read_text()
+    store.up = True
+    assert writer.wait_settled(10)
+    [written] = store.rows.values()
+    assert written.revision == 2 and written.callback == replace(callback, number_hash="hashed")
+    assert list((tmp_path / "spool").glob("*.json")) == []
+    writer.close()
+
+
+def test_the_sweep_expires_callbacks_owed_too_long(tmp_path: Path) -> None:
+    store = FlakyStore()
+    settings = replace(FAST, callback_expiry_hours=48.0)
+    spool = Spool(tmp_path / "spool", settings.spool_max_records, settings.spool_max_bytes)
+    writer = RecordWriter(store, spool, settings, wall_clock=lambda: T0)  # type: ignore[arg-type]
+    wait_until(lambda: len(store.expiries) >= 2)
+    writer.close()
+    assert store.expiries[0] == (T0 - 48 * 3600.0, T0)
