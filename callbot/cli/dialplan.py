@@ -12,15 +12,18 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from callbot.dialplan import load_dialplan
 from callbot.dialplan.clock import parse_instant
-from callbot.dialplan.tooling.accuracy import format_misses, format_table, measure
+from callbot.dialplan.tooling.accuracy import AccuracyReport, dialplan_json, measure_both
+from callbot.dialplan.tooling.accuracy_table import format_intents, format_misses, format_table
 from callbot.dialplan.tooling.asterisk_queues import (
     AsteriskQueues,
     load_asterisk_queues,
     queue_findings,
 )
+from callbot.dialplan.tooling.calibration import calibrate
 from callbot.dialplan.tooling.chat import run_chat
 from callbot.dialplan.tooling.conversation import is_dialplan_file, run_test_file, tests_for
 from callbot.dialplan.tooling.lint import lint_file
@@ -60,11 +63,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_now(test, "for the conversations without their own 'now'")
     test.set_defaults(func=cmd_test)
 
-    acc = sub.add_parser("accuracy", help="intent accuracy and latency on a held-out set")
+    acc = sub.add_parser(
+        "accuracy", help="right/wrong/confirm/fallback on a held-out set, clean and noisy"
+    )
     acc.add_argument("files", nargs="+", type=Path, metavar="FILE")
     acc.add_argument("--testset", type=Path, help="held-out set (default testsets/STEM.yaml)")
     acc.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    acc.add_argument("--misses", action="store_true", help="list every wrong phrasing")
+    acc.add_argument("--misses", action="store_true", help="list every phrasing not answered right")
+    acc.add_argument("--intents", action="store_true", help="also a table per intent")
+    acc.add_argument(
+        "--calibrate", action="store_true", help="suggest matching.high and low from the set"
+    )
     acc.set_defaults(func=cmd_accuracy)
 
     chat = subparsers.add_parser("chat", help="talk to a dialplan in the terminal, as text")
@@ -159,7 +168,8 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
     if args.testset is not None and len(args.files) > 1:
         print("--testset needs a single FILE", file=sys.stderr)
         return 2
-    reports = []
+    reports: list[AccuracyReport] = []
+    data: list[dict[str, Any]] = []
     for path in args.files:
         try:
             dialplan = load_dialplan(path)
@@ -167,15 +177,22 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
         except DialplanError as exc:
             print(exc, file=sys.stderr)
             return 2
-        report = measure(dialplan, testset, path.stem)
-        reports.append(report)
-        if args.misses:
-            print(f"== {path.stem}")
-            print(format_misses(report) or "no misses")
+        pair = measure_both(dialplan, testset, path.stem)
+        reports += pair
+        data.append(dialplan_json(*pair))
+        for report in pair:
+            if args.intents:
+                print(format_intents(report))
+            if args.misses:
+                print(f"== {path.stem} ({report.variant}) misses")
+                print(format_misses(report) or "no misses")
+        if args.calibrate:
+            calibration = calibrate(pair)
+            print(f"{path.stem}: {calibration}")
+            data[-1]["calibration"] = calibration.to_json()
     print(format_table(reports))
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        data = [r.to_json() for r in reports]
         args.json.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     return 0
 

@@ -17,7 +17,7 @@ import holidays
 from callbot.dialplan.closed import BUILTIN_CLOSED
 from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Intent, Slot
 from callbot.dialplan.model import BUILTIN_CLARIFY, BusinessHours, Dialplan, NoMatch
-from callbot.dialplan.normalize import base_language, content_words
+from callbot.dialplan.normalize import base_language, matching_words
 from callbot.dialplan.templates import (
     CALL_VARIABLES,
     CALLBACK_NUMBER,
@@ -48,7 +48,7 @@ def check_dialplan(dialplan: Dialplan) -> list[Issue]:
     issues += [*_slot_issues(dialplan), *_hook_issues(dialplan), *_transfer_issues(dialplan)]
     if dialplan.hours is not None:
         issues += _hours_issues(dialplan.hours, base_language(dialplan.language))
-    for path, text, allowed in _sentences(dialplan):
+    for path, text, allowed in sentences(dialplan):
         problem = template_problem(text, allowed)
         if problem:
             issues.append(Issue(path, problem))
@@ -69,7 +69,7 @@ def untranslated_issues(dialplan: Dialplan) -> list[Issue]:
     reasons agents read (a warning of ``dialplan check``: the guess may be wrong)."""
     if base_language(dialplan.language) != "fr":
         return []
-    texts = [(path, text) for path, text, _ in _sentences(dialplan)]
+    texts = [(path, text) for path, text, _ in sentences(dialplan)]
     if dialplan.no_match.reason != NoMatch.model_fields["reason"].default:  # the engine's code
         texts.append((("no_match", "reason"), dialplan.no_match.reason))
     for i, intent in enumerate(dialplan.intents):
@@ -108,7 +108,7 @@ def _example_issues(dialplan: Dialplan) -> Iterator[Issue]:
     owner: dict[tuple[str, ...], str] = {}
     for i, intent in enumerate(dialplan.intents):
         for j, example in enumerate(intent.examples):
-            words = content_words(example, dialplan.language)
+            words = matching_words(example, dialplan.language)
             path: FieldPath = ("intents", i, "examples", j)
             if not words:
                 yield Issue(path, "example has no meaningful word once filler words are removed")
@@ -119,8 +119,9 @@ def _example_issues(dialplan: Dialplan) -> Iterator[Issue]:
                 yield Issue(path, f"example says the same as one of intent {other!r}")
 
 
-def _sentences(dialplan: Dialplan) -> Iterator[tuple[FieldPath, str, frozenset[str]]]:
-    """Every sentence template of ``dialplan`` with the variables it may use."""
+def sentences(dialplan: Dialplan) -> Iterator[tuple[FieldPath, str, frozenset[str]]]:
+    """Every sentence template of ``dialplan`` with the variables it may use (also what
+    ``dialplan check`` renders to read its French)."""
     call = CALL_VARIABLES
     yield ("greeting",), dialplan.greeting, call
     yield ("goodbye",), dialplan.goodbye, call

@@ -25,7 +25,8 @@ from callbot.dialplan.model import BUILTIN_CLARIFY, Dialplan
 from callbot.dialplan.normalize import base_language, normalize_words
 from callbot.dialplan.slots import SlotCollector
 from callbot.dialplan.states import DialogState, Ended, Phase
-from callbot.dialplan.templates import french_elision, render
+from callbot.dialplan.templates import render
+from callbot.dialplan.wording import clarify_sentence
 from callbot.errors import DialplanError
 
 SUMMARY_UTTERANCE_CHARS = 160
@@ -103,9 +104,9 @@ class DialogContext:
         return bool(tail) and words[-len(tail) :] == tail
 
     def clarify_question(self, intent: Intent) -> Say:
-        values = {**self.variables, "intent_label": intent.spoken_label}
-        text = render(self.clarify.prompt, values)
-        return Say(french_elision(text) if self.dialplan.language.startswith("fr") else text)
+        """ "Vous voulez parler du suivi de vos remboursements, c'est bien ça ?" """
+        label, language = intent.spoken_label, self.dialplan.language
+        return Say(clarify_sentence(self.clarify.prompt, label, self.variables, language))
 
     def slot_vars(self) -> dict[str, str]:
         """Captured slots by name, in their spoken form."""

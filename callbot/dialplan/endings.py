@@ -97,11 +97,12 @@ def caller_done(
     says = dialog.says(lead, True, values)
     if audio and says:
         says = (Say(says[0].text, says[0].interruptible, audio), *says[1:])
-    if survey is not None and dialog.state.survey_score is None:
-        dialog.state.phase = InSurvey(reason)
-        return TurnResult((*says, *dialog.says([survey.prompt])), outcome)
     goodbye = dialog.says([dialog.dialplan.goodbye], False)
-    if says and dialog.says_goodbye(says[-1].text, goodbye[0].text):
+    goodbye_said = bool(says) and dialog.says_goodbye(says[-1].text, goodbye[0].text)
+    if survey is not None and dialog.state.survey_score is None:
+        dialog.state.phase = InSurvey(reason, goodbye_said)
+        return TurnResult((*says, *dialog.says([survey.prompt])), outcome)
+    if goodbye_said:
         goodbye = ()  # an answer that already ends with the goodbye: said once
     last = tuple(Say(s.text, False, s.audio) for s in says)
     return dialog.end((*last, *goodbye, Hangup(reason)), outcome)
@@ -204,7 +205,9 @@ class SurveyHandler(Handler[InSurvey]):
         survey = dialog.dialplan.survey
         assert survey is not None  # the only way into InSurvey
         dialog.state.survey_score = score
-        says = ([survey.thanks] if score is not None else []) + [dialog.dialplan.goodbye]
+        says = [survey.thanks] if score is not None else []
+        if not phase.goodbye_said:
+            says.append(dialog.dialplan.goodbye)
         logger.info("call %s: survey score %s", dialog.call_id, score)
         ended = dialog.end((*dialog.says(says, False), Hangup(phase.reason)), TurnOutcome.SURVEY)
         return replace(ended, survey_score=score)

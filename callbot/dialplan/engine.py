@@ -64,7 +64,8 @@ _IGNORED = TurnResult((), TurnOutcome.IGNORED, ended=True)
 def matcher_for(dialplan: Dialplan) -> IntentMatcher:
     """The matcher index of ``dialplan``, built once and shared by its calls."""
     examples = {intent.id: intent.examples for intent in dialplan.intents}
-    return IntentMatcher(examples, dialplan.language)
+    negatives = {intent.id: intent.negative_examples for intent in dialplan.intents}
+    return IntentMatcher(examples, dialplan.language, negatives)
 
 
 class DialogEngine:

@@ -117,9 +117,14 @@ class Intent(StrictModel):
     id: Name
     examples: tuple[Text, ...] = Field(min_length=1)
     """Ways a caller may say it; more and more varied examples match better."""
+    negative_examples: tuple[Text, ...] = ()
+    """Phrasings that share this intent's words but ask something else ("je n'ai jamais
+    reçu ma carte Vitale" for a lost card): when one fits what the caller said better
+    than the examples do, this intent is held back."""
     label: Text | None = None
-    """Short name used in the clarification question ("votre attestation de droits");
-    the first example when absent."""
+    """Noun phrase naming the request, for the clarification question ("votre
+    attestation de droits", "le suivi de vos remboursements": "parler de le suivi" is
+    said "parler du suivi"); the first example when absent (``dialplan check`` warns)."""
     answer: Text | None = None
     """What the bot says; when absent, ``then: transfer`` says the default handover and
     ``then: hangup`` the goodbye sentence."""

@@ -165,9 +165,12 @@ class FollowUp(StrictModel):
 
 
 class Matching(StrictModel):
-    high: float = Field(default=0.65, ge=0.0, le=1.0)
+    """Thresholds on the matcher's confidence; ``callbot dialplan accuracy --calibrate``
+    suggests them from the dialplan's held-out set."""
+
+    high: float = Field(default=0.55, ge=0.0, le=1.0)
     """Confidence from which the best intent is answered directly."""
-    low: float = Field(default=0.45, ge=0.0, le=1.0)
+    low: float = Field(default=0.30, ge=0.0, le=1.0)
     """Confidence from which the bot asks whether it understood; below, no match."""
 
 

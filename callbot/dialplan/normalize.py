@@ -8,6 +8,15 @@ also drops the small words and telephone fillers ("euh", "bonjour", "je voudrais
 that say nothing about *why* someone calls, so the matcher weighs only the words
 that do.
 
+Letters said one by one are one word: "c s s", "C.S.S." and "CSS" all give ``css``,
+"c 2 s" and "c deux s" give ``c2s``, and a code of letters around digits stays whole
+("C2S" is not "c", "deux", "s", which would match "invalidité catégorie deux").
+
+Politeness and closing words ("merci", "c'est tout", "thanks") say nothing about a
+topic but everything about a goodbye: :func:`matching_words` keeps them, marked weak
+(:func:`weak_words`), so the matcher can weigh them little; :func:`content_words`
+drops them.
+
 The word lists are written without accents because they are compared after
 accent stripping.
 """
@@ -22,9 +31,26 @@ from num2words import num2words
 
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'", "`": "'", "´": "'", "‘": "'"})
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
-_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[^\W\d])|(?<=[^\W\d])(?=\d)")
+_DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 _DIGITS = re.compile(r"\d+")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
+_DOTTED = re.compile(r"\b[a-z](?:\.[a-z])+\b\.?")
+"""``c.s.s.``: an acronym written with dots."""
+_CODE = re.compile(r"[a-z]+\d+[a-z]+")
+"""``c2s``, ``b2b``: letters around digits, said as one name."""
+MAX_CODE_CHARS = 6
+
+_ONE_LETTER_WORDS = {"fr": frozenset("ay"), "en": frozenset("ai")}
+"""Letters that are words of their own ("il y a"): not taken for spelled letters
+unless two other letters are spelled with them ("a m e")."""
+
+_DIGIT_NAMES = {
+    lang: {name: str(digit) for digit, name in enumerate(names.split())}
+    for lang, names in (
+        ("fr", "zero un deux trois quatre cinq six sept huit neuf"),
+        ("en", "zero one two three four five six seven eight nine"),
+    )
+}
 
 MAX_SPOKEN_DIGITS = 4
 """Digit runs up to this length become words ("15" -> "quinze"); longer runs
@@ -38,10 +64,11 @@ _FRENCH_STOPWORDS = frozenset(
     il ils j je l la le les leur leurs lui m ma me mes moi mon n ne ni nos notre nous on ont ou
     par pas pour qu que quel quelle qui quoi s sa se ses si son sont suis sur t ta te tes toi
     ton tu un une vos votre vous y
-    ah alors allo bah ben bien bon bonjour bonsoir donc euh heu hein hum madame mademoiselle
-    merci monsieur non oh oui ouais plait svp voila
+    ah alors allo bah ben bien bonjour bonsoir donc euh heu hein hum madame mademoiselle
+    monsieur non oh oui ouais plait svp voila
+    cest jai nai nest quil quils quon jen jy sil sest lai cetait jetais
     aujourd aussi avais aurais beaucoup cet chez dedans deja demain depuis dois doit encore
-    faudrait faut fois hier hui ici juste quand sera serai serait tous tout toute toutes
+    faudrait faut fois hier hui ici juste quand sera serai serait tous toute toutes
     toujours tres trop va vais vas viens vient
     aimerais aimerait appelle appelais comment desire desirerais faire fais fait peux pourrais
     pouvez pourriez puis savoir souhaite souhaiterais souhaitais veux veut voudrais voudrait
@@ -55,7 +82,7 @@ _ENGLISH_STOPWORDS = frozenset(
     had has have he her him his how i if in is it its just ll m me my of on or our please re s
     she so some t that the their them there they this to us ve was we were what will with would
     you your
-    hello hey hi no ok okay oh uh um er well thanks thank yeah yes
+    hello hey hi no oh uh um er well yeah yes
     like need want wanna trying try help
     again already also all been being going gonna got just really since still today too very
     yesterday
@@ -65,6 +92,11 @@ _ENGLISH_STOPWORDS = frozenset(
 )
 
 _STOPWORDS = {"fr": _FRENCH_STOPWORDS, "en": _ENGLISH_STOPWORDS}
+
+_WEAK_WORDS = {
+    "fr": frozenset("bon bonne ciao merci ok okay parfait plus salut super tout".split()),  # noqa: SIM905
+    "en": frozenset("alright all bye cheers fine good great ok okay thank thanks".split()),  # noqa: SIM905
+}
 
 
 def base_language(language: str) -> str:
@@ -88,24 +120,77 @@ def _number_words(digits: str, lang: str) -> str:
 
 
 def normalize_words(text: str, language: str) -> tuple[str, ...]:
-    """All words of ``text``, lowercased, without accents or punctuation, numbers spelled.
+    """All words of ``text``, lowercased, without accents or punctuation, numbers spelled,
+    spelled letters joined (see the module docstring).
 
     French elided articles become words of their own ("l'adresse" -> "l", "adresse"),
     which the stop-word list then removes.
     """
     lang = base_language(language)
-    lowered = text.casefold().translate(_APOSTROPHES)
-    spaced = _DIGIT_LETTER.sub(" ", lowered)
-    spelled = _DIGITS.sub(lambda m: " " + _number_words(m.group(), lang) + " ", spaced)
-    plain = strip_accents(spelled)
-    return tuple(_NOT_WORD.sub(" ", plain).split())
+    plain = strip_accents(text.casefold().translate(_APOSTROPHES))
+    plain = _DOTTED.sub(lambda m: m.group().replace(".", ""), plain)
+    words: list[str] = []
+    for token in _join_spelled(_NOT_WORD.sub(" ", plain).split(), lang):
+        if token.isalpha() or (len(token) <= MAX_CODE_CHARS and _CODE.fullmatch(token)):
+            words.append(token)
+            continue
+        spaced = _DIGIT_LETTER.sub(" ", token)
+        spelled = _DIGITS.sub(lambda m: " " + _number_words(m.group(), lang) + " ", spaced)
+        words += _NOT_WORD.sub(" ", strip_accents(spelled)).split()
+    return tuple(words)
 
 
-def content_words(text: str, language: str) -> tuple[str, ...]:
-    """The words of ``text`` that carry meaning: normalised, stop words removed, no repeats."""
+def _join_spelled(tokens: list[str], lang: str) -> list[str]:
+    """Runs of single letters as one word ("c s s" -> "css", "c deux s" -> "c2s")."""
+    one_letter_words = _ONE_LETTER_WORDS.get(lang, frozenset())
+    digits = _DIGIT_NAMES.get(lang, {})
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and (_is_letter(tokens[j]) or _digit(tokens[j], digits)):
+            j += 1
+        run = tokens[i:j]
+        while run and not _is_letter(run[-1]):  # digits only between letters
+            run.pop()
+        letters = [t for t in run if _is_letter(t) and t not in one_letter_words]
+        if len(letters) >= 2 and _is_letter(run[0]):
+            out.append("".join(_digit(t, digits) or t for t in run))
+            i += len(run)
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _is_letter(token: str) -> bool:
+    return len(token) == 1 and "a" <= token <= "z"
+
+
+def _digit(token: str, names: dict[str, str]) -> str | None:
+    """``"2"`` or ``"deux"`` as ``"2"``; None for anything else."""
+    if len(token) == 1 and token.isdigit():
+        return token
+    return names.get(token)
+
+
+def weak_words(language: str) -> frozenset[str]:
+    """Politeness and closing words: kept by :func:`matching_words`, to weigh little."""
+    return _WEAK_WORDS.get(base_language(language), frozenset())
+
+
+def matching_words(text: str, language: str) -> tuple[str, ...]:
+    """The words the matcher compares: content words and weak words, no repeats."""
     stopwords = _STOPWORDS.get(base_language(language), frozenset())
     seen: dict[str, None] = {}
     for word in normalize_words(text, language):
         if word not in stopwords:
             seen.setdefault(word)
     return tuple(seen)
+
+
+def content_words(text: str, language: str) -> tuple[str, ...]:
+    """The words of ``text`` that carry meaning: normalised, stop words and weak words
+    removed, no repeats."""
+    weak = weak_words(language)
+    return tuple(w for w in matching_words(text, language) if w not in weak)

@@ -69,6 +69,9 @@ class InSurvey:
 
     reason: str
     """Hang-up reason once the question is answered."""
+    goodbye_said: bool = False
+    """The answer before the question already ended with the goodbye sentence: it is
+    not said again after the score."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ never as ``$name`` read aloud.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from string import Template
 
@@ -48,15 +47,6 @@ def template_problem(text: str, allowed: frozenset[str]) -> str | None:
         names = ", ".join(f"${name}" for name in unknown)
         return f"unknown variable {names} (allowed: {', '.join(sorted(allowed))})"
     return None
-
-
-_ELIDED = re.compile(r"\b([dDlLjJ]e|[qQ]ue) ([aeiouyàâäéèêëîïôöûüœAEIOUYÀÂÉÈÊÎÔÛ])")
-
-
-def french_elision(text: str) -> str:
-    """Elide where a filled template put a vowel after ``de``, ``le``, ``je``, ``que``
-    ("parler de une réclamation" -> "parler d'une réclamation")."""
-    return _ELIDED.sub(lambda m: f"{m.group(1)[:-1]}'{m.group(2)}", text)
 
 
 def render(text: str, values: Mapping[str, str]) -> str:

@@ -213,7 +213,7 @@ class TestClarification:
 
 class TestMisunderstanding:
     def test_no_match_reprompts_then_transfers(self, engine: DialogEngine) -> None:
-        first = engine.on_utterance("je cherche un plombier pour ma cuisine")
+        first = engine.on_utterance("je voudrais commander une pizza")
         assert first.outcome is TurnOutcome.NO_MATCH and first.intent is None
         assert texts(first)[0].startswith("Excusez-moi, je n'ai pas compris")
         second = engine.on_utterance("quel temps fait-il")

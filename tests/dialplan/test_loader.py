@@ -46,7 +46,7 @@ class TestStarterDialplans:
         dp = parse_dialplan(MINIMAL_YAML)
         assert dp.voice is None
         assert dp.on_error == "transfer"
-        assert (dp.matching.low, dp.matching.high) == (0.45, 0.65)
+        assert (dp.matching.low, dp.matching.high) == (0.30, 0.55)
         assert dp.no_match.reason == "not understood"
 
     def test_models_are_frozen(self) -> None:

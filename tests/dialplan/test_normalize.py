@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from callbot.dialplan.normalize import base_language, content_words, normalize_words
+from callbot.dialplan.normalize import (
+    base_language,
+    content_words,
+    matching_words,
+    normalize_words,
+    weak_words,
+)
 
 
 def test_case_accents_punctuation() -> None:
@@ -48,3 +54,33 @@ def test_unknown_language_keeps_words() -> None:
 
 def test_base_language() -> None:
     assert [base_language(t) for t in ("fr-FR", "en_US", "EN")] == ["fr", "en", "en"]
+
+
+def test_spelled_letters_are_one_word() -> None:
+    assert normalize_words("je suis en a l d", "fr-FR") == ("je", "suis", "en", "ald")
+    assert normalize_words("la C.S.S.", "fr-FR") == ("la", "css")
+    assert normalize_words("a m e", "fr-FR") == ("ame",)  # "a" with two other letters
+    assert normalize_words("the v p n", "en-US") == ("the", "vpn")
+
+
+def test_letters_around_digits_stay_one_name() -> None:
+    for said in ("C2S", "c 2 s", "c deux s"):
+        assert normalize_words(said, "fr-FR") == ("c2s",), said
+    assert normalize_words("la 4G", "fr-FR") == ("la", "quatre", "g")
+
+
+def test_words_of_one_letter_are_not_spelled_letters() -> None:
+    assert normalize_words("il y a", "fr-FR") == ("il", "y", "a")
+    assert normalize_words("n'a pas", "fr-FR") == ("n", "a", "pas")
+    assert normalize_words("vitamine c 2 fois", "fr-FR") == ("vitamine", "c", "deux", "fois")
+
+
+def test_weak_words_kept_for_matching_only() -> None:
+    assert matching_words("c'est tout merci", "fr-FR") == ("tout", "merci")
+    assert content_words("c'est tout merci", "fr-FR") == ()
+    assert "thanks" in weak_words("en-US")
+    assert weak_words("de-DE") == frozenset()
+
+
+def test_glued_elisions_are_stop_words() -> None:
+    assert content_words("jai perdu cest ma carte", "fr-FR") == ("perdu", "carte")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callbot.dialplan import DialogEngine, Hangup, Transfer, TurnOutcome
+from callbot.dialplan import DialogEngine, Hangup, Transfer, TurnOutcome, parse_dialplan
+from tests.dialplan.conftest import MINIMAL_YAML
 from tests.dialplan.flows import OPEN, engine_at, texts
 
 
@@ -49,3 +50,22 @@ def test_not_asked_before_a_transfer() -> None:
     turn = engine_at(OPEN).on_dtmf("0")
     assert isinstance(turn.actions[-1], Transfer)
     assert "Notez" not in " ".join(texts(turn))
+
+
+def test_an_answer_that_said_goodbye_is_not_followed_by_another() -> None:
+    text = MINIMAL_YAML.replace(
+        "goodbye: Au revoir.",
+        "goodbye: Merci de votre appel. Au revoir.\n"
+        "survey:\n  prompt: Notez-nous de 1 à 5.\n  thanks: Merci pour votre note.",
+    ) + (
+        "  - id: fin\n    examples: [au revoir]\n    answer: Très bien, au revoir.\n"
+        "    then: hangup\n"
+    )
+    for last in ("4", None):
+        engine = DialogEngine(parse_dialplan(text))
+        engine.start()
+        asked = engine.on_utterance("au revoir")
+        assert texts(asked) == ["Très bien, au revoir.", "Notez-nous de 1 à 5."]
+        turn = engine.on_dtmf(last) if last else engine.on_no_input()
+        assert turn.ended
+        assert texts(turn) == (["Merci pour votre note."] if last else [])

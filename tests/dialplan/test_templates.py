@@ -28,11 +28,3 @@ def test_invalid_placeholder() -> None:
 def test_render_fills_and_blanks_missing() -> None:
     text = "Numéro $caller_number, appel ${call_id}, $$5"
     assert render(text, {"caller_number": "0612"}) == "Numéro 0612, appel , $5"
-
-
-def test_french_elision_after_filling() -> None:
-    from callbot.dialplan.templates import french_elision
-
-    assert french_elision("parler de une réclamation") == "parler d'une réclamation"
-    assert french_elision("le accueil, que il, de la carte") == "l'accueil, qu'il, de la carte"
-    assert french_elision("de votre attestation") == "de votre attestation"

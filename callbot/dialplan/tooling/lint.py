@@ -12,7 +12,10 @@ the whole file or its test set:
 * sentences and transfer reasons of a French dialplan that read as English (warning:
   :func:`~callbot.dialplan.checks.untranslated_issues`);
 * test-set phrasings that copy or nearly copy an example (error: the measured
-  accuracy would be a lie), name an unknown intent (error), or are too few (warning).
+  accuracy would be a lie), name an unknown intent (error), or are too few (warning);
+* French that does not read right in any sentence the bot says, rendered, and in the
+  clarification question for every intent (:mod:`callbot.dialplan.wording`): a label
+  that is not a noun phrase, "de le" left uncontracted (warnings).
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
 from callbot.dialplan import Dialplan, find_problems
-from callbot.dialplan.checks import untranslated_issues
-from callbot.dialplan.normalize import content_words
+from callbot.dialplan.checks import sentences, untranslated_issues
+from callbot.dialplan.model import BUILTIN_CLARIFY
+from callbot.dialplan.normalize import base_language, matching_words
+from callbot.dialplan.templates import render
 from callbot.dialplan.tooling.testset import TestSet, default_testset_path, load_testset
+from callbot.dialplan.wording import clarify_sentence, label_problem, wording_problems
 from callbot.dialplan.yamlpos import compose, position
 from callbot.errors import DialplanError
 
@@ -87,13 +93,15 @@ def lint_file(path: Path, testset: Path | None = None) -> list[Finding]:
     examples = _examples(dialplan, root)
     findings = [*_near_duplicates(examples, source), *_menu_findings(dialplan, root, source)]
     findings += _queue_findings(dialplan, root, source)
+    findings += _wording_findings(dialplan, root, source)
     findings += [
         Finding(source, *position(root, list(issue.path)), issue.message, "warning")
         for issue in untranslated_issues(dialplan)
     ]
     testset = testset or default_testset_path(path)
     if testset.exists():
-        findings += lint_testset(dialplan, examples, testset)
+        negatives = _examples(dialplan, root, "negative_examples")
+        findings += lint_testset(dialplan, [*examples, *negatives], testset)
     return sorted(findings, key=lambda f: (f.source, f.line, f.column))
 
 
@@ -130,7 +138,7 @@ def _copies(
     dialplan: Dialplan, examples: Sequence[_Example], testset: TestSet
 ) -> Iterator[Finding]:
     """Test phrasings whose content words (nearly) equal an example's."""
-    cases = [c for c in testset.cases if content_words(c.text, dialplan.language)]
+    cases = [c for c in testset.cases if matching_words(c.text, dialplan.language)]
     if not cases or not examples:
         return
     words = [_key(c.text, dialplan.language) for c in cases]
@@ -149,11 +157,12 @@ def _copies(
             )
 
 
-def _examples(dialplan: Dialplan, root: yaml.Node) -> list[_Example]:
+def _examples(dialplan: Dialplan, root: yaml.Node, field: str = "examples") -> list[_Example]:
+    """The examples (or, with ``field="negative_examples"``, the negative examples)."""
     found = []
     for i, intent in enumerate(dialplan.intents):
-        for j, text in enumerate(intent.examples):
-            line, column = position(root, ["intents", i, "examples", j])
+        for j, text in enumerate(getattr(intent, field)):
+            line, column = position(root, ["intents", i, field, j])
             found.append(_Example(intent.id, _key(text, dialplan.language), line, column))
     return found
 
@@ -206,8 +215,32 @@ def _queue_findings(dialplan: Dialplan, root: yaml.Node, source: str) -> Iterato
             yield Finding(source, *where, f"queue {queue!r} is not declared in 'queues'")
 
 
+_NO_LABEL = "no label: the clarification question names the intent by its first example"
+
+
+def _wording_findings(dialplan: Dialplan, root: yaml.Node, source: str) -> Iterator[Finding]:
+    """Every sentence rendered (variables as a neutral word, the clarification question
+    with each intent's label) and read for French that does not read right."""
+    language = dialplan.language
+    for path, text, allowed in sentences(dialplan):
+        rendered = render(text, dict.fromkeys(allowed, "X"))
+        for issue in wording_problems(rendered, language):
+            yield Finding(source, *position(root, list(path)), issue, "warning")
+    clarify = dialplan.clarify or BUILTIN_CLARIFY.get(base_language(language))
+    for i, intent in enumerate(dialplan.intents):
+        where = position(root, ["intents", i, "label" if intent.label else "id"])
+        if intent.label is None:
+            yield Finding(source, *where, _NO_LABEL, "warning")
+        elif (not_a_noun := label_problem(intent.label, language)) is not None:
+            yield Finding(source, *where, not_a_noun, "warning")
+        if clarify is not None:
+            question = clarify_sentence(clarify.prompt, intent.spoken_label, {}, language)
+            for issue in wording_problems(question, language):
+                yield Finding(source, *where, f"{question!r}: {issue}", "warning")
+
+
 def _key(text: str, language: str) -> str:
-    return " ".join(sorted(content_words(text, language)))
+    return " ".join(sorted(matching_words(text, language)))
 
 
 _POSITION = re.compile(r"^(?P<source>.*?):(?P<line>\d+):(?P<column>\d+): (?P<message>.*)$")

@@ -27,9 +27,13 @@ EXTENSIONS_CONF = """\
 CALLBOT_FALLBACK_QUEUE = accueil
 """
 
-WITH_FRAUD = MINIMAL_YAML + (
+LABELLED = MINIMAL_YAML.replace(
+    "    answer: Votre", "    label: votre attestation\n    answer: Votre"
+)
+WITH_FRAUD = LABELLED + (
     "  - id: fraude\n"
     "    examples: [on a volé ma carte]\n"
+    "    label: le vol de votre carte\n"
     "    then: transfer\n"
     "    transfer:\n"
     "      queue: fraude\n"
@@ -52,9 +56,9 @@ def test_undefined_queue_points_at_the_name(tmp_path: Path, asterisk_dir: Path) 
     plan = write(tmp_path / "plan.yaml", WITH_FRAUD)
     (finding,) = queue_findings(plan, load_asterisk_queues(asterisk_dir))
     assert str(finding) == (
-        f"{plan}:23:14: queue 'fraude' is not defined in {asterisk_dir}/queues.conf"
+        f"{plan}:25:14: queue 'fraude' is not defined in {asterisk_dir}/queues.conf"
     )
-    assert WITH_FRAUD.splitlines()[22][13:] == "fraude"
+    assert WITH_FRAUD.splitlines()[24][13:] == "fraude"
 
 
 def test_templates_and_general_are_not_queues(tmp_path: Path, asterisk_dir: Path) -> None:
@@ -112,7 +116,7 @@ class TestCommand:
         plan = write(tmp_path / "plan.yaml", WITH_FRAUD)
         assert main(["dialplan", "check", str(plan), "--asterisk-dir", str(asterisk_dir)]) == 1
         out = capsys.readouterr().out
-        assert f"{plan}:23:14: queue 'fraude' is not defined in {asterisk_dir}/queues.conf" in out
+        assert f"{plan}:25:14: queue 'fraude' is not defined in {asterisk_dir}/queues.conf" in out
         assert out.splitlines()[-1] == "1 file(s): 1 error(s), 0 warning(s)"
 
     def test_default_dir_is_relative_to_cwd(

@@ -10,11 +10,17 @@ from callbot.dialplan.tooling.lint import lint_file
 from tests.dialplan.conftest import MINIMAL_YAML
 from tests.dialplan.tooling.conftest import SHIPPED
 
+LABELLED = MINIMAL_YAML.replace(
+    "    answer: Votre", "    label: votre attestation de droits\n    answer: Votre"
+)
+"""The minimal dialplan with a label: "dialplan check" warns about an intent without one."""
+
 TWO_INTENTS = (
-    MINIMAL_YAML
+    LABELLED
     + """\
   - id: carte
     examples: [j'ai perdu ma carte vitale]
+    label: la perte de votre carte Vitale
     answer: Déclarez la perte.
 """
 )
@@ -66,7 +72,8 @@ def test_menu_announces_a_missing_digit(tmp_path: Path) -> None:
 
 def test_near_duplicate_examples_across_intents(tmp_path: Path) -> None:
     text = TWO_INTENTS + (
-        "  - id: carte_bis\n    examples: [on a perdu la carte vital]\n    answer: Autre chose.\n"
+        "  - id: carte_bis\n    examples: [on a perdu la carte vital]\n"
+        "    label: une autre perte\n    answer: Autre chose.\n"
     )
     findings = lint_file(write(tmp_path, text))
     assert len(findings) == 1
@@ -116,3 +123,39 @@ def test_english_in_a_french_dialplan_is_a_warning_at_its_line(tmp_path: Path) -
         f"{path}:13:10: warning: reads as English (thank, you, for, goodbye) in a fr-FR "
         "dialplan: translate it"
     )
+
+
+def test_label_that_is_not_a_noun_phrase(tmp_path: Path) -> None:
+    text = LABELLED.replace("label: votre attestation de droits", "label: parler d'attestation")
+    (finding,) = lint_file(write(tmp_path, text))
+    assert finding.severity == "warning"
+    assert (finding.line, finding.column) == (18, 12)
+    assert "'de parler d'attestation'" in finding.message
+
+
+def test_missing_label(tmp_path: Path) -> None:
+    (finding,) = lint_file(write(tmp_path, MINIMAL_YAML))
+    assert finding.severity == "warning" and finding.message.startswith("no label")
+    assert (finding.line, finding.column) == (16, 9)
+
+
+def test_bad_contraction_in_a_rendered_sentence(tmp_path: Path) -> None:
+    text = LABELLED.replace("Au revoir.", "Merci de le rappel de ${caller_number}.")
+    (finding,) = lint_file(write(tmp_path, text))
+    assert (finding.line, finding.column, finding.severity) == (13, 10, "warning")
+    assert finding.message == "'de le' is said 'du' (unless 'le' is a pronoun)"
+
+
+def test_test_set_copying_a_negative_example(tmp_path: Path) -> None:
+    plan = write(
+        tmp_path,
+        TWO_INTENTS.replace(
+            "    label: la perte",
+            "    negative_examples: [ma carte vitale ne marche plus]\n    label: la perte",
+        ),
+    )
+    testset = write(tmp_path, "intents:\n  carte: [la carte vitale ne marche plus]\n", "held.yaml")
+    findings = [f for f in lint_file(plan, testset) if f.severity == "error"]
+    assert [f.message for f in findings] == [
+        "held-out phrasing copies an example of 'carte' (line 22): write another one"
+    ]
