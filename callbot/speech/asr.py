@@ -179,9 +179,16 @@ class WhisperAsr:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.settings.timeout_s):
-                job = await loop.run_in_executor(self._features, self._prepare, pcm, language)
+                self._batcher.announce()  # a batch may wait for it while its features compute
+                try:
+                    job = await loop.run_in_executor(self._features, self._prepare, pcm, language)
+                except BaseException:
+                    self._batcher.retract()
+                    raise
                 priority = Priority.EARLY if early else Priority.FINAL
-                future = self._batcher.submit(job, group=job.window_s, priority=priority)
+                future = self._batcher.submit(
+                    job, group=job.window_s, priority=priority, announced=True
+                )
                 decoded = await asyncio.wrap_future(future)
         except TimeoutError as exc:
             raise AsrTimeout(f"recognition took over {self.settings.timeout_s} s") from exc

@@ -9,8 +9,10 @@ decodes never block the event loop.
 The rules:
 
 - requests are grouped by encoder window (a batch is one tensor);
-- a group becomes due when it fills ``max_batch`` or when its oldest request has
-  waited ``gather_s``: gathering never delays a request by more than that;
+- a group becomes due when it fills ``max_batch``, when no other request is on its
+  way (announced: being prepared, e.g. its features computed), or when its oldest
+  request has waited ``gather_s``: gathering never delays a request by more than that,
+  and not at all when nothing could join;
 - final utterances go before speculative (early) ones, in a batch and between groups,
   so early decodes never starve final ones.
 """
@@ -60,12 +62,32 @@ class BatchQueue(Generic[T]):
 
     gather_s: float
     max_batch: int
+    incoming: int = 0
+    """Requests announced and not yet submitted: worth waiting for."""
     _groups: dict[float, list[Pending[T]]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return sum(len(group) for group in self._groups.values())
 
-    def submit(self, item: T, *, group: float, priority: Priority, now_s: float) -> Pending[T]:
+    def announce(self) -> None:
+        """A request is on its way (submitted later with ``announced=True``)."""
+        self.incoming += 1
+
+    def retract(self) -> None:
+        """An announced request will not come after all."""
+        self.incoming -= 1
+
+    def submit(
+        self,
+        item: T,
+        *,
+        group: float,
+        priority: Priority,
+        now_s: float,
+        announced: bool = False,
+    ) -> Pending[T]:
+        if announced:
+            self.incoming -= 1
         pending = Pending(item, group, priority, now_s)
         self._groups.setdefault(group, []).append(pending)
         return pending
@@ -82,19 +104,12 @@ class BatchQueue(Generic[T]):
 
     def due_at(self) -> float | None:
         """When the next batch is due (a time already past: now); None when empty."""
-        times = [
-            -float("inf") if len(group) >= self.max_batch else self._oldest(group) + self.gather_s
-            for group in self._groups.values()
-        ]
+        times = [self._due_at(group) for group in self._groups.values()]
         return min(times, default=None)
 
     def take(self, now_s: float) -> list[Pending[T]]:
         """The next batch to run, best first; empty when none is due yet."""
-        due = [
-            group
-            for group in self._groups.values()
-            if len(group) >= self.max_batch or self._oldest(group) + self.gather_s <= now_s
-        ]
+        due = [group for group in self._groups.values() if self._due_at(group) <= now_s]
         if not due:
             return []
         best = min(due, key=lambda group: min(p.rank for p in group))
@@ -106,9 +121,10 @@ class BatchQueue(Generic[T]):
             del self._groups[batch[0].group]
         return batch
 
-    @staticmethod
-    def _oldest(group: list[Pending[T]]) -> float:
-        return min(p.submitted_s for p in group)
+    def _due_at(self, group: list[Pending[T]]) -> float:
+        if len(group) >= self.max_batch or self.incoming <= 0:
+            return -float("inf")
+        return min(p.submitted_s for p in group) + self.gather_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,13 +177,32 @@ class Batcher(Generic[T, R]):
         with self._ready:
             return len(self._queue)
 
-    def submit(self, item: T, *, group: float, priority: Priority) -> Future[Decoded[R]]:
+    def announce(self) -> None:
+        """A request is being prepared: a batch due now may wait (``gather_s`` at most)
+        for it. Follow with ``submit(..., announced=True)`` or :meth:`retract`."""
+        with self._ready:
+            self._queue.announce()
+
+    def retract(self) -> None:
+        with self._ready:
+            self._queue.retract()
+            self._ready.notify()
+
+    def submit(
+        self, item: T, *, group: float, priority: Priority, announced: bool = False
+    ) -> Future[Decoded[R]]:
         future: Future[Decoded[R]] = Future()
         with self._ready:
             if self._closed:
+                if announced:
+                    self._queue.retract()
                 raise RuntimeError("batcher closed")
             pending = self._queue.submit(
-                (item, future), group=group, priority=priority, now_s=self._clock()
+                (item, future),
+                group=group,
+                priority=priority,
+                now_s=self._clock(),
+                announced=announced,
             )
             self._ready.notify()
         future.add_done_callback(lambda f: self._withdraw(f, pending))

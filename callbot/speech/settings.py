@@ -32,9 +32,10 @@ class AsrSettings:
     """Utterances decoded together at most (one encoder and one decoder call for all).
     8 on a CPU; 32-64 on a GPU (memory permitting: check ``benchmarks/gpu.py``)."""
     batch_window_ms: float = 20.0
-    """How long a decode waits for utterances of other calls to join its batch. It is
-    the most gathering adds to any turn; while a batch runs, the next one gathers by
-    itself. 0: no waiting."""
+    """How long a decode may wait for utterances of other calls already on their way
+    (features being computed) to join its batch: the most gathering adds to a turn, and
+    nothing is waited for when none is coming. While a batch runs, the next one gathers
+    by itself. 0: no waiting."""
     max_pending: int = 8
     """Utterances allowed to wait for recognition before new ones are refused. On a GPU
     raise it with ``max_batch`` (about twice ``max_batch``)."""

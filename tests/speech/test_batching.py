@@ -15,21 +15,45 @@ def items(batch: list) -> list:
 
 
 class TestBatchQueue:
-    def test_a_lone_request_waits_the_gathering_window_and_no_longer(self) -> None:
+    def test_with_nothing_on_its_way_a_request_does_not_wait(self) -> None:
         queue: BatchQueue[str] = BatchQueue(gather_s=0.02, max_batch=8)
         queue.submit("a", group=5.0, priority=FINAL, now_s=10.0)
-        assert queue.due_at() == pytest.approx(10.02)
-        assert queue.take(10.019) == []
-        assert items(queue.take(10.02)) == ["a"]
+        assert items(queue.take(10.0)) == ["a"]
         assert len(queue) == 0 and queue.due_at() is None
+
+    def test_a_request_waits_for_announced_ones_the_gathering_window_at_most(self) -> None:
+        queue: BatchQueue[str] = BatchQueue(gather_s=0.02, max_batch=8)
+        for _ in range(3):
+            queue.announce()
+        queue.submit("a", group=5.0, priority=FINAL, now_s=10.0, announced=True)
+        assert queue.due_at() == pytest.approx(10.02)
+        assert queue.take(10.01) == []
+        queue.submit("b", group=5.0, priority=FINAL, now_s=10.01, announced=True)
+        assert queue.take(10.019) == []
+        assert items(queue.take(10.02)) == ["a", "b"]  # the third is late: not waited for
+
+    def test_the_last_announced_request_arriving_or_withdrawn_ends_the_wait(self) -> None:
+        queue: BatchQueue[str] = BatchQueue(gather_s=60.0, max_batch=8)
+        queue.announce()
+        queue.announce()
+        queue.submit("a", group=5.0, priority=FINAL, now_s=0.0, announced=True)
+        queue.retract()
+        assert items(queue.take(0.0)) == ["a"]
+        queue.announce()
+        queue.submit("b", group=5.0, priority=FINAL, now_s=1.0)
+        assert queue.take(1.0) == []
+        queue.submit("c", group=5.0, priority=FINAL, now_s=1.5, announced=True)
+        assert items(queue.take(1.5)) == ["b", "c"]
 
     def test_a_full_group_is_due_at_once(self) -> None:
         queue: BatchQueue[int] = BatchQueue(gather_s=60.0, max_batch=3)
+        for _ in range(5):
+            queue.announce()
         for n in range(4):
-            queue.submit(n, group=5.0, priority=FINAL, now_s=1.0)
+            queue.submit(n, group=5.0, priority=FINAL, now_s=1.0, announced=True)
         assert queue.due_at() == float("-inf")
         assert items(queue.take(1.0)) == [0, 1, 2]
-        assert queue.take(1.0) == []  # the fourth waits for its own window
+        assert queue.take(1.0) == []  # the fourth waits for the fifth, a minute at most
         assert items(queue.take(61.0)) == [3]
 
     def test_a_batch_holds_one_window_only(self) -> None:
@@ -103,8 +127,20 @@ class TestBatcher:
     def test_a_full_batch_does_not_wait_for_the_gathering_window(self) -> None:
         decode = Recorder()
         batcher: Batcher[str, str] = Batcher(decode, gather_s=3600.0, max_batch=2)
-        futures = [batcher.submit(t, group=5.0, priority=FINAL) for t in ("a", "b")]
+        for _ in range(3):
+            batcher.announce()
+        futures = [batcher.submit(t, group=5.0, priority=FINAL, announced=True) for t in ("a", "b")]
         assert [result(f).result for f in futures] == ["A", "B"]
+        batcher.close()
+
+    def test_a_batch_waiting_for_an_announced_request_leaves_when_it_is_retracted(self) -> None:
+        decode = Recorder()
+        batcher: Batcher[str, str] = Batcher(decode, gather_s=3600.0, max_batch=8)
+        batcher.announce()
+        waiting = batcher.submit("a", group=5.0, priority=FINAL)
+        assert not waiting.done() and batcher.waiting == 1
+        batcher.retract()
+        assert result(waiting).result == "A"
         batcher.close()
 
     def test_a_final_turn_overtakes_waiting_early_ones(self) -> None:
@@ -147,6 +183,7 @@ class TestBatcher:
 
     def test_close_cancels_what_still_waits(self) -> None:
         batcher: Batcher[str, str] = Batcher(Recorder(), gather_s=3600.0, max_batch=8)
+        batcher.announce()  # keeps the batch gathering
         waiting = batcher.submit("never", group=5.0, priority=FINAL)
         batcher.close()
         with pytest.raises(CancelledError):
