@@ -5,7 +5,7 @@ the rules of the record live there (the first outcome wins; the first audio of a
 is its latency's end; a barge-in cuts the answer that was playing). Who reports what:
 
 * the dialog opens the turns and says what each amounted to (:meth:`CallJournal.new_turn`,
-  :meth:`~CallJournal.turn_decided`, :meth:`~CallJournal.hook_answered`);
+  :meth:`~CallJournal.turn_decided`: the engine's verdict, back-office status included);
 * the line output, what left for the line (:meth:`~CallJournal.bot_audio_out`,
   :meth:`~CallJournal.barged_in`);
 * the call's ending, how the call ended (:meth:`~CallJournal.finish` and its kin).
@@ -44,7 +44,10 @@ class TurnRecord:
     slots: list[str] = field(default_factory=list)
     """Names of the slots captured in this turn (values stay out of the record)."""
     hook_status: str | None = None
-    """Back-office look-up of this turn: ok, timeout, error, malformed, not_found."""
+    """Back-office reply this turn acted on, as the engine judged it: ok, timeout, error,
+    malformed (a 2xx reply missing a declared field), not_found."""
+    answered: bool = False
+    """The turn gave the caller the answer of its intent (see ``TurnResult.answered``)."""
 
     @property
     def server_latency_ms(self) -> float | None:
@@ -78,7 +81,10 @@ class CallJournal:
     errors: list[str] = field(default_factory=list)
     survey_score: int | None = None
     callback_queue: str | None = None
-    """Set when the caller asked to be called back (the number is not kept here)."""
+    """Set when the caller asked to be called back."""
+    callback: CallbackRequest | None = field(default=None, repr=False)
+    """The callback the caller asked for, number included: it leaves the call as a work
+    item for the agents (:mod:`callbot.records.callbacks`), never in :meth:`to_dict`."""
     record_token: str = field(default_factory=lambda: uuid.uuid4().hex)
     """Unique to this call: every write of its record carries it, so the store updates one
     row (another call with the same call id is a duplicate, kept apart)."""
@@ -123,6 +129,9 @@ class CallJournal:
             turn.intent = turn.intent or result.intent
             turn.confidence = None if result.confidence is None else round(result.confidence, 3)
             turn.outcome = result.outcome
+            turn.answered = result.answered
+            if result.hook_status is not None:
+                turn.hook_status = result.hook_status
             turn.slots += [name for name, _ in result.slots]
             turn.bot_text += [action.text for action in result.actions if isinstance(action, Say)]
         if result.survey_score is not None:
@@ -131,11 +140,7 @@ class CallJournal:
             if isinstance(action, CallbackRequest):
                 # The number is personal data: kept out of logs and of the call record.
                 self.callback_queue = action.queue
-
-    def hook_answered(self, turn: TurnRecord | None, status: str) -> None:
-        """How the back-office look-up asked for in ``turn`` went."""
-        if turn is not None:
-            turn.hook_status = status
+                self.callback = action
 
     def bot_audio_out(self, now_s: float) -> None:
         """Bot audio left for the line: the greeting's or the current turn's first, if so."""

@@ -25,6 +25,7 @@ Typical use by the call runner::
 from callbot.dialplan.actions import (
     Action,
     CallbackRequest,
+    Ending,
     Fetch,
     Hangup,
     HookResult,
@@ -53,6 +54,7 @@ __all__ = [
     "DialogEngine",
     "DialogState",
     "Dialplan",
+    "Ending",
     "Fetch",
     "Hangup",
     "HookResult",

@@ -40,9 +40,27 @@ class Transfer:
     data (NIR): never log them."""
 
 
+class Ending(enum.StrEnum):
+    """Why the bot hangs up: what the call's outcome will say (KPIs tell them apart)."""
+
+    RESOLVED = "resolved"
+    """The caller has what they came for, or said they were done."""
+    NO_INPUT = "no_input"
+    """Too many silences in a row."""
+    CALLBACK = "callback"
+    """Out of hours, a callback was requested."""
+    CLOSED = "closed"
+    """Out of hours, no callback asked for (or none offered)."""
+    UNRESOLVED = "unresolved"
+    """The bot gave up on a value it needed (a slot that could not be had)."""
+    ERROR = "error"
+    """Something failed; the dialplan's ``on_error`` hangs up."""
+
+
 @dataclass(frozen=True, slots=True)
 class Hangup:
     reason: str
+    ending: Ending = Ending.RESOLVED
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +88,16 @@ class CallbackRequest:
     """
 
     number: str
-    """Phone number to call, 10 digits."""
+    """Phone number to call, 10 digits (personal data: never logged)."""
     queue: str
+    reason: str = "out of hours"
+    """Why the caller wanted an agent (the transfer reason that met closed doors)."""
+    intent: str | None = None
+    """The caller's last request, when one was recognised."""
+    language: str | None = None
+    """The language the agent should call back in (BCP 47)."""
+    preferred_time: str | None = None
+    """When the caller would like to be called, as they said it (if the dialplan asked)."""
 
 
 Action = Say | Transfer | Hangup | Fetch | CallbackRequest
@@ -143,6 +169,12 @@ class TurnResult:
     """Slots captured (validated, confirmed if asked) in this turn: name, canonical value."""
     survey_score: int | None = None
     """Satisfaction score 1-5 given in this turn."""
+    hook_status: HookStatus | None = None
+    """The back-office reply this turn acted on, as the engine judged it (a 2xx reply
+    missing a declared field is ``malformed``: its fallback was said)."""
+    answered: bool = False
+    """The turn gave the caller the answer of ``intent`` (nothing more awaited for it:
+    no slot question, no back-office reply, no did-you-mean; no hand-over)."""
 
     def __iter__(self) -> Iterator[Action]:
         return iter(self.actions)

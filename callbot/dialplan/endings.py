@@ -4,8 +4,10 @@ The moves: hand the call to an agent (:func:`transfer`), or say why none answers
 when they will (:func:`closed`, wording in :mod:`~callbot.dialplan.closed`); the caller
 has what they wanted (:func:`caller_done`: the satisfaction question, or goodbye); too
 many silences (:func:`silence`); something broke (:func:`error`). The handlers: the
-out-of-hours callback offer (:class:`CallbackHandler`) and the satisfaction question
-(:class:`SurveyHandler`).
+out-of-hours callback offer (:class:`CallbackHandler`), the preferred time of the
+callback (:class:`CallbackTimeHandler`) and the satisfaction question
+(:class:`SurveyHandler`). Each hang-up says its :class:`~callbot.dialplan.actions.Ending`:
+the call's outcome tells a resolved call from a silent, closed or unresolved one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import replace
 from callbot.dialplan.actions import (
     Action,
     CallbackRequest,
+    Ending,
     Hangup,
     Say,
     Transfer,
@@ -29,7 +32,7 @@ from callbot.dialplan.hours import local_time
 from callbot.dialplan.intents import IntentTransfer, Slot
 from callbot.dialplan.model import Callback
 from callbot.dialplan.routing import choose_target
-from callbot.dialplan.states import AwaitingCallback, FillingSlots, InSurvey
+from callbot.dialplan.states import AwaitingCallback, AwaitingCallbackTime, FillingSlots, InSurvey
 from callbot.dialplan.templates import CALLBACK_NUMBER
 from callbot.dialplan.validators import SlotValue
 from callbot.dialplan.validators.numbers import first_number
@@ -53,7 +56,7 @@ def transfer(
     """Hand over to an agent (after ``lead`` and, if ``handover``, the dialplan's
     handover sentence), or say why no agent is answering and until when."""
     if not dialog.is_open():
-        return closed(dialog, lead, values)
+        return closed(dialog, lead, values, reason)
     target = choose_target(dialog.dialplan, spec)
     says = [*lead, dialog.dialplan.transfer.handover] if handover else [*lead]
     slots = tuple((name, value.value) for name, value in dialog.state.slots.items())
@@ -63,9 +66,13 @@ def transfer(
 
 
 def closed(
-    dialog: DialogContext, lead: Sequence[str], values: Mapping[str, str] | None = None
+    dialog: DialogContext,
+    lead: Sequence[str],
+    values: Mapping[str, str] | None = None,
+    reason: str = "out of hours",
 ) -> TurnResult:
-    """Out of hours: why and until when, then a callback offer or goodbye."""
+    """Out of hours: why and until when, then a callback offer or goodbye. ``reason``:
+    why the caller wanted an agent (the callback request carries it)."""
     hours = dialog.dialplan.hours
     assert hours is not None
     out_of_hours = hours.out_of_hours
@@ -75,11 +82,12 @@ def closed(
     filled = {**(values or {}), **notice.values}
     if out_of_hours.then == "callback" and out_of_hours.callback is not None:
         dialog.state.phase = AwaitingCallback()
+        dialog.state.callback_reason = reason
         offer = dialog.says([*says, out_of_hours.callback.offer], True, filled)
         return TurnResult(offer, TurnOutcome.CLOSED)
     actions: tuple[Action, ...] = (
         *dialog.says([*says, dialog.dialplan.goodbye], False, filled),
-        Hangup("out of hours"),
+        Hangup("out of hours", Ending.CLOSED),
     )
     return dialog.end(actions, TurnOutcome.CLOSED)
 
@@ -116,7 +124,7 @@ def silence(dialog: DialogContext, question: Sequence[Say] = ()) -> TurnResult:
     if state.no_input_count >= policy.max_count:
         last = [policy.end] if policy.end else []
         says = dialog.says([*last, dialog.dialplan.goodbye], False)
-        return dialog.end((*says, Hangup("no input")), TurnOutcome.NO_INPUT)
+        return dialog.end((*says, Hangup("no input", Ending.NO_INPUT)), TurnOutcome.NO_INPUT)
     prompt = policy.prompts[min(state.no_input_count, len(policy.prompts)) - 1]
     return TurnResult((*dialog.says([prompt]), *question), TurnOutcome.NO_INPUT)
 
@@ -135,19 +143,42 @@ def error(dialog: DialogContext) -> TurnResult:
             notice = closed_notice(dialplan.hours, dialog.now(), dialplan.language)
             says.append(notice.text)
             values = notice.values
-        end = (*dialog.says([*says, dialplan.goodbye], False, values), Hangup("error"))
+        goodbye = dialog.says([*says, dialplan.goodbye], False, values)
+        end = (*goodbye, Hangup("error", Ending.ERROR))
     return dialog.end(end, TurnOutcome.ERROR)
 
 
 def callback_done(
     dialog: DialogContext, number: SlotValue, captured: tuple[tuple[str, str], ...]
 ) -> TurnResult:
-    """The callback number is captured: request the callback and say goodbye."""
+    """The callback number is captured: ask when to call if the dialplan says so, else
+    request the callback and say goodbye."""
     callback = _callback(dialog)
+    if callback.time_prompt is None:
+        return _request_callback(dialog, number.value, None, captured)
+    dialog.state.phase = AwaitingCallbackTime(number.value, captured)
+    return TurnResult(dialog.says([callback.time_prompt]), TurnOutcome.CALLBACK, slots=captured)
+
+
+def _request_callback(
+    dialog: DialogContext,
+    number: str,
+    preferred_time: str | None,
+    captured: tuple[tuple[str, str], ...],
+) -> TurnResult:
+    """Request the callback (what the agent needs to call back) and say goodbye."""
+    callback, state = _callback(dialog), dialog.state
     queue = callback.queue or dialog.dialplan.transfer.queue
     says = dialog.says([callback.done, dialog.dialplan.goodbye], False, dialog.slot_vars())
-    request = CallbackRequest(number.value, queue)
-    actions: tuple[Action, ...] = (*says, request, Hangup("callback requested"))
+    request = CallbackRequest(
+        number,
+        queue,
+        reason=state.callback_reason or "out of hours",
+        intent=state.intents[-1] if state.intents else None,
+        language=dialog.dialplan.language,
+        preferred_time=preferred_time,
+    )
+    actions: tuple[Action, ...] = (*says, request, Hangup("callback requested", Ending.CALLBACK))
     return replace(dialog.end(actions, TurnOutcome.CALLBACK), slots=captured)
 
 
@@ -174,7 +205,8 @@ class CallbackHandler(Handler[AwaitingCallback]):
         callback = _callback(dialog)
         if answer is not True:
             says = dialog.says([dialog.dialplan.goodbye], False)
-            return dialog.end((*says, Hangup("out of hours")), TurnOutcome.CALLBACK)
+            hangup = Hangup("out of hours", Ending.CLOSED)
+            return dialog.end((*says, hangup), TurnOutcome.CALLBACK)
         number = Slot(
             name=CALLBACK_NUMBER,
             type="phone",
@@ -185,6 +217,22 @@ class CallbackHandler(Handler[AwaitingCallback]):
         collector = dialog.collector([number])
         dialog.state.phase = FillingSlots(collector, None)
         return TurnResult(tuple(Say(t) for t in collector.begin()), TurnOutcome.CALLBACK)
+
+
+class CallbackTimeHandler(Handler[AwaitingCallbackTime]):
+    """ "When shall we call you back?": whatever the caller says is kept for the agent; a
+    key or a silence means no preference."""
+
+    def on_utterance(
+        self, dialog: DialogContext, phase: AwaitingCallbackTime, text: str
+    ) -> TurnResult:
+        return _request_callback(dialog, phase.number, text.strip() or None, phase.captured)
+
+    def on_dtmf(self, dialog: DialogContext, phase: AwaitingCallbackTime, digit: str) -> TurnResult:
+        return _request_callback(dialog, phase.number, None, phase.captured)
+
+    def on_no_input(self, dialog: DialogContext, phase: AwaitingCallbackTime) -> TurnResult:
+        return _request_callback(dialog, phase.number, None, phase.captured)
 
 
 class SurveyHandler(Handler[InSurvey]):

@@ -19,19 +19,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from callbot.dialplan.actions import HookResult, TurnOutcome, TurnResult
+from callbot.dialplan.actions import HookResult, Transfer, TurnOutcome, TurnResult
 from callbot.dialplan.clock import Clock
 from callbot.dialplan.context import DialogContext, Handler
-from callbot.dialplan.endings import CallbackHandler, SurveyHandler, closed, error
+from callbot.dialplan.endings import (
+    CallbackHandler,
+    CallbackTimeHandler,
+    SurveyHandler,
+    closed,
+    error,
+)
 from callbot.dialplan.filling import HookHandler, SlotsHandler
 from callbot.dialplan.matcher import IntentMatcher
 from callbot.dialplan.model import Dialplan
 from callbot.dialplan.requests import ConfirmHandler, FollowUpHandler, IdleHandler
 from callbot.dialplan.states import (
     AwaitingCallback,
+    AwaitingCallbackTime,
     AwaitingConfirm,
     AwaitingFollowUp,
     AwaitingHook,
@@ -53,11 +61,18 @@ HANDLERS: Mapping[type[Phase], Handler[Any]] = {
     FillingSlots: SlotsHandler(),
     AwaitingHook: HookHandler(),
     AwaitingCallback: CallbackHandler(),
+    AwaitingCallbackTime: CallbackTimeHandler(),
     InSurvey: SurveyHandler(),
 }
 """The handler of each phase but ``Ended``, where every event is ignored."""
 
 _IGNORED = TurnResult((), TurnOutcome.IGNORED, ended=True)
+ANSWERING = frozenset(
+    {TurnOutcome.MATCHED, TurnOutcome.CONFIRMED, TurnOutcome.SLOT, TurnOutcome.HOOK}
+)
+"""Turns that may carry an intent's answer (the answer comes after slots and hooks)."""
+STILL_ASKING = (FillingSlots, AwaitingHook, AwaitingConfirm)
+"""Phases where the intent of the turn is not answered yet."""
 
 
 @lru_cache(maxsize=32)
@@ -102,10 +117,10 @@ class DialogEngine:
         says = [self.dialplan.greeting]
         hours = self.dialplan.hours
         if hours is not None and hours.out_of_hours.scope == "call" and not self.is_open():
-            return self._log(closed(self._dialog, says))
+            return self._settle(closed(self._dialog, says))
         if self.dialplan.menu is not None and self.dialplan.menu.announce:
             says.append(self.dialplan.menu.prompt)
-        return self._log(TurnResult(self._dialog.says(says), TurnOutcome.GREETING))
+        return self._settle(TurnResult(self._dialog.says(says), TurnOutcome.GREETING))
 
     def is_open(self) -> bool:
         """Whether agents answer now (always, without ``hours``)."""
@@ -118,7 +133,7 @@ class DialogEngine:
         self._caller_turn()
         self.state.last_utterance = text
         phase = self.state.phase
-        return self._log(HANDLERS[type(phase)].on_utterance(self._dialog, phase, text))
+        return self._settle(HANDLERS[type(phase)].on_utterance(self._dialog, phase, text))
 
     def on_dtmf(self, digit: str) -> TurnResult:
         """The caller pressed ``digit`` (one of ``0-9 * # A-D``)."""
@@ -128,14 +143,14 @@ class DialogEngine:
             return _IGNORED
         self._caller_turn()
         phase = self.state.phase
-        return self._log(HANDLERS[type(phase)].on_dtmf(self._dialog, phase, digit))
+        return self._settle(HANDLERS[type(phase)].on_dtmf(self._dialog, phase, digit))
 
     def on_no_input(self) -> TurnResult:
         """The caller said nothing for the runner's no-input timeout."""
         if self.ended:
             return _IGNORED
         phase = self.state.phase
-        return self._log(HANDLERS[type(phase)].on_no_input(self._dialog, phase))
+        return self._settle(HANDLERS[type(phase)].on_no_input(self._dialog, phase))
 
     def on_hook_result(self, result: HookResult) -> TurnResult:
         """The outcome of the ``Fetch`` this engine asked for."""
@@ -143,18 +158,37 @@ class DialogEngine:
             return _IGNORED
         phase = self.state.phase
         turn = HANDLERS[type(phase)].on_hook_result(self._dialog, phase, result)
-        return turn if turn.outcome is TurnOutcome.IGNORED else self._log(turn)
+        return turn if turn.outcome is TurnOutcome.IGNORED else self._settle(turn)
 
     def on_error(self) -> TurnResult:
         """Something failed inside the call: apologise, then transfer or hang up."""
         if self.ended:
             return _IGNORED
-        return self._log(error(self._dialog))
+        return self._settle(error(self._dialog))
 
     def _caller_turn(self) -> None:
         """The caller said or pressed something: one more turn, and no silence in a row."""
         self.state.turns += 1
         self.state.no_input_count = 0
+
+    def _settle(self, result: TurnResult) -> TurnResult:
+        """``result`` with :attr:`TurnResult.answered` said, logged."""
+        return self._log(replace(result, answered=self._gave_answer(result)))
+
+    def _gave_answer(self, result: TurnResult) -> bool:
+        """Whether ``result`` said the answer of its intent: an intent that has one (a
+        ``then: hangup`` intent closes the call: "merci, au revoir" asks nothing), nothing
+        more awaited for it (no slot question, no back-office reply, no did-you-mean), the
+        back-office's fields if it was asked, and no hand-over (an agent answers then).
+        Containment counts only calls with such a turn."""
+        if result.intent is None or result.outcome not in ANSWERING:
+            return False
+        if result.hook_status not in (None, "ok") or isinstance(self.state.phase, STILL_ASKING):
+            return False
+        if any(isinstance(action, Transfer) for action in result.actions):
+            return False
+        intent = self.dialplan.intent(result.intent)
+        return intent.answer is not None and intent.then != "hangup"
 
     def _log(self, result: TurnResult) -> TurnResult:
         logger.info(

@@ -9,11 +9,21 @@ its fields, or with the hook's fallback.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
-from callbot.dialplan.actions import Hangup, HookResult, Say, TurnOutcome, TurnResult
+from callbot.dialplan.actions import (
+    Ending,
+    Hangup,
+    HookResult,
+    HookStatus,
+    Say,
+    TurnOutcome,
+    TurnResult,
+)
 from callbot.dialplan.context import DialogContext, Handler
 from callbot.dialplan.endings import callback_done, transfer
 from callbot.dialplan.hooks import reply_fields
+from callbot.dialplan.intents import Hook, Intent
 from callbot.dialplan.requests import answered, respond, slots_complete
 from callbot.dialplan.slots import Ask, Done, Failed, Step, Wait
 from callbot.dialplan.states import AwaitingHook, FillingSlots, Idle
@@ -60,7 +70,8 @@ class SlotsHandler(Handler[FillingSlots]):
             reason = f"slot {step.slot} {step.reason}"
             return transfer(dialog, reason, TurnOutcome.SLOT, spec=intent.transfer)
         says = dialog.says([dialog.dialplan.goodbye], False)
-        return dialog.end((*says, Hangup(f"slot {step.reason}")), TurnOutcome.SLOT)
+        ending = Ending.NO_INPUT if step.reason == "no input" else Ending.UNRESOLVED
+        return dialog.end((*says, Hangup(f"slot {step.reason}", ending)), TurnOutcome.SLOT)
 
 
 class HookHandler(Handler[AwaitingHook]):
@@ -86,12 +97,20 @@ class HookHandler(Handler[AwaitingHook]):
         fields = None
         if result.status == "ok" and result.data is not None:
             fields = reply_fields(hook, result.data, dialog.dialplan.language)
-        status = result.status if result.status != "ok" or fields is not None else "malformed"
+        ok = result.status != "ok" or fields is not None
+        status: HookStatus = result.status if ok else "malformed"
         logger.info("call %s: hook %s %s %s", dialog.call_id, hook.id, status, result.detail)
         if fields is not None:
-            return respond(dialog, intent, TurnOutcome.HOOK, 1.0, extra=fields)
-        sentence = hook.not_found if status == "not_found" and hook.not_found else hook.fallback
-        if hook.on_failure == "transfer":
-            reason = f"hook {hook.id} {status}"
-            return transfer(dialog, reason, TurnOutcome.HOOK, lead=[sentence])
-        return answered(dialog, [sentence], TurnOutcome.HOOK, intent.id)
+            turn = respond(dialog, intent, TurnOutcome.HOOK, 1.0, extra=fields)
+        else:
+            turn = _fallback(dialog, hook, intent, status)
+        return replace(turn, hook_status=status)
+
+
+def _fallback(dialog: DialogContext, hook: Hook, intent: Intent, status: HookStatus) -> TurnResult:
+    """No usable reply: the hook's fallback (or not-found) sentence, then transfer or go on."""
+    sentence = hook.not_found if status == "not_found" and hook.not_found else hook.fallback
+    if hook.on_failure == "transfer":
+        reason = f"hook {hook.id} {status}"
+        return transfer(dialog, reason, TurnOutcome.HOOK, lead=[sentence])
+    return answered(dialog, [sentence], TurnOutcome.HOOK, intent.id)

@@ -85,6 +85,9 @@ class Callback(StrictModel):
     """Asks the phone number to call back (a ``phone`` slot, confirmed)."""
     done: Text
     """Said once the number is noted; may use ``${callback_number}``."""
+    time_prompt: Text | None = None
+    """Asks when to call back ("Quand préférez-vous être rappelé ?"), after the number;
+    the answer is kept as said (redacted) for the agent. Absent: not asked."""
     queue: Name | None = None
     """Where the callback request goes; the default transfer queue when absent."""
 

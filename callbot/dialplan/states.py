@@ -9,6 +9,7 @@ two waits can be pending at once and no precedence between them is needed::
     answer ──slots missing──> FillingSlots ──captured, intent has a hook──> AwaitingHook
     answer ──then: continue──> AwaitingFollowUp ──bare no──> InSurvey ──score──> Ended
     transfer out of hours ──> AwaitingCallback ──yes──> FillingSlots (number) ──> Ended
+    FillingSlots (number) ──time_prompt──> AwaitingCallbackTime ──any answer──> Ended
 
 Phases are frozen; :class:`DialogState` holds the phase and what the call remembers
 across phases (counters, captured slots, answered intents).
@@ -64,6 +65,16 @@ class AwaitingCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitingCallbackTime:
+    """The callback number is noted; "when shall we call?" awaits an answer."""
+
+    number: str
+    """The number to call back (canonical form)."""
+    captured: tuple[tuple[str, str], ...]
+    """The slots captured with the number, reported by the turn that ends the call."""
+
+
+@dataclass(frozen=True, slots=True)
 class InSurvey:
     """The satisfaction question awaits a score from 1 to 5."""
 
@@ -86,6 +97,7 @@ Phase = (
     | FillingSlots
     | AwaitingHook
     | AwaitingCallback
+    | AwaitingCallbackTime
     | InSurvey
     | Ended
 )
@@ -110,6 +122,8 @@ class DialogState:
     slots: dict[str, SlotValue] = field(default_factory=dict)
     """Every slot captured in the call (an identity given once serves every intent)."""
     survey_score: int | None = None
+    callback_reason: str = ""
+    """Why the caller wanted an agent when the callback was offered (out of hours)."""
 
     @property
     def ended(self) -> bool:

@@ -9,8 +9,11 @@ Routes (mounted by :func:`mount_console`):
   the bridge puts on the channel (``AriSettings.context_url_base`` =
   ``https://<console host>/agent/context``);
 * ``GET /agent/handovers?limit=50``: the newest contexts as JSON (for CRMs);
-* ``WS /agent/ws``: a snapshot, then every new transfer and status change; a binary
-  message is answered with a 1003 close.
+* ``WS /agent/ws``: a snapshot, then every new transfer and status change, and every
+  callback requested, claimed, released or closed; a binary message is answered with a
+  1003 close;
+* the callback list and its claim / release / close requests
+  (:mod:`callbot.handover.callbacks_api`), when call records are kept.
 
 Access: the console shows caller numbers and captured values, so it belongs to the
 ``agent`` role, and the access gate in front of the app (:mod:`callbot.security.gate`)
@@ -32,10 +35,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from callbot.handover.callbacks_api import callbacks_router
 from callbot.handover.context import HandoverContext
 from callbot.handover.fanout import Subscription
 from callbot.handover.hub import HandoverHub
 from callbot.logs import for_log
+from callbot.records.callbacks import PENDING
+from callbot.records.store import RecordStore
 from callbot.security.access import AGENT_COOKIE, TOKEN_PARAM
 
 logger = logging.getLogger(__name__)
@@ -53,8 +59,9 @@ def context_json(ctx: HandoverContext, hub: HandoverHub) -> dict[str, Any]:
     return {**ctx.to_json(), "detail": hub.detail(ctx.context_id)}
 
 
-def console_router(hub: HandoverHub) -> APIRouter:
-    """The console's routes; they check no credentials (the access gate does)."""
+def console_router(hub: HandoverHub, store: RecordStore | None = None) -> APIRouter:
+    """The console's routes (``store``: where callbacks are; None: no callback list); they
+    check no credentials (the access gate does)."""
     router = APIRouter()
 
     def page(request: Request) -> Response:
@@ -100,7 +107,17 @@ def console_router(hub: HandoverHub) -> APIRouter:
         await ws.accept()
         async with hub.subscribe() as sub:  # before the snapshot: nothing falls in between
             snapshot = [context_json(ctx, hub) for ctx in hub.recent(MAX_LIMIT)]
-            await ws.send_json({"type": "snapshot", "handovers": snapshot, "now": time.time()})
+            owed = (
+                [] if store is None else await asyncio.to_thread(store.callbacks, statuses=PENDING)
+            )
+            await ws.send_json(
+                {
+                    "type": "snapshot",
+                    "handovers": snapshot,
+                    "callbacks": [c.for_agents() for c in owed],
+                    "now": time.time(),
+                }
+            )
             await _forward(ws, sub)
 
     return router
@@ -158,6 +175,9 @@ def _json(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse({**body, "now": time.time()}, headers={"Cache-Control": "no-store"})
 
 
-def mount_console(app: FastAPI, hub: HandoverHub) -> None:
-    """Serve the agent console and its JSON from ``app`` (access: see the module doc)."""
-    app.include_router(console_router(hub))
+def mount_console(app: FastAPI, hub: HandoverHub, store: RecordStore | None = None) -> None:
+    """Serve the agent console and its JSON from ``app`` (access: see the module doc);
+    with ``store``, the callbacks too."""
+    if store is not None:  # first: /agent/callbacks is no asset
+        app.include_router(callbacks_router(hub, store))
+    app.include_router(console_router(hub, store))

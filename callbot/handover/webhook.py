@@ -21,7 +21,8 @@ WEBHOOK_QUEUE = 1000
 """Webhook POSTs waiting while the CRM is slow or down; beyond this, new ones are dropped."""
 
 Body = dict[str, Any]
-"""A hand-over context as JSON (:meth:`~callbot.handover.context.HandoverContext.to_json`)."""
+"""A hand-over context as JSON (:meth:`~callbot.handover.context.HandoverContext.to_json`),
+or a callback (:meth:`~callbot.records.callbacks.Callback.for_agents`)."""
 
 
 @dataclass
@@ -34,8 +35,9 @@ class WebhookStats:
 
 
 class WebhookWorker:
-    """POSTs each context to ``url`` (its kind in ``X-Callbot-Event``), one at a time,
-    in the order submitted."""
+    """POSTs each context or callback to ``url`` (its kind in ``X-Callbot-Event``:
+    ``handover.created``, ``handover.status``, ``callback.requested``, ``callback.claimed``,
+    ``callback.released``, ``callback.closed``), one at a time, in the order submitted."""
 
     def __init__(
         self,
@@ -58,14 +60,15 @@ class WebhookWorker:
         self.stats = WebhookStats()
 
     def submit(self, kind: str, body: Body) -> None:
-        """Queue a POST (``kind`` ``handover`` or ``status``); never waits."""
+        """Queue a POST (``kind`` ``handover``, ``status`` or ``callback.<event>``); never
+        waits."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="handover-webhook")
         try:
             self._queue.put_nowait((kind, body))
         except asyncio.QueueFull:
             self.stats.dropped += 1
-            logger.error("hand-over webhook backlog full, %s not sent", body["context_id"])
+            logger.error("hand-over webhook backlog full, %s not sent", _subject(body))
 
     async def flush(self, timeout_s: float = 10.0) -> None:
         """Wait until every queued POST was delivered or given up."""
@@ -95,9 +98,8 @@ class WebhookWorker:
     async def _deliver(self, kind: str, body: Body) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout_s)
-        event = "handover.created" if kind == "handover" else f"handover.{kind}"
-        headers = {**self._headers, "X-Callbot-Event": event}
-        context_id = body["context_id"]
+        headers = {**self._headers, "X-Callbot-Event": _event(kind)}
+        context_id = _subject(body)
         for attempt in range(1, self._attempts + 1):
             try:
                 response = await self._client.post(self._url, json=body, headers=headers)
@@ -121,3 +123,15 @@ class WebhookWorker:
                 await asyncio.sleep(self._backoff_s * attempt)
         self.stats.failed += 1
         logger.error("hand-over webhook gave up on %s (%s)", context_id, kind)
+
+
+def _event(kind: str) -> str:
+    """The ``X-Callbot-Event`` header of a POST of ``kind``."""
+    if kind == "handover":
+        return "handover.created"
+    return kind if kind.startswith("callback.") else f"handover.{kind}"
+
+
+def _subject(body: Body) -> str:
+    """The id of what ``body`` is about, for logs."""
+    return str(body.get("context_id") or body.get("callback_id") or "?")

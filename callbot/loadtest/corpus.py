@@ -26,7 +26,16 @@ from callbot.simulator.recording import SILENCE_RMS
 from callbot.simulator.script import DtmfTurn, Pcm, SilenceTurn, SpeechTurn, Turn
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
-Outcome = Literal["answered", "transferred", "hung_up_by_caller"]
+Outcome = Literal[
+    "answered",
+    "transferred",
+    "hung_up_by_caller",
+    "no_input",
+    "callback_requested",
+    "out_of_hours",
+    "unresolved",
+]
+"""The outcomes a scripted call may be expected to end with (``records.outcome``'s)."""
 
 
 class _Strict(BaseModel):

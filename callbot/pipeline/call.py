@@ -36,6 +36,7 @@ from callbot.pipeline.speech import SpeechProcessor
 from callbot.pipeline.transcription import TranscriptionProcessor
 from callbot.pipeline.turns import TurnProcessor
 from callbot.pipeline.watchdog import LineWatch
+from callbot.records.callbacks import Callback
 from callbot.speech.asr import WhisperAsr
 from callbot.speech.settings import VadSettings
 from callbot.speech.tts import Synthesizer
@@ -45,9 +46,9 @@ logger = logging.getLogger(__name__)
 GUARD_TICK_S = 0.2
 """How often a call's guards (maximum duration, no media from the line) are checked."""
 
-CallRecordSink = Callable[[dict[str, Any], CallInfo], None]
-"""Gets each finished call's record (and its CallInfo: the caller number stays out of
-the record itself)."""
+CallRecordSink = Callable[[dict[str, Any], CallInfo, Callback | None], None]
+"""Gets each finished call's record, its CallInfo and the callback the caller asked for,
+if any (the caller's number and the one to call back stay out of the record itself)."""
 CallProgressSink = Callable[[dict[str, Any], CallInfo], None]
 """Gets a call's record while it goes on (outcome ``in_progress``): as it starts, then
 each time a turn is complete, so that a crash loses at most the turn in progress."""
@@ -109,7 +110,7 @@ class CallRunner:
             self.sessions.pop(id(session), None)
             if not self.sessions:
                 self._idle.set()
-            self._report(session.journal, info)
+            self._report(session.journal, info, session.handover.callback())
 
     def _progress(self, journal: CallJournal, info: CallInfo) -> None:
         if self.on_progress is None:
@@ -119,7 +120,9 @@ class CallRunner:
         except Exception:  # a record that cannot be written must not touch the call
             logger.exception("in-progress record not handed over")
 
-    def _report(self, journal: CallJournal, info: CallInfo) -> None:
+    def _report(
+        self, journal: CallJournal, info: CallInfo, callback: Callback | None = None
+    ) -> None:
         journal.on_turn_done = None
         record = journal.snapshot()
         logger.info(
@@ -129,7 +132,7 @@ class CallRunner:
             len(record["turns"]),
         )
         if self.on_record is not None:
-            self.on_record(record, info)
+            self.on_record(record, info, callback)
 
     async def refuse(self, info: CallInfo, sink: MediaSink) -> None:
         """The admission's busy handler: a call over the concurrent-call limit (or arriving
@@ -202,13 +205,13 @@ class CallSession:
             info, dialplan=loaded.name, dialplan_version=loaded.version, voice=self.synthesizer.name
         )
         self.watch = LineWatch(time.monotonic(), mark_grace_s=services.call.mark_grace_s)
-        handover = CallHandover(
+        self.handover = CallHandover(
             services.control,
             self.journal,
             language=self.dialplan.language,
             intent_labels={i.id: i.spoken_label for i in self.dialplan.intents},
         )
-        self.ending = CallEnding(self.journal, handover, sink, self.watch)
+        self.ending = CallEnding(self.journal, self.handover, sink, self.watch)
         self.finished = self.ending.finished
         self.output = LineOutput(sink, self.journal, self.ending, watch=self.watch)
         self.line = LineInput(

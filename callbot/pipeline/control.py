@@ -9,8 +9,10 @@ from typing import Protocol
 from callbot.calls.journal import CallJournal
 from callbot.dialplan import Transfer
 from callbot.handover.build import build_context
+from callbot.handover.callback import build_callback
 from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
+from callbot.records.callbacks import Callback
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +87,13 @@ class CallHandover:
             language=self.language,
         )
         return await self._control.transfer(info, transfer, context)
+
+    def callback(self) -> Callback | None:
+        """The callback the caller asked for (out of hours), as the agents' work item, with
+        the summary a transfer would give; None when none was asked."""
+        request = self._journal.callback
+        if request is None:
+            return None
+        return build_callback(
+            self._journal, request, intent_labels=self._intent_labels, language=self.language
+        )

@@ -141,7 +141,6 @@ class DialogProcessor(FrameProcessor):
             result = HookResult(action.hook, "error", detail="no back-office configured")
         else:
             result = await self._backoffice.fetch(action, self._journal.info.call_id)
-        self._journal.hook_answered(turn, result.status)
         self._fetching = None
         cause = f"back-office {action.hook} {result.status}"
         await self._perform(self._engine.on_hook_result(result), turn=turn, cause=cause)

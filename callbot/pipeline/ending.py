@@ -14,10 +14,10 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from callbot.calls.journal import CallJournal
-from callbot.dialplan import Action, Hangup, Say, Transfer
+from callbot.dialplan import Action, Ending, Hangup, Say, Transfer
 from callbot.dialplan.routing import choose_target
 from callbot.dialplan.store import DialplanStore
 from callbot.logs import call_log
@@ -38,6 +38,16 @@ CAPACITY_REASON = {
     "en": "callbot at capacity: the bot did not take the call",
 }
 """The transfer reason of a caller refused at the concurrent-call limit."""
+HANGUP_OUTCOMES: Mapping[Ending, Outcome] = {
+    Ending.RESOLVED: Outcome.ANSWERED,
+    Ending.NO_INPUT: Outcome.NO_INPUT,
+    Ending.CALLBACK: Outcome.CALLBACK_REQUESTED,
+    Ending.CLOSED: Outcome.OUT_OF_HOURS,
+    Ending.UNRESOLVED: Outcome.UNRESOLVED,
+    Ending.ERROR: Outcome.FAILED,
+}
+"""The outcome of a call the dialog hangs up, by why it does."""
+_POLICY_HANGUPS = frozenset(HANGUP_OUTCOMES.values()) - {Outcome.FAILED}
 
 
 class CallEnding:
@@ -120,7 +130,7 @@ class CallEnding:
                 self.journal.correct(Outcome.TRANSFER_FAILED)
                 await self._sink.hangup()
         elif isinstance(action, Hangup):
-            self.journal.finish(Outcome.ANSWERED, action.reason, by="bot")
+            self.journal.finish(HANGUP_OUTCOMES[action.ending], action.reason, by="bot")
             await self._sink.hangup()
         self.finished.set()
 
@@ -151,7 +161,7 @@ class CallEnding:
             self.journal.finish(self._line_outcome, self._line_reason, by=self._ended_by)
         ended = Outcome.FAILED if self.failure else Outcome.ANSWERED
         self.journal.finish(ended, self.failure or "", by="bot")
-        if self.journal.outcome is Outcome.ANSWERED and not self._watch.alive:
+        if self.journal.outcome in _POLICY_HANGUPS and not self._watch.alive:
             # The bot's own policy (no input...) hung up, but nobody was ever on the line.
             self.journal.correct(Outcome.MEDIA_TIMEOUT, "nothing ever came from the line")
 

@@ -61,7 +61,7 @@ def build_site(
     app = create_app(context)
     if store is not None:
         mount_dashboard(app, store)
-    mount_console(app, hub)
+    mount_console(app, hub, store)
     metrics = context.metrics
     app.add_middleware(
         AccessGate,

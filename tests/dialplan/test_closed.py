@@ -7,7 +7,7 @@ import datetime as dt
 import holidays
 import pytest
 
-from callbot.dialplan import DialogEngine, Hangup, TurnOutcome
+from callbot.dialplan import DialogEngine, Ending, Hangup, TurnOutcome
 from callbot.dialplan.closed import closed_notice, spoken_reopening
 from callbot.dialplan.model import BusinessHours
 from callbot.dialplan.templates import render
@@ -183,7 +183,9 @@ class TestEngine:
         engine = DialogEngine(plan, now=at("2026-05-25"))
         engine.start()
         turn = engine.on_dtmf("0")
-        assert turn.outcome is TurnOutcome.CLOSED and turn.actions[-1] == Hangup("out of hours")
+        assert turn.outcome is TurnOutcome.CLOSED and turn.actions[-1] == Hangup(
+            "out of hours", Ending.CLOSED
+        )
         assert texts(turn) == [
             "Nous sommes fermés aujourd'hui, jour férié : Lundi de Pentecôte. "
             "Nous rouvrons demain à 8 h 30.",
@@ -205,5 +207,5 @@ class TestEngine:
         engine = DialogEngine(plan, now=at("2026-04-06"))
         engine.start()
         turn = engine.on_error()
-        assert turn.actions[-1] == Hangup("error")
+        assert turn.actions[-1] == Hangup("error", Ending.ERROR)
         assert "Lundi de Pâques" in " ".join(texts(turn))

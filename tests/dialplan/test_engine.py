@@ -9,6 +9,7 @@ import pytest
 from callbot.dialplan import (
     DialogEngine,
     Dialplan,
+    Ending,
     Hangup,
     Say,
     Transfer,
@@ -16,8 +17,9 @@ from callbot.dialplan import (
     load_dialplan,
     parse_dialplan,
 )
+from callbot.dialplan.states import AwaitingConfirm
 from tests.dialplan.conftest import DIALPLANS, MINIMAL_YAML
-from tests.dialplan.flows import OPEN
+from tests.dialplan.flows import OPEN, engine_at
 
 CALL = {"caller_number": "0612345678", "call_id": "call-1"}
 SHIPPED = sorted(DIALPLANS.glob("*.yaml"))
@@ -162,13 +164,20 @@ class TestEndings:
 
 class TestClarification:
     UNSURE = "je voudrais recevoir mon attestation de droits par courrier"
+    """A held-out phrasing: asked about with the ``doubtful`` thresholds."""
 
-    def test_unsure_match_asks(self, engine: DialogEngine, assurance: Dialplan) -> None:
+    @pytest.fixture
+    def engine(self, doubtful: Dialplan) -> DialogEngine:
+        engine = DialogEngine(doubtful, CALL, now=OPEN)
+        engine.start()
+        return engine
+
+    def test_unsure_match_asks(self, engine: DialogEngine, doubtful: Dialplan) -> None:
         turn = engine.on_utterance(self.UNSURE)
         assert turn.outcome is TurnOutcome.CLARIFY
         assert turn.intent == "attestation_droits"
         assert turn.confidence is not None
-        assert assurance.matching.low <= turn.confidence < assurance.matching.high
+        assert doubtful.matching.low <= turn.confidence < doubtful.matching.high
         assert texts(turn) == ["Vous voulez parler de votre attestation de droits, c'est bien ça ?"]
 
     @pytest.mark.parametrize("yes", ["oui", "Ouais.", "euh exactement", "yes", "oui c'est ça"])
@@ -213,7 +222,7 @@ class TestClarification:
 
 class TestMisunderstanding:
     def test_no_match_reprompts_then_transfers(self, engine: DialogEngine) -> None:
-        first = engine.on_utterance("je voudrais commander une pizza")
+        first = engine.on_utterance("mon chat a mangé une souris")
         assert first.outcome is TurnOutcome.NO_MATCH and first.intent is None
         assert texts(first)[0].startswith("Excusez-moi, je n'ai pas compris")
         second = engine.on_utterance("quel temps fait-il")
@@ -246,7 +255,7 @@ class TestNoInput:
         assert last.actions == (
             Say("Je n'ai pas eu de réponse, je vais mettre fin à l'appel.", False),
             Say("Merci de votre appel. Au revoir et bonne journée.", False),
-            Hangup("no input"),
+            Hangup("no input", Ending.NO_INPUT),
         )
 
     def test_speech_resets_count(self, engine: DialogEngine) -> None:
@@ -299,10 +308,40 @@ class TestErrors:
         assert turn.actions == (
             Say("Désolé, un problème technique.", False),
             Say("Au revoir.", False),
-            Hangup("error"),
+            Hangup("error", Ending.ERROR),
         )
 
 
 def test_turn_result_iterates_actions(engine: DialogEngine) -> None:
     turn = engine.on_dtmf("1")
     assert list(turn) == list(turn.actions)
+
+
+class TestAnswered:
+    """``TurnResult.answered``: the turn gave the caller the answer of its intent (the
+    records count a call as contained only with such a turn)."""
+
+    def test_a_direct_answer(self) -> None:
+        turn = engine_at(OPEN).on_utterance("j'ai besoin d'une attestation de droits")
+        assert turn.outcome is TurnOutcome.MATCHED and turn.answered
+
+    def test_slot_questions_answer_nothing_until_the_last_value(self) -> None:
+        engine = engine_at(OPEN)
+        first = engine.on_utterance("je veux donner mon numéro de téléphone")
+        assert first.outcome is TurnOutcome.MATCHED and not first.answered
+        readback = engine.on_utterance("06 12 34 56 78")
+        assert readback.outcome is TurnOutcome.SLOT and not readback.answered
+        done = engine.on_utterance("oui")
+        assert texts(done)[0] == "Nous vous rappellerons au 06 12 34 56 78."
+        assert done.intent == "rappel_numero" and done.answered
+
+    def test_a_did_you_mean_is_no_answer_its_yes_is(self) -> None:
+        engine = engine_at(OPEN)
+        engine.state.phase = AwaitingConfirm(engine.dialplan.intent("attestation"), 0.5)
+        turn = engine.on_utterance("oui")
+        assert turn.outcome is TurnOutcome.CONFIRMED and turn.answered
+
+    def test_a_transfer_a_goodbye_and_silence_answer_nothing(self) -> None:
+        assert not engine_at(OPEN).on_utterance("je veux parler à un conseiller").answered
+        assert not engine_at(OPEN).on_utterance("merci au revoir").answered
+        assert not engine_at(OPEN).on_no_input().answered

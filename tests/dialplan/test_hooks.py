@@ -161,3 +161,23 @@ class TestAmounts:
             "statut": "payé",
             "date": "3 mars 2025",
         }
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [
+        (HookResult("remboursement", "ok", REPLY), "ok"),
+        (HookResult("remboursement", "ok", {"statut": "payé"}), "malformed"),  # fields missing
+        (HookResult("remboursement", "timeout"), "timeout"),
+        (HookResult("remboursement", "not_found"), "not_found"),
+    ],
+)
+def test_the_turn_says_the_status_the_engine_acted_on(result: HookResult, status: str) -> None:
+    """A 2xx reply missing a declared field gets the fallback: its turn says ``malformed``
+    (the call record keeps it), not the transport's ``ok``; only real fields answer."""
+    plan = flows(**{"    not_found: Je": "    on_failure: continue\n    not_found: Je"})
+    engine = engine_at(OPEN, plan)
+    identified(engine)
+    turn = engine.on_hook_result(result)
+    assert turn.hook_status == status
+    assert turn.answered is (status == "ok")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from callbot.dialplan import CallbackRequest, DialogEngine, Hangup, Transfer, TurnOutcome
+from callbot.dialplan import CallbackRequest, DialogEngine, Ending, Hangup, Transfer, TurnOutcome
 from callbot.dialplan.hours import Closure, closure, is_closed_day, is_open, next_opening
 from callbot.dialplan.model import BusinessHours
 from tests.dialplan.flows import (
@@ -133,15 +133,48 @@ class TestEngine:
         engine.on_utterance("06 12 34 56 78")
         done = engine.on_dtmf("1")
         assert done.ended and done.outcome is TurnOutcome.CALLBACK
-        assert CallbackRequest("0612345678", "rappels") in done.actions
+        request = CallbackRequest(
+            "0612345678",
+            "rappels",
+            reason="intent conseiller",
+            intent="conseiller",
+            language="fr-FR",
+        )
+        assert request in done.actions
         assert texts(done)[0] == "Un conseiller vous rappellera au 06 12 34 56 78."
-        assert done.actions[-1] == Hangup("callback requested")
+        assert done.actions[-1] == Hangup("callback requested", Ending.CALLBACK)
+
+    @pytest.mark.parametrize(
+        ("answer", "preferred"),
+        [("demain matin vers dix heures", "demain matin vers dix heures"), (None, None)],
+    )
+    def test_callback_asks_when_to_call(self, answer: str | None, preferred: str | None) -> None:
+        """With ``time_prompt``, the number is followed by "when?": what the caller says is
+        kept for the agent; a silence means no preference."""
+        plan = flows(
+            **{
+                "      queue: rappels\n": "      queue: rappels\n"
+                "      time_prompt: Quand préférez-vous être rappelé ?\n"
+            }
+        )
+        engine = engine_at(NIGHT, plan)
+        engine.on_utterance("je veux parler à un conseiller")
+        engine.on_dtmf("1")
+        engine.on_utterance("06 12 34 56 78")
+        when = engine.on_dtmf("1")
+        assert texts(when) == ["Quand préférez-vous être rappelé ?"] and not when.ended
+        assert when.slots == (("callback_number", "0612345678"),)
+        done = engine.on_utterance(answer) if answer else engine.on_no_input()
+        assert done.ended and done.actions[-1] == Hangup("callback requested", Ending.CALLBACK)
+        [request] = [a for a in done.actions if isinstance(a, CallbackRequest)]
+        assert (request.number, request.preferred_time) == ("0612345678", preferred)
+        assert texts(done)[0] == "Un conseiller vous rappellera au 06 12 34 56 78."
 
     def test_callback_refused(self) -> None:
         engine = engine_at(NIGHT)
         engine.on_dtmf("0")
         turn = engine.on_dtmf("2")
-        assert turn.ended and turn.actions[-1] == Hangup("out of hours")
+        assert turn.ended and turn.actions[-1] == Hangup("out of hours", Ending.CLOSED)
 
     def test_hangup_instead_of_callback(self) -> None:
         text_plan = flows(
@@ -154,7 +187,7 @@ class TestEngine:
             }
         )
         turn = engine_at(NIGHT, text_plan).on_utterance("je veux parler à un conseiller")
-        assert turn.ended and turn.actions[-1] == Hangup("out of hours")
+        assert turn.ended and turn.actions[-1] == Hangup("out of hours", Ending.CLOSED)
 
     def test_no_match_transfer_is_also_blocked(self) -> None:
         engine = engine_at(NIGHT)
@@ -164,7 +197,7 @@ class TestEngine:
 
     def test_error_out_of_hours_hangs_up(self) -> None:
         turn = engine_at(NIGHT).on_error()
-        assert turn.ended and turn.actions[-1] == Hangup("error")
+        assert turn.ended and turn.actions[-1] == Hangup("error", Ending.ERROR)
         assert "Nos conseillers répondent" in " ".join(texts(turn))
 
     def test_bot_still_answers_out_of_hours(self) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from callbot.dialplan import Hangup, Transfer, TurnOutcome
+from callbot.dialplan import Ending, Hangup, Transfer, TurnOutcome
 from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Slot, SlotNoInput
 from callbot.dialplan.slots import Ask, Done, Failed, SlotCollector, Wait
 from callbot.dialplan.validators.nir import nir_key
@@ -72,7 +72,15 @@ class TestValidation:
             "Quelle est la date des soins ?",
         ]
         last = engine.on_utterance("le 31 février")
-        assert last.ended and last.actions[-1] == Hangup("slot not understood")
+        assert last.ended and last.actions[-1] == Hangup("slot not understood", Ending.UNRESOLVED)
+
+    def test_silences_hang_up_as_no_input(self) -> None:
+        """A slot given up after silences ends the call as no input, not as resolved."""
+        engine = engine_at(OPEN)
+        engine.on_utterance(CARE)
+        turns = [engine.on_no_input() for _ in range(3)]
+        last = next(turn for turn in turns if turn.ended)
+        assert last.actions[-1] == Hangup("slot no input", Ending.NO_INPUT)
 
     def test_future_date_refused_for_past_slot(self) -> None:
         engine = engine_at(OPEN)

@@ -9,6 +9,7 @@ import pytest
 from callbot.handover.webhook import WebhookWorker
 from callbot.web.serving import RunningServer, serve_app
 from tests.handover.test_hub import STEP_TIMEOUT_S, Crm, closed_port, sample_context
+from tests.records.test_callbacks import a_callback
 
 
 @pytest.fixture
@@ -73,3 +74,22 @@ async def test_close_without_any_post() -> None:
     await worker.flush(STEP_TIMEOUT_S)
     await worker.aclose()
     assert worker.stats.delivered == worker.stats.failed == 0
+
+
+async def test_callbacks_are_posted_as_their_own_events(crm: tuple[Crm, RunningServer]) -> None:
+    endpoint, server = crm
+    worker = WebhookWorker(hook_url(server))
+    callback = a_callback()
+    try:
+        worker.submit("handover", sample_context().to_json())
+        worker.submit("callback.requested", callback.for_agents())
+        worker.submit("callback.closed", {**callback.for_agents(), "number": None})
+        await worker.flush(STEP_TIMEOUT_S)
+    finally:
+        await worker.aclose()
+    assert [event for event, _ in endpoint.received] == [
+        "handover.created",
+        "callback.requested",
+        "callback.closed",
+    ]
+    assert endpoint.received[1][1]["number"] == callback.number

@@ -52,10 +52,21 @@ async def test_a_back_office_answer_is_said_with_its_fields() -> None:
     assert backoffice.asked and backoffice.asked[0].url.endswith("/185057800608491")
     assert said[-2] == "Je consulte votre dossier."
     assert "32 euros" in said[-1] and "payé" in said[-1]
-    assert journal.turns[-1].hook_status == "ok"
+    assert journal.turns[-1].hook_status == "ok" and journal.turns[-1].answered
     # Slot names are recorded, never their values (a NIR is health data).
     captured = [name for turn in journal.turns for name in turn.slots]
     assert "nir" in captured and "185057800608491" not in str(journal.to_dict())
+
+
+async def test_a_reply_missing_its_fields_is_recorded_as_the_engine_saw_it() -> None:
+    """A 2xx reply without the hook's declared fields: the caller hears the fallback, and
+    the record says ``malformed`` (not the transport's ``ok``) and no answer given."""
+    backoffice = BackOffice(HookResult("remboursement", "ok", data={"statut": "payé"}))
+    said, journal = await say(backoffice)
+    assert said[-2] == "Je ne peux pas consulter votre dossier pour le moment."
+    last = journal.turns[-1]
+    assert (last.hook_status, last.answered) == ("malformed", False)
+    assert journal.to_dict()["turns"][-1]["hook_status"] == "malformed"
 
 
 async def test_a_silent_back_office_gets_the_fallback_sentence() -> None:

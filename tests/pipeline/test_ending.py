@@ -9,7 +9,7 @@ import pytest
 
 from callbot.audio.formats import ULAW_8K
 from callbot.calls.journal import CallJournal
-from callbot.dialplan import Action, Hangup, Say, Transfer
+from callbot.dialplan import Action, Ending, Hangup, Say, Transfer
 from callbot.dialplan.store import DialplanStore
 from callbot.handover.context import HandoverContext
 from callbot.media.types import CallEnded, CallInfo
@@ -132,9 +132,29 @@ async def test_the_caller_hanging_up_after_the_bot_did_changes_nothing() -> None
     assert (journal.outcome, journal.outcome_detail) == (Outcome.ANSWERED, "goodbye")
 
 
+@pytest.mark.parametrize(
+    ("ending_", "outcome"),
+    [
+        (Ending.RESOLVED, Outcome.ANSWERED),
+        (Ending.NO_INPUT, Outcome.NO_INPUT),
+        (Ending.CALLBACK, Outcome.CALLBACK_REQUESTED),
+        (Ending.CLOSED, Outcome.OUT_OF_HOURS),
+        (Ending.UNRESOLVED, Outcome.UNRESOLVED),
+        (Ending.ERROR, Outcome.FAILED),
+    ],
+)
+async def test_the_outcome_of_a_bot_hang_up_says_why(ending_: Ending, outcome: Outcome) -> None:
+    """Three silences are no resolved call: each ending of the dialog has its outcome."""
+    end, line, journal = ending(Control(True))
+    await end.carry_out(Hangup("why", ending_))
+    await end.close(apology([], *SORRY))
+    assert line.calls == ["hangup"]
+    assert (journal.outcome, journal.outcome_detail, journal.hung_up_by) == (outcome, "why", "bot")
+
+
 async def test_a_bot_hang_up_on_a_line_that_never_sent_anything_is_a_media_timeout() -> None:
     end, _, journal = ending(Control(True), alive=False)
-    await end.carry_out(Hangup("no input"))
+    await end.carry_out(Hangup("no input", Ending.NO_INPUT))
     await end.close(apology([], *SORRY))
     assert journal.outcome is Outcome.MEDIA_TIMEOUT
     assert journal.outcome_detail == "nothing ever came from the line"

@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Page
 
@@ -23,9 +24,11 @@ from callbot.handover.console import mount_console
 from callbot.handover.hub import HandoverHub
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import CallInfo, InboundEvent, MediaSink
+from callbot.records.store import RecordStore, open_store
 from callbot.web.app import WebContext, create_app
 from callbot.web.serving import serve_app
 from tests.handover.test_hub import sample_context
+from tests.records.test_callbacks import CALLER, a_callback, out_of_hours_call
 from tests.web.browser import Launch, watched_page
 
 
@@ -134,3 +137,76 @@ async def test_screen_pop_shows_one_context(
         list_visible = await page.locator("#handovers").is_visible()
     assert errors == []
     assert summary == ctx.summary and not list_visible
+
+
+@pytest.fixture
+async def served_callbacks(tmp_path: Path) -> AsyncIterator[tuple[HandoverHub, RecordStore, str]]:
+    """The console with callbacks owed: two asked out of hours, in a real records file."""
+    hub = HandoverHub(tmp_path / "handover.sqlite3")
+    store = open_store(str(tmp_path / "records.sqlite3"), "salt")
+    first = a_callback("cb-first", "c1", created_at=time.time() - 3600)
+    second = a_callback(
+        "cb-second", "c2", number="0611223344", preferred_time=None, created_at=time.time() - 60
+    )
+    store.save(out_of_hours_call("c1"), CALLER, callback=first)
+    store.save(out_of_hours_call("c2"), CALLER, callback=second)
+    app = create_app(WebContext(handler=no_calls, media=ChanWebsocketSettings()))
+    mount_console(app, hub, store)
+    running = await serve_app(app)
+    yield hub, store, f"http://127.0.0.1:{running.port}"
+    await hub.aclose()
+    await running.stop()
+    store.close()
+
+
+async def test_agents_claim_then_close_callbacks(
+    served_callbacks: tuple[HandoverHub, RecordStore, str], chromium: Launch, tmp_path: Path
+) -> None:
+    """Alice takes the first callback, sees Bob take the second from his own console, calls
+    back and closes hers as reached: it leaves the list and the store erases its number.
+    A callback asked meanwhile appears without a reload."""
+    hub, store, base_url = served_callbacks
+    errors: list[str] = []
+    first, second = "[data-id='cb-first']", "[data-id='cb-second']"
+    async with chromium() as browser:
+        page = await watched_page(browser, errors, viewport=(1280, 900))
+        await page.goto(f"{base_url}/agent")
+        await page.wait_for_selector("#console[data-state=live]")
+        await page.wait_for_function("document.querySelectorAll('#callbacks .cb').length == 2")
+        order = await page.locator("#callbacks .cb").evaluate_all(
+            "items => items.map(i => i.dataset.id)"
+        )
+        number = await page.locator(f"{first} .who").inner_text()
+        preferred = await page.locator(f"{first} .pref").inner_text()
+
+        await page.locator(f"{first} button.primary").click()  # no name yet
+        asked_for_name = await page.locator("#error").inner_text()
+        await page.fill("#agent-name", "Alice")
+        await page.locator(f"{first} button.primary").click()
+        await page.wait_for_selector(f"#callbacks {first}[data-status=claimed][data-mine=true]")
+        choices = await page.locator(f"{first} button[data-result]").all_inner_texts()
+        error_hidden = await page.locator("#error").is_hidden()
+
+        async with httpx.AsyncClient(base_url=base_url) as bob:  # Bob's console, elsewhere
+            taken = await bob.post("/agent/callbacks/cb-second/claim", json={"agent": "Bob"})
+            refused = await bob.post("/agent/callbacks/cb-first/claim", json={"agent": "Bob"})
+        await page.wait_for_selector(f"#callbacks {second}[data-status=claimed][data-mine=false]")
+        holder = await page.locator(f"{second} .holder").inner_text()
+
+        await page.locator(f"{first} button[data-result=reached]").click()
+        await page.wait_for_function("!document.querySelector(\"#callbacks [data-id='cb-first']\")")
+        hub.callback_changed("requested", a_callback("cb-new", "c3", created_at=time.time()))
+        await page.wait_for_selector("#callbacks [data-id='cb-new'][data-status=open]")
+        count = await page.locator("#callbacks-count").inner_text()
+        await page.screenshot(path=str(tmp_path / "callbacks.png"), full_page=True)
+    assert errors == []
+    assert order == ["cb-first", "cb-second"]  # oldest first
+    assert number == "06 98 76 54 32" and preferred == "Préférence : demain matin"
+    assert asked_for_name == "Indiquez votre nom pour prendre un rappel."
+    assert choices == ["Joint", "Pas de réponse", "Faux numéro"] and error_hidden
+    assert taken.status_code == 200 and refused.status_code == 409
+    assert holder == "Pris par Bob"
+    assert count == "— 2"
+    closed = store.callback("cb-first")
+    assert closed is not None and (closed.status, closed.result) == ("closed", "reached")
+    assert (closed.claimed_by, closed.number) == ("Alice", None)

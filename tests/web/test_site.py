@@ -31,7 +31,7 @@ from callbot.loadtest.runner import HttpRecords
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import CallHandler, CallInfo, InboundEvent, MediaSink
 from callbot.observability.metrics import CallMetrics
-from callbot.records.store import open_store
+from callbot.records.store import RecordStore, open_store
 from callbot.security.access import PUBLIC_PATHS, Role, surface_for
 from callbot.security.passwords import hash_password
 from callbot.security.settings import SecuritySettings
@@ -41,6 +41,7 @@ from callbot.web.site import build_site, softphone_allowed
 from tests.conftest import sound
 from tests.handover.test_hub import sample_context
 from tests.records.seed import journal, seeded_journals, turn
+from tests.records.test_callbacks import CALLER, TO_CALL, a_callback, out_of_hours_call
 from tests.web.browser import Launch, on_console, watched_page
 
 TIMEOUT_S = 15.0
@@ -88,6 +89,7 @@ class Site:
     context: WebContext
     hub: HandoverHub
     metrics: CallMetrics
+    store: RecordStore
 
     @property
     def ws_base(self) -> str:
@@ -117,7 +119,7 @@ async def start_site(tmp_path: Path) -> AsyncIterator[Start]:
             store.close()
 
         stops.append(stop)
-        return Site(app, f"http://127.0.0.1:{running.port}", context, hub, metrics)
+        return Site(app, f"http://127.0.0.1:{running.port}", context, hub, metrics, store)
 
     yield start
     for stop in stops:
@@ -275,6 +277,40 @@ async def test_api_calls_never_shows_caller_identifiers(start_site: Start) -> No
     for identifier in (NIR, PHONE, NIR.replace(" ", ""), PHONE.replace(" ", "")):
         assert identifier not in body
     assert PHONE in site.context.records[0]["turns"][0]["caller_text"]  # in-process only
+
+
+async def test_callbacks_are_exported_to_ops_without_the_number(start_site: Start) -> None:
+    """``/api/callbacks`` is the ops role's and, like all of ``/api``, carries no
+    identifier; the agents get the number on ``/agent/callbacks``."""
+    site = await start_site(guarded_settings())
+    site.store.save(out_of_hours_call(), CALLER, callback=a_callback())
+    since = "since=2026-10-01&until=2026-12-01&tz=UTC"
+    async with httpx.AsyncClient(base_url=site.base, timeout=TIMEOUT_S) as client:
+        ops = await client.get(f"/api/callbacks?{since}", headers=CREDENTIALS[Role.OPS])
+        owed = await client.get(
+            f"/api/callbacks?{since}&status=open", headers=CREDENTIALS[Role.OPS]
+        )
+        closed = await client.get(
+            f"/api/callbacks?{since}&status=closed", headers=CREDENTIALS[Role.OPS]
+        )
+        bad = await client.get("/api/callbacks?status=lost", headers=CREDENTIALS[Role.OPS])
+        agent_on_api = await client.get("/api/callbacks", headers=CREDENTIALS[Role.AGENT])
+        agent = await client.get("/agent/callbacks", headers=CREDENTIALS[Role.AGENT])
+        ops_on_agent = await client.get("/agent/callbacks", headers=CREDENTIALS[Role.OPS])
+    assert ops.status_code == 200 and ops.headers["content-type"] == "application/json"
+    [exported] = ops.json()["callbacks"]
+    assert (exported["callback_id"], exported["status"], exported["number"]) == (
+        "cb1",
+        "open",
+        None,
+    )
+    assert "caller_hash" not in exported and "number_hash" not in exported
+    for identifier in (TO_CALL, "06 98 76 54 32", "0612345678"):
+        assert identifier not in ops.text
+    assert len(owed.json()["callbacks"]) == 1 and closed.json()["callbacks"] == []
+    assert bad.status_code == 400
+    assert agent_on_api.status_code == ops_on_agent.status_code == 403
+    assert agent.json()["callbacks"][0]["number"] == TO_CALL
 
 
 async def test_the_load_tester_reads_records_with_ops_credentials(start_site: Start) -> None:

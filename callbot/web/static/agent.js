@@ -1,6 +1,8 @@
 // callbot agent console: a snapshot then live events over /agent/ws; no library.
 // Waiting times tick in the browser from created_at, on the server's clock ("now" in
-// every message), until the status leaves "queued".
+// every message), until the status leaves "queued". Callbacks owed are listed apart: an
+// agent (named once, remembered by the browser) claims one, calls, then closes it with
+// how it went; the server says who holds which, and pushes every change to every console.
 
 const $ = (id) => document.getElementById(id);
 const STATUS = {
@@ -12,12 +14,16 @@ const STATUS = {
   message_left: "Message laissé",
   transfer_failed: "Transfert échoué",
 };
+const CALLBACK_STATUS = { open: "À rappeler", claimed: "Pris", closed: "Clôturé", expired: "Expiré" };
+const RESULTS = [["reached", "Joint"], ["no_answer", "Pas de réponse"], ["wrong_number", "Faux numéro"]];
+const AGENT_KEY = "callbot-agent";
 const LONG_WAIT_S = 180;
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
 const single = location.pathname.match(/^\/agent\/context\/([^/]+)$/);
 
 const handovers = new Map();
+const callbacks = new Map();
 let selected = single ? decodeURIComponent(single[1]) : null;
 let clockOffsetS = 0;
 let retryMs = 1000;
@@ -138,6 +144,79 @@ function renderDetail() {
   }));
 }
 
+function agentName() { return $("agent-name").value.trim().replace(/\s+/g, " "); }
+
+function showError(text) {
+  $("error").textContent = text;
+  $("error").hidden = !text;
+}
+
+function keepCallback(c) {
+  if (c.status === "open" || c.status === "claimed") callbacks.set(c.callback_id, c);
+  else callbacks.delete(c.callback_id);
+}
+
+function button(text, onClick, primary = false) {
+  const node = el("button", { type: "button", class: primary ? "primary" : "" }, text);
+  node.addEventListener("click", onClick);
+  return node;
+}
+
+function callbackItem(c) {
+  const mine = c.status === "claimed" && c.claimed_by === agentName();
+  const li = el("li", { class: "cb", "data-id": c.callback_id, "data-status": c.status, "data-mine": String(mine) });
+  const top = el("div", { class: "row" });
+  const status = el("span");
+  badge(status, c.status);
+  status.textContent = CALLBACK_STATUS[c.status] || c.status;
+  top.append(el("span", { class: "who" }, phone(c.number)), status);
+  const asked = new Date(c.created_at * 1000).toLocaleString("fr-FR", { dateStyle: "short", timeStyle: "short" });
+  const meta = el("div", { class: "row meta" });
+  meta.append(el("span", {}, [c.queue, c.language].filter(Boolean).join(" · ")), el("span", {}, `demandé le ${asked}`));
+  li.append(top, meta);
+  if (c.preferred_time) li.append(el("p", { class: "pref" }, `Préférence : ${c.preferred_time}`));
+  li.append(el("p", { class: "summary" }, c.summary));
+  const actions = el("div", { class: "actions" });
+  if (c.status === "open") {
+    actions.append(button("Je rappelle", () => act(c, "claim"), true));
+  } else if (mine) {
+    for (const [result, text] of RESULTS) {
+      const close = button(text, () => act(c, "close", { result }), result === "reached");
+      close.dataset.result = result;
+      actions.append(close);
+    }
+    actions.append(button("Libérer", () => act(c, "release")));
+  } else {
+    actions.append(el("span", { class: "holder" }, `Pris par ${c.claimed_by}`));
+  }
+  li.append(actions);
+  return li;
+}
+
+function renderCallbacks() {
+  const sorted = [...callbacks.values()].sort((a, b) => a.created_at - b.created_at);
+  $("callbacks").replaceChildren(...sorted.map(callbackItem));
+  $("callbacks-empty").hidden = sorted.length > 0;
+  $("callbacks-count").textContent = sorted.length ? `— ${sorted.length}` : "";
+}
+
+async function act(c, action, extra = {}) {
+  const agent = agentName();
+  if (!agent) {
+    showError("Indiquez votre nom pour prendre un rappel.");
+    $("agent-name").focus();
+    return;
+  }
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const url = `/agent/callbacks/${encodeURIComponent(c.callback_id)}/${action}`;
+  const response = await fetch(url, { method: "POST", headers, body: JSON.stringify({ agent, ...extra }) });
+  const body = await response.json().catch(() => ({}));
+  if (body.callback) keepCallback(body.callback);
+  showError(response.ok ? "" : `Rappel : ${body.error || `erreur ${response.status}`}`);
+  renderCallbacks();
+}
+
 function tick() {
   for (const node of document.querySelectorAll("#handovers .item")) {
     const h = handovers.get(node.dataset.id);
@@ -160,8 +239,15 @@ function onMessage(message) {
   if (data.type === "snapshot") {
     if (!single) handovers.clear();
     for (const h of data.handovers) accept(h);
+    callbacks.clear();
+    for (const c of data.callbacks || []) keepCallback(c);
     $("console").dataset.state = "live";
     renderList();
+    renderCallbacks();
+  } else if (data.type === "callback") {
+    keepCallback(data.callback);
+    renderCallbacks();
+    return;
   } else if (data.type === "handover" || data.type === "status") {
     if (!accept({ ...data.context, detail: data.detail })) return;
     renderList(data.type === "handover" ? data.context.context_id : undefined);
@@ -207,5 +293,12 @@ if (single) {
   $("console").classList.add("single");
   loadOne();
 }
+$("agent-name").value = localStorage.getItem(AGENT_KEY) || "";
+// On "input", not "change": a change fires on blur, as the agent clicks a button, and a
+// redraw then would swallow that click.
+$("agent-name").addEventListener("input", () => {
+  localStorage.setItem(AGENT_KEY, agentName());
+  renderCallbacks();
+});
 connect();
 setInterval(tick, 1000);

@@ -6,7 +6,11 @@ const $ = (id) => document.getElementById(id);
 const nf = new Intl.NumberFormat("fr-FR", { maximumFractionDigits: 1 });
 
 const OUTCOMES = {
-  answered: ["Traité par le robot", "ok"],
+  answered: ["Résolu par le robot", "ok"],
+  no_input: ["Raccroché après silences", "warn"],
+  callback_requested: ["Rappel demandé (hors horaires)", ""],
+  out_of_hours: ["Hors horaires, sans rappel", "warn"],
+  unresolved: ["Non résolu (information manquante)", "warn"],
   transferred: ["Transféré", ""],
   transfer_failed: ["Transfert échoué", "danger"],
   hung_up_by_caller: ["Raccroché par l'appelant", "warn"],
@@ -137,6 +141,8 @@ function renderKpis(k) {
   tile("tile-containment", pct(k.containment_rate), `${k.contained} appels`);
   tile("tile-transfer", pct(k.transfer_rate), `${k.transferred} appels`);
   tile("tile-abandon", pct(k.abandonment_rate), `${k.abandoned} appels`);
+  const cb = k.callbacks;
+  tile("tile-callbacks", nf.format(cb.requested), `${cb.reached} joints, ${cb.expired} expirés, ${cb.pending} à rappeler`);
   tile("tile-satisfaction", s.mean === null ? "–" : `${nf.format(s.mean)} / 5`, `CSAT ${pct(s.csat)} · ${s.responses} avis`);
   tile("tile-latency", `${ms(k.latency.p50_ms)}`, `p95 ${ms(k.latency.p95_ms)}`);
 
