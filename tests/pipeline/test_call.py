@@ -163,7 +163,7 @@ async def test_silence_reprompts_then_ends_the_call(bot: Callbot) -> None:
     record = await call(bot, [SilenceTurn(8.0)])
     assert record["no_input_turns"] >= 1
     assert record["hung_up_by"] == "bot"
-    assert record["outcome"] == "answered"
+    assert record["outcome"] == "no_input"  # no call resolved by the bot
 
 
 async def test_a_failing_pipeline_apologises_and_never_kills_the_process(
