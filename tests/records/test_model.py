@@ -34,3 +34,14 @@ def test_from_a_real_journal() -> None:
         assert secret not in (stored.caller_text or "")
         assert secret not in stored.bot_text[0]
     assert "0612345678" not in repr(call)
+
+
+def test_digits_typed_into_a_slot_are_not_kept() -> None:
+    """Issue 15: a NIR keyed on the phone, one digit a turn, was stored digit by digit."""
+    j = CallJournal(CallInfo("call-2", "softphone", SLIN_16K, caller_number="0612345678"))
+    for key, outcome in (("0", "matched"), ("1", "slot"), ("8", "slot"), ("#", "slot")):
+        turn = j.new_turn()
+        turn.dtmf, turn.outcome = key, outcome
+    j.finish("transferred", "intent conseiller")
+    call = from_journal(j.to_dict(), None)
+    assert [t.dtmf for t in call.turns] == ["0", "<DTMF>", "<DTMF>", "#"]
