@@ -11,7 +11,8 @@ often than it reorders them:
   rapidfuzz's edit-distance ratio (C++, one ``cdist`` call), and by sound
   (:mod:`callbot.dialplan.phonetic`: "conseillé" is "conseiller", "sans" is "cent"),
   so a misrecognised word still counts, in proportion to its similarity; a French
-  word the recogniser glued to its article ("lattestation") counts as the word;
+  word the recogniser glued to its article ("lattestation") counts as the word, and
+  two words it split from a dialplan word ("pass word", "wi-fi") as that word;
 * words are weighted by how few intents use them, learned from the dialplan's own
   examples when it loads: "vitale", in three intents, weighs less than "perte", in one;
   "carte", in ten, hardly counts;
@@ -19,9 +20,11 @@ often than it reorders them:
   (its square root, :data:`COVERAGE_POWER`, enters the score);
   an intent's *precision* is the weighted share of the caller's words that the
   intent's examples explain (a word no intent knows counts against every intent, so
-  "ma voiture est en panne" is not the broken-laptop intent). An intent's score is
-  the harmonic mean (F1) of the two at its best example, in [0, 1]: 1.0 when the
-  caller said exactly the content words of one example;
+  "ma voiture est en panne" is not the broken-laptop intent). An example's score is
+  the harmonic mean (F1) of the two, in [0, 1]: 1.0 when the caller said exactly its
+  content words. An intent's score is its best example's, with :data:`SECOND_WEIGHT`
+  of it taken from its second best: an intent that says the caller's words in several
+  examples is likelier than one that says them once;
 * an intent's *negative examples* (phrasings that sound like it but are another
   request) hold it back: when one of them fits the caller better than the intent's
   own examples, the intent's score is scaled down by that fit.
@@ -56,7 +59,8 @@ WORD_CUTOFF = 0.75
 MID_WORD_LENGTH = 5
 MID_WORD_CUTOFF = 0.85
 """Words of 4 or 5 letters need this similarity: a letter more or less ("tiket"), not
-another letter ("temps" is not "teams")."""
+another letter ("temps" is not "teams"); a word that begins the other ("lock",
+"locked") is one of its forms."""
 
 SHORT_WORD_CUTOFF = 0.66
 """Words of 3 letters or less count only if they have the same length and differ by at
@@ -85,6 +89,11 @@ more against words many intents share than plain IDF would make them."""
 COVERAGE_POWER = 0.5
 """Coverage enters the score as its square root: a caller rarely says all the words of
 one example, and saying half of them is more than half the evidence."""
+
+SECOND_WEIGHT = 0.2
+"""Share of an intent's score that its second-best example gives: an intent whose
+examples say the caller's words again and again ("mot de passe" in eight of them) beats
+one that says them once, in passing."""
 
 TIE_POWER = 5.0
 """How close the runner-up must come before it lowers the confidence (see
@@ -179,6 +188,7 @@ class IntentMatcher:
         self._example_w = self._idf[self._example_idx]
         self._example_wsum = np.maximum(self._example_w.sum(axis=1), 1e-9)
         self._groups = n + len(negative)
+        self._group_sizes = np.bincount(self._example_group, minlength=self._groups)
 
         # word x group incidence: which intents (and negative groups) use each word
         self._word_groups = np.zeros((pad + 1, self._groups), dtype=np.float32)
@@ -192,7 +202,8 @@ class IntentMatcher:
 
     def match(self, text: str) -> MatchResult:
         """Best and second-best intent for ``text`` with their confidence."""
-        words = [self._unglued(w) for w in matching_words(text, self.language)]
+        said = matching_words(text, self.language, self._known)
+        words = [self._unglued(w) for w in said]
         words = list(dict.fromkeys(words))[:MAX_CALLER_WORDS]
         if not words or not self._vocab or not len(self._example_group):
             return _NO_MATCH
@@ -214,14 +225,25 @@ class IntentMatcher:
         coverage = coverage**COVERAGE_POWER
         total = p + coverage
         f1 = np.divide(2 * p * coverage, total, out=np.zeros_like(total), where=total > 0)
-        group_scores = np.zeros(self._groups, dtype=np.float32)
-        np.maximum.at(group_scores, self._example_group, f1.astype(np.float32))
+        group_scores = self._group_scores(f1.astype(np.float32))
         n = len(self._intent_ids)
         scores = group_scores[:n]
         if self._held_back.size:
             own, against = scores[self._held_back], group_scores[n:]
             scores[self._held_back] = np.where(against >= own, own * (1.0 - against), own)
         return self._top_two(scores)
+
+    def _group_scores(self, f1: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Each group's best example's F1, and :data:`SECOND_WEIGHT` of its second best
+        (a group of one example counts it twice)."""
+        best = np.zeros(self._groups, dtype=np.float32)
+        np.maximum.at(best, self._example_group, f1)
+        at_best = f1 >= best[self._example_group]
+        ties = np.bincount(self._example_group, weights=at_best, minlength=self._groups)
+        second = np.zeros(self._groups, dtype=np.float32)
+        np.maximum.at(second, self._example_group, np.where(at_best, 0.0, f1))
+        second = np.where((ties > 1) | (self._group_sizes < 2), best, second)
+        return (1.0 - SECOND_WEIGHT) * best + SECOND_WEIGHT * second
 
     def _phrases(self, texts: Sequence[str]) -> list[tuple[str, ...]]:
         return [words for text in texts if (words := matching_words(text, self.language))]
@@ -248,7 +270,11 @@ class IntentMatcher:
             long_words = [w for w in words if len(w) > 3]
             ratios = self._ratios(long_words, WORD_CUTOFF)
             pair_len = np.minimum(lengths[long_rows, None], self._vocab_len[None, :])
-            ratios[(pair_len <= MID_WORD_LENGTH) & (ratios < MID_WORD_CUTOFF)] = 0.0
+            loose = (pair_len <= MID_WORD_LENGTH) & (ratios > 0) & (ratios < MID_WORD_CUTOFF)
+            for row, col in zip(*np.nonzero(loose), strict=True):
+                word, known = long_words[row], self._vocab[col]
+                if not (known.startswith(word) or word.startswith(known)):  # "lock", "locked"
+                    ratios[row, col] = 0.0
             sim[long_rows, :-1] = ratios
             sim[np.ix_(long_rows, self._short_words)] = 0.0
             for row, word in zip(long_rows.tolist(), long_words, strict=True):

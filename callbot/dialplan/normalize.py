@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 from functools import lru_cache
 
 from num2words import num2words
@@ -65,7 +66,7 @@ _FRENCH_STOPWORDS = frozenset(
     par pas pour qu que quel quelle qui quoi s sa se ses si son sont suis sur t ta te tes toi
     ton tu un une vos votre vous y
     ah alors allo bah ben bien bonjour bonsoir donc euh heu hein hum madame mademoiselle
-    monsieur non oh oui ouais plait svp voila
+    mais monsieur non oh oui ouais plait svp voila
     cest jai nai nest quil quils quon jen jy sil sest lai cetait jetais
     aujourd aussi avais aurais beaucoup cet chez dedans deja demain depuis dois doit encore
     faudrait faut fois hier hui ici juste quand sera serai serait tous toute toutes
@@ -179,13 +180,24 @@ def weak_words(language: str) -> frozenset[str]:
     return _WEAK_WORDS.get(base_language(language), frozenset())
 
 
-def matching_words(text: str, language: str) -> tuple[str, ...]:
-    """The words the matcher compares: content words and weak words, no repeats."""
+def matching_words(
+    text: str, language: str, known: Collection[str] = frozenset()
+) -> tuple[str, ...]:
+    """The words the matcher compares: content words and weak words, no repeats. Two
+    words that make a ``known`` one when joined are that word: recognition splits
+    compounds ("pass word", "lap top", "wi-fi")."""
     stopwords = _STOPWORDS.get(base_language(language), frozenset())
+    words = normalize_words(text, language)
     seen: dict[str, None] = {}
-    for word in normalize_words(text, language):
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if i + 1 < len(words) and (joined := word + words[i + 1]) in known:
+            word = joined
+            i += 1
         if word not in stopwords:
             seen.setdefault(word)
+        i += 1
     return tuple(seen)
 
 

@@ -6,7 +6,7 @@ Speech recognition writes what it heard, and French writes one sound many ways:
 keys are equal. The rules are a small subset of French phonetics (in the spirit of
 Phonex and the French Soundex), applied to lowercase words without accents; English
 gets the few rules that matter for recognition slips ("knew" / "new", "phone" /
-"fone"). A key is for comparing, never for showing.
+"fone", "locked" / "lock"). A key is for comparing, never for showing.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ _FRENCH_RULES = tuple(
         (r"e[rtz]$", "e"),  # remboursé, rembourser, remboursez
         (r"(?<=[aeiounr])[tdzp]$", ""),  # silent final consonants: vert, cent, droit
         (r"ng$", "n"),
+        (r"mpt", "nt"),  # compte, conte
         (r"(?<=[aeiouy])s(?=[aeiouy])", "z"),
         (r"(?:ai|ei)(?![nm])|ee", "e"),
         (r"sc(?=[eiy])", "s"),
@@ -49,6 +50,7 @@ _FRENCH_RULES = tuple(
 _ENGLISH_RULES = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
+        (r"(?<=....)(?:ed|s)$", ""),  # locked, lock; printers, printer
         (r"^kn", "n"),
         (r"^wr", "r"),
         (r"ph", "f"),

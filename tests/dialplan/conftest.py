@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from callbot.dialplan import Dialplan, load_dialplan
+from callbot.dialplan.model import Matching
 
 REPO = Path(__file__).resolve().parents[2]
 DIALPLANS = REPO / "dialplans"
@@ -38,6 +39,13 @@ intents:
 @pytest.fixture(scope="session")
 def assurance() -> Dialplan:
     return load_dialplan(DIALPLANS / "assurance-maladie.yaml")
+
+
+@pytest.fixture(scope="session")
+def doubtful(assurance: Dialplan) -> Dialplan:
+    """The health-insurance dialplan answering only near-certain matches and asking "did
+    you mean...?" from 0.2: its held-out phrasings ask, however the matcher is tuned."""
+    return assurance.model_copy(update={"matching": Matching(high=0.99, low=0.2)})
 
 
 @pytest.fixture(scope="session")

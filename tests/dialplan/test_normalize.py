@@ -84,3 +84,10 @@ def test_weak_words_kept_for_matching_only() -> None:
 
 def test_glued_elisions_are_stop_words() -> None:
     assert content_words("jai perdu cest ma carte", "fr-FR") == ("perdu", "carte")
+
+
+def test_split_compounds_are_joined_when_known() -> None:
+    known = frozenset({"password", "wifi"})
+    assert matching_words("my pass word and the wi-fi", "en-US", known) == ("password", "wifi")
+    assert matching_words("my pass word", "en-US") == ("pass", "word")
+    assert content_words("mais mes relevés", "fr-FR") == ("releves",)

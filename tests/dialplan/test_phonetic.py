@@ -21,6 +21,7 @@ from callbot.dialplan.phonetic import phonetic_key
         ("attestation", "atestation"),
         ("maison", "mezon"),
         ("carte", "cartes"),
+        ("compte", "conte"),
     ],
 )
 def test_french_same_sound(a: str, b: str) -> None:
@@ -34,7 +35,10 @@ def test_french_different_sounds(a: str, b: str) -> None:
     assert phonetic_key(a, "fr") != phonetic_key(b, "fr")
 
 
-@pytest.mark.parametrize(("a", "b"), [("knew", "new"), ("phone", "fone"), ("write", "right")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("knew", "new"), ("phone", "fone"), ("write", "right"), ("locked", "lock"), ("teams", "team")],
+)
 def test_english_same_sound(a: str, b: str) -> None:
     assert phonetic_key(a, "en") == phonetic_key(b, "en")
 

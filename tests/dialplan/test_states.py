@@ -27,7 +27,8 @@ from tests.dialplan.flows import NIGHT, OPEN, engine_at, texts
 from tests.dialplan.test_hooks import identified
 
 UNSURE = "je voudrais recevoir mon attestation de droits par courrier"
-"""Matches ``attestation_droits`` of the shipped health-insurance dialplan, unsure."""
+"""Matches ``attestation_droits`` of the shipped health-insurance dialplan, unsure with
+the ``doubtful`` thresholds."""
 LOST_CARD = "j'ai perdu ma carte vitale"
 FOLLOW_UP = "Puis-je vous aider pour autre chose ?"
 
@@ -48,6 +49,12 @@ def test_a_call_starts_idle(engine: DialogEngine) -> None:
 
 
 class TestAwaitingConfirm:
+    @pytest.fixture
+    def engine(self, doubtful: Dialplan) -> DialogEngine:
+        engine = DialogEngine(doubtful, {"call_id": "states-1"}, now=OPEN)
+        engine.start()
+        return engine
+
     def test_a_key_drops_the_question_and_selects(self, engine: DialogEngine) -> None:
         engine.on_utterance(UNSURE)
         assert isinstance(engine.state.phase, AwaitingConfirm)
