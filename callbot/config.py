@@ -75,6 +75,11 @@ class Settings:
     """Where ``callbot models pull`` and ``callbot voices pull`` install what the bot loads."""
     dialplan: Path = Path("dialplans/assurance-maladie.yaml")
     """The dialplan the bot runs; an edited file is reloaded (``dialplan_reload_s``)."""
+    data_dir: Path = Path("data")
+    """Where callbot keeps what it writes about calls, unless a section names another
+    place: the records database (``records.url``) and its spool, the hand-over store
+    (``handover.store_path``). Relative: to the directory callbot starts in. Every store
+    of caller data is listed in the README's "Privacy"."""
     log_level: str = "INFO"
     """``DEBUG``, ``INFO``, ``WARNING`` or ``ERROR``."""
     log_format: str = "text"
@@ -121,11 +126,20 @@ def load_settings(
     _merge(data, _from_env(env))
     _merge(data, dict(overrides or {}))
     settings: Settings = _build(Settings, data, "")
+    settings = placed(settings)
     if settings.asr.model_dir == Path():
         settings = dataclasses.replace(
             settings, asr=dataclasses.replace(settings.asr, model_dir=settings.whisper_dir)
         )
     return settings
+
+
+def placed(settings: Settings) -> Settings:
+    """``settings`` with every store of caller data the sections leave unset in
+    ``data_dir``: the records (and their spool), the hand-over store beside them."""
+    records = settings.records.placed(settings.data_dir)
+    handover = settings.handover.placed(records.sqlite_path, settings.data_dir)
+    return dataclasses.replace(settings, records=records, handover=handover)
 
 
 def _merge(into: dict[str, Any], more: Mapping[str, Any]) -> None:

@@ -54,3 +54,25 @@ def test_broken_toml_names_the_file(tmp_path: Path) -> None:
     config.write_text("[server\nport = 1")
     with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_settings(config, env={})
+
+
+def test_every_store_of_caller_data_lives_in_the_data_dir(tmp_path: Path) -> None:
+    """Issue 15: the hand-over store was relative to the working directory even when
+    records went elsewhere."""
+    settings = load_settings(env={"CALLBOT_DATA_DIR": str(tmp_path)})
+    assert settings.records.url == str(tmp_path / "callbot-records.sqlite3")
+    assert settings.records.spool_path == tmp_path / "callbot-records.sqlite3.spool"
+    assert settings.handover.store_path == tmp_path / "callbot-handover.sqlite3"
+
+
+def test_the_hand_over_store_follows_the_records(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "records" / "calls.sqlite3"
+    settings = load_settings(env={"CALLBOT_RECORDS_URL": f"sqlite:///{elsewhere}"})
+    assert settings.handover.store_path == tmp_path / "records" / "callbot-handover.sqlite3"
+    shared = load_settings(
+        env={"CALLBOT_DATA_DIR": str(tmp_path), "CALLBOT_RECORDS_URL": "postgresql://db/cb"}
+    )
+    assert shared.handover.store_path == tmp_path / "callbot-handover.sqlite3"
+    assert shared.records.spool_path == tmp_path / "records-spool"
+    chosen = load_settings(env={"CALLBOT_HANDOVER_STORE_PATH": str(tmp_path / "h.db")})
+    assert chosen.handover.store_path == tmp_path / "h.db"

@@ -34,7 +34,9 @@ async def serve_forever(settings: Settings) -> None:
     from callbot.app.service import Callbot, Engines  # heavy: pipecat, Whisper, Piper
 
     engines = await asyncio.to_thread(Engines.load, settings)
-    hub = await asyncio.to_thread(HandoverHub.from_settings, settings.handover)
+    hub = await asyncio.to_thread(
+        HandoverHub.from_settings, settings.handover, settings.privacy.caller_salt
+    )
     bridge = None
     if settings.ari.url:
         from callbot.app.bridge import build_bridge

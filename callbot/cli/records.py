@@ -14,7 +14,7 @@ from pathlib import Path
 from callbot.config import load_settings
 from callbot.errors import ConfigError
 from callbot.records.report import FORMATS, make_report, parse_time, render, zone
-from callbot.records.settings import RecordsSettings
+from callbot.records.settings import DATABASE_NAME
 from callbot.records.store import open_store
 
 RECORDS_URL_ENV = "CALLBOT_RECORDS_URL"
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     report.add_argument(
         "--records",
         help=f"records database: SQLite path or postgresql:// URL (default ${RECORDS_URL_ENV} "
-        f"or {RecordsSettings().url})",
+        f"or {DATABASE_NAME} in the data directory)",
     )
     report.add_argument("--tz", default=DEFAULT_TZ, help=f"time zone (default {DEFAULT_TZ})")
     report.set_defaults(func=cmd_report)

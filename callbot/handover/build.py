@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 
 from callbot.calls.journal import CallJournal
-from callbot.dialplan import Transfer
+from callbot.dialplan import Transfer, TurnOutcome
 from callbot.handover.context import HandoverContext, HandoverTurn
 from callbot.handover.reasons import reason_text
 from callbot.handover.summary import SummaryFacts, identity_checks, summarize
@@ -89,10 +89,18 @@ def _turns(journal: CallJournal | None) -> tuple[HandoverTurn, ...]:
         if turn.caller_text:
             out.append(HandoverTurn("caller", redact(turn.caller_text), turn.intent))
         elif turn.dtmf:
-            out.append(HandoverTurn("caller", f"[DTMF {redact(turn.dtmf)}]", turn.intent))
+            out.append(HandoverTurn("caller", _key(turn.dtmf, turn.outcome), turn.intent))
         # Bot sentences can echo what the caller said (a read-back): redact them too.
         out.extend(HandoverTurn("bot", redact(text)) for text in turn.bot_text if text)
     return tuple(out)
+
+
+def _key(key: str, outcome: str | None) -> str:
+    """A key the caller pressed; a digit typed into a slot is part of a value (a NIR
+    keyed one digit a turn), which the agent reads in ``slots`` while it is theirs."""
+    if outcome == TurnOutcome.SLOT and key.isdigit():
+        return "[DTMF]"
+    return f"[DTMF {redact(key)}]"
 
 
 def _intents(journal: CallJournal | None) -> tuple[str, ...]:

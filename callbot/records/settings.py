@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from callbot.errors import ConfigError
 
 DEFAULT_SPOOL_DIR = Path("data/records-spool")
-"""Spool of a PostgreSQL (or in-memory) store when ``spool_dir`` is not set."""
+"""Spool of a PostgreSQL (or in-memory) store when ``spool_dir`` is not set and the
+settings were not placed in a data directory (:meth:`RecordsSettings.placed`)."""
+DATABASE_NAME = "callbot-records.sqlite3"
+SPOOL_NAME = "records-spool"
 
 
 @dataclass(frozen=True, slots=True)
 class RecordsSettings:
-    url: str = "data/callbot-records.sqlite3"
+    url: str = ""
     """A SQLite file path (or ``sqlite:///path``), or ``postgresql://user@host/db`` for
     several workers sharing one database. The password belongs in ``PGPASSWORD`` or
-    ``~/.pgpass``, or in ``CALLBOT_RECORDS_URL_FILE``; it is never logged."""
+    ``~/.pgpass``, or in ``CALLBOT_RECORDS_URL_FILE``; it is never logged. Empty:
+    ``callbot-records.sqlite3`` in ``data_dir``."""
     enabled: bool = True
     """Store a record of every call (KPIs and the dashboard need them)."""
     max_pending: int = 1000
@@ -25,8 +29,8 @@ class RecordsSettings:
     spool_dir: str | None = None
     """While the database is down, records wait here on disk (one fsync'd file per call)
     and are replayed in order when it is back. Default: next to the SQLite file
-    (``<file>.spool``), or ``data/records-spool`` with PostgreSQL. Workers of one host
-    may share it: each takes a slot of its own (``0/``, ``1/``...)."""
+    (``<file>.spool``), or ``records-spool`` in ``data_dir`` with PostgreSQL. Workers of
+    one host may share it: each takes a slot of its own (``0/``, ``1/``...)."""
     spool_max_records: int = 10_000
     """Calls the spool may hold (a call's updates share one entry). When full, a call's
     final record takes the place of the oldest in-progress one; a record that finds no
@@ -60,11 +64,27 @@ class RecordsSettings:
         return int(self.spool_max_mb * 2**20)
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file records go to; None for PostgreSQL or in memory."""
+        path = self.url.removeprefix("sqlite:///")
+        if not path or "://" in path or path.endswith(":memory:"):
+            return None
+        return Path(path)
+
+    @property
     def spool_path(self) -> Path:
         """The spool directory: ``spool_dir``, else derived from ``url``."""
         if self.spool_dir:
             return Path(self.spool_dir)
-        if "://" in self.url.removeprefix("sqlite:///") or self.url.endswith(":memory:"):
+        database = self.sqlite_path
+        if database is None:
             return DEFAULT_SPOOL_DIR
-        database = Path(self.url.removeprefix("sqlite:///"))
         return database.with_name(database.name + ".spool")
+
+    def placed(self, data_dir: Path) -> RecordsSettings:
+        """These settings with the database and the spool in ``data_dir`` where unset."""
+        url = self.url or str(data_dir / DATABASE_NAME)
+        spool_dir = self.spool_dir
+        if not spool_dir and replace(self, url=url).sqlite_path is None:
+            spool_dir = str(data_dir / SPOOL_NAME)
+        return replace(self, url=url, spool_dir=spool_dir)

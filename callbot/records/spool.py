@@ -176,12 +176,16 @@ class Spool:
 
     def head(self) -> RecordUpdate | None:
         """The oldest call in the spool (None when empty); an entry that cannot be read
-        back (disk fault, hand edit) is set aside (``*.corrupt``) and counted."""
+        back (disk fault, hand edit) is set aside (``*.corrupt``) and counted. An entry
+        whose file is gone was erased or purged (``callbot records``): it is forgotten."""
         while self._entries:
             entry = next(iter(self._entries.values()))
             path = self._path(entry.sequence)
             try:
                 return RecordUpdate.from_json(path.read_text("utf-8"))
+            except FileNotFoundError:
+                logger.info("records spool: %s was erased or purged", path.name)
+                self._drop(entry)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 self._set_aside(path, exc)
                 self._drop(entry)

@@ -1,4 +1,5 @@
-"""The records commands against a real SQLite store (callbot.records)."""
+"""The records commands against real stores: the records (SQLite), the hand-over store
+beside them, the summary sounds."""
 
 import argparse
 import json
@@ -9,7 +10,9 @@ from typing import Any
 import pytest
 
 from callbot.cli import privacy as cli
+from callbot.handover.store import HandoverStore
 from callbot.records.store import open_store
+from tests.handover.test_hub import sample_context
 
 SALT = "test-salt"
 
@@ -120,3 +123,50 @@ def test_a_call_in_progress_is_exported_and_erased_too(
     store = open_store(db, SALT)
     assert [c.call_id for c in store.calls(0, in_progress=True)] == ["other"]
     store.close()
+
+
+@pytest.fixture
+def handovers(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Hand-overs beside the records (their default place), and a summary sound each."""
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    monkeypatch.setenv("CALLBOT_ARI_SOUNDS_DIR", str(sounds))
+    store = HandoverStore(tmp_path / "callbot-handover.sqlite3", caller_salt=SALT)
+    now = time.time()
+    for name, number, created in (
+        ("mine", "+33612345678", now - 60),
+        ("old", "0700000000", now - 100 * 86400),
+        ("other", "0700000000", now - 60),
+    ):
+        ctx = sample_context(name, created_at=created, caller_number=number)
+        store.save(ctx)
+        (sounds / f"{ctx.context_id}.wav").write_bytes(b"RIFF")
+        (sounds / f"{name}.id").write_text(ctx.context_id)
+    store.close()
+    return sounds
+
+
+def test_hand_overs_are_exported_and_erased_with_the_calls(
+    handovers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: the hand-over store was outside export and erasure."""
+    mine = (handovers / "mine.id").read_text()
+    assert run("records", "export", "--caller", "06 12 34 56 78") == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [h["context_id"] for h in document["handovers"]] == [mine]
+    assert document["summary_sounds"] == [f"{mine}.wav"]
+    assert run("records", "erase", "--caller", "0612345678") == 0
+    out = capsys.readouterr().out
+    assert "erased 2 call(s)" in out and "1 hand-overs, 1 summary sounds" in out
+    assert not (handovers / f"{mine}.wav").exists()
+    assert (handovers / f"{(handovers / 'other.id').read_text()}.wav").exists()
+
+
+def test_purge_covers_hand_overs_and_their_sounds(
+    handovers: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = (handovers / "old.id").read_text()
+    assert run("records", "purge", "--older-than", "90d") == 0
+    assert "purged 0 spooled records, 1 hand-overs, 1 summary sounds" in capsys.readouterr().out
+    assert not (handovers / f"{old}.wav").exists()
+    assert len(list(handovers.glob("*.wav"))) == 2

@@ -13,7 +13,7 @@ import pytest
 
 from callbot.cli.main import main
 from callbot.cli.settings_doc import example_toml, field_docs, settings_toml
-from callbot.config import Settings, load_settings
+from callbot.config import Settings, load_settings, placed
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "callbot.example.toml"
@@ -41,6 +41,7 @@ def test_example_file_loads_as_exactly_the_defaults() -> None:
     resolved = dataclasses.replace(
         defaults, asr=dataclasses.replace(defaults.asr, model_dir=defaults.whisper_dir)
     )
+    resolved = placed(resolved)  # the stores unset, in the data directory
     assert loaded == resolved == load_settings(env={})
 
 

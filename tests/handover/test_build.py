@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from callbot.audio.formats import AudioFormat, Codec
 from callbot.calls.journal import CallJournal
-from callbot.dialplan import Transfer
+from callbot.dialplan import Transfer, TurnOutcome
 from callbot.handover.build import build_context
 from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
@@ -78,3 +78,13 @@ def test_engine_reasons_are_worded_in_the_callers_language() -> None:
         None, Transfer("accueil", "intent carte_vitale"), INFO, intent_labels=labels
     )
     assert spoken.reason == "demande : la carte Vitale"
+
+
+def test_digits_typed_into_a_slot_stay_out_of_the_turns() -> None:
+    """A NIR keyed one digit a turn would outlive the context's expiry in its turns."""
+    j = CallJournal(INFO, started_at_s=100.0)
+    for key, outcome in (("0", TurnOutcome.MATCHED), ("1", TurnOutcome.SLOT), ("#", None)):
+        turn = j.new_turn()
+        turn.dtmf, turn.outcome = key, outcome
+    ctx = build_context(j, Transfer("accueil", "x"), INFO)
+    assert [t.text for t in ctx.turns] == ["[DTMF 0]", "[DTMF]", "[DTMF #]"]

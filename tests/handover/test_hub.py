@@ -70,7 +70,7 @@ async def hub(tmp_path: Path) -> AsyncIterator[HandoverHub]:
 class TestStore:
     async def test_published_context_survives_a_restart(self, tmp_path: Path) -> None:
         path = tmp_path / "data" / "handover.sqlite3"
-        first = HandoverHub(path)
+        first = HandoverHub(path, clock=lambda: 2_100.0)
         old = sample_context("Ancien appel.", created_at=1_000.0)
         new = sample_context("Nouvel appel.", created_at=2_000.0)
         await first.publish(old)
@@ -83,7 +83,7 @@ class TestStore:
         assert mode == "wal"
         await first.aclose()
 
-        second = HandoverHub(path)
+        second = HandoverHub(path, clock=lambda: 2_200.0)  # identifiers still in clear
         try:
             assert [c.summary for c in second.recent(10)] == ["Nouvel appel.", "Ancien appel."]
             again = second.get(old.context_id)
@@ -120,6 +120,72 @@ class TestStore:
         await hub.publish(sample_context())
         await hub.aclose()
         assert (tmp_path / "x" / "h.sqlite3").is_file()
+
+
+class TestIdentifiers:
+    """Issue 15: the number and the NIR stay readable only while an agent may need them."""
+
+    async def test_expire_after_the_last_news_on_disk_and_on_consoles(self, tmp_path: Path) -> None:
+        now = [1_000.0]
+        hub = HandoverHub(
+            tmp_path / "h.sqlite3", caller_salt="s", identifiers_ttl_s=600.0, clock=lambda: now[0]
+        )
+        try:
+            ctx = sample_context(created_at=1_000.0)
+            await hub.publish(ctx)
+            events = hub.subscribe()
+            now[0] = 1_500.0
+            await hub.update(ctx.context_id, "answered", "agent 12")
+            assert (await next_event(events))["context"]["caller_number"] == "+33612345678"
+            now[0] = 2_099.0
+            assert await hub.expire_identifiers() == 0
+            now[0] = 2_100.0
+            assert await hub.expire_identifiers() == 1
+            event = await next_event(events)
+            assert event["type"] == "status" and event["context"]["caller_number"] == "<TEL>"
+            assert event["detail"] == "agent 12"
+            shown = hub.get(ctx.context_id)
+            assert shown is not None and shown.identifiers_expired
+            assert hub.recent(1)[0].slots[0] == (
+                "numero_securite_sociale",
+                "<NUMERO_SECURITE_SOCIALE>",
+            )
+        finally:
+            await hub.aclose()
+
+    async def test_an_abandoned_hand_over_loses_them_at_once(self, hub: HandoverHub) -> None:
+        ctx = sample_context()
+        await hub.publish(ctx)
+        abandoned = await hub.update(ctx.context_id, "abandoned", "caller hung up in the queue")
+        assert abandoned is not None and abandoned.caller_number == "<TEL>"
+        stored = hub.get(ctx.context_id)
+        assert stored is not None and stored.identifiers_expired
+
+    async def test_a_restart_expires_what_was_left_in_clear(self, tmp_path: Path) -> None:
+        path = tmp_path / "h.sqlite3"
+        first = HandoverHub(path, identifiers_ttl_s=60.0, clock=lambda: 1_000.0)
+        ctx = sample_context(created_at=1_000.0)
+        await first.publish(ctx)
+        await first.aclose()
+        second = HandoverHub(path, identifiers_ttl_s=60.0, clock=lambda: 1_060.0)
+        try:
+            again = second.get(ctx.context_id)
+            assert again is not None and again.caller_number == "<TEL>"
+        finally:
+            await second.aclose()
+
+    async def test_erased_contexts_leave_the_console(self, tmp_path: Path) -> None:
+        path = tmp_path / "h.sqlite3"
+        hub = HandoverHub(path, caller_salt="s")
+        try:
+            ctx = sample_context()
+            await hub.publish(ctx)
+            with sqlite3.connect(path) as other:  # callbot records erase, elsewhere
+                other.execute("DELETE FROM handovers")
+            await hub.expire_identifiers()
+            assert hub.recent(10) == [] and hub.get(ctx.context_id) is None
+        finally:
+            await hub.aclose()
 
 
 class TestLive:

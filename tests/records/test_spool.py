@@ -109,6 +109,16 @@ def test_an_unreadable_entry_is_set_aside_and_counted(tmp_path: Path) -> None:
     assert drain(again) == [("b", 1)]
 
 
+def test_an_entry_erased_under_a_running_process_is_forgotten(tmp_path: Path) -> None:
+    """``callbot records erase`` deletes a caller's spooled record while callbot runs."""
+    spool = Spool(tmp_path, 10, 2**20)
+    spool.add(update("a", 1))
+    spool.add(update("b", 1))
+    sorted(tmp_path.glob("*.json"))[0].unlink()
+    assert drain(spool) == [("b", 1)]
+    assert spool.corrupt == 0 and not list(tmp_path.glob("*.corrupt"))
+
+
 def test_processes_sharing_a_directory_each_get_a_slot(tmp_path: Path) -> None:
     first = open_spool(tmp_path, 10, 2**20)
     second = open_spool(tmp_path, 10, 2**20)

@@ -1,0 +1,313 @@
+"""One privacy perimeter (issue 15): every file and table callbot writes during a real
+call with a transfer is a store :mod:`callbot.app.perimeter` knows, and ``callbot records
+erase`` / ``purge`` leave nothing of the caller in any of them.
+
+The call is a real one: simulated Asterisk (ARI + chan_websocket), the real models, the
+caller keys a NIR, the bot hands over with it, an agent hears the summary rendered as a
+sound file. Then the data directory and the sounds directory are walked and every SQLite
+schema read: a file or a table no store covers fails the test, and so does any row or file
+that still names the caller after the erasure. A new store that nobody covers fails it too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fnmatch
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from callbot.app.bridge import RunningBridge, build_bridge
+from callbot.app.perimeter import Location, Perimeter, inventory
+from callbot.app.service import Callbot, Engines
+from callbot.cli import privacy as cli
+from callbot.config import Settings
+from callbot.handover.context import HandoverContext
+from callbot.handover.hub import HandoverHub
+from callbot.handover.store import HandoverStore
+from callbot.privacy.identity import caller_hash
+from callbot.records.spool import Spool
+from callbot.records.update import make_update
+from callbot.simulator.ari_server import SimulatedAri
+from callbot.simulator.external_media import ExternalMediaDialer
+from callbot.simulator.run import wait_for_record
+from callbot.simulator.websocket_client import WebsocketClientConnection
+from tests.conftest import bot_settings
+from tests.records.seed import journal
+
+DIALPLAN = Path(__file__).parent / "dialplans" / "transfer-fr.yaml"
+SALT = "perimeter-salt"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+@dataclass(frozen=True)
+class Caller:
+    number: str
+    """As Asterisk gives it (CALLERID(num))."""
+    nir: str
+    """Keyed on the phone, valid key."""
+
+    @property
+    def key(self) -> str:
+        return caller_hash(self.number, SALT)
+
+
+ALICE = Caller("0612345678", "185057800608491")
+BOB = Caller("0698765432", "290017512345605")
+
+
+@dataclass
+class Traces:
+    """What identifies one caller's call, to look for after an erasure."""
+
+    caller: Caller
+    call_id: str
+    context: HandoverContext
+
+    def terms(self) -> list[str]:
+        c = self.caller
+        return [c.number, c.number[1:], c.nir, c.key, self.call_id, self.context.context_id]
+
+
+@dataclass
+class Rig:
+    sim: SimulatedAri
+    bot: Callbot
+    bridge: RunningBridge
+    dialer: ExternalMediaDialer
+    hub: HandoverHub
+    settings: Settings
+    config: Path
+    """The same settings as a file, for the ``callbot records`` commands."""
+
+    async def call_with_transfer(self, caller: Caller) -> Traces:
+        """The caller keys 0 then their NIR; the bot hands over; an agent's phone answers
+        and hears the summary (left playing: the hand-over is in progress)."""
+        caller_id = self.sim.place_call(caller.number, ["3949"])
+        await self.sim.wait_for(lambda: self._peer(caller_id) is not None, 10)
+        peer = self._peer(caller_id)
+        assert peer is not None
+        assert await peer.wait_for_bot_silence(0.8, 20), "no greeting heard"
+        for key in "0" + caller.nir:
+            await peer.send_dtmf(key)
+        channel = self.sim.channels[caller_id]
+        await self.sim.wait_for(lambda: channel.continued_to is not None, 30)
+        context = self.hub.get(channel.variables["__CALLBOT_CONTEXT_ID"])
+        assert context is not None and ("nir", caller.nir) in context.slots
+        agent_id = self.sim.agent_answers(caller_id)
+        await self.sim.wait_for(lambda: any(p[0] == agent_id for p in self.sim.playbacks), 20)
+        assert await wait_for_record(self.bot.records, caller_id) is not None
+        assert self.bot.ops.writer is not None
+        await asyncio.to_thread(self.bot.ops.writer.flush)
+        return Traces(caller, caller_id, context)
+
+    def records(self, *argv: str) -> str:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--config", type=Path)
+        cli.register(parser.add_subparsers(dest="command"))
+        args = parser.parse_args(["--config", str(self.config), "records", *argv])
+        assert args.func(args) == 0
+        return " ".join(argv)
+
+    def _peer(self, caller_id: str) -> object | None:
+        bridge_id = self.sim.channels[caller_id].bridge_id
+        bridge = self.sim.bridges.get(bridge_id or "")
+        others = [c for c in bridge.channels if c != caller_id] if bridge else []
+        return self.dialer.peers.get(others[0]) if others else None
+
+
+@pytest.fixture(scope="module")
+def settings(models_dir: Path) -> Settings:
+    """What the module's engines load (the dialplan and its voice)."""
+    return bot_settings(models_dir, DIALPLAN)
+
+
+@asynccontextmanager
+async def running(engines: Engines, models_dir: Path, root: Path) -> AsyncIterator[Rig]:
+    sim = SimulatedAri(password="secret")
+    await sim.start()
+    sections = {
+        "data_dir": str(root / "data"),
+        "privacy": {"caller_salt": SALT},
+        "ari": {
+            "url": f"http://127.0.0.1:{sim.port}",
+            "password": "secret",
+            "sounds_dir": str(root / "sounds"),
+            "agent_accept_timeout_s": 60.0,
+        },
+    }
+    settings = bot_settings(models_dir, DIALPLAN, **sections)
+    config = root / "callbot.toml"
+    config.write_text(
+        f'data_dir = "{root / "data"}"\n[privacy]\ncaller_salt = "{SALT}"\n'
+        f'[ari]\nsounds_dir = "{root / "sounds"}"\n',
+        encoding="utf-8",
+    )
+    hub = HandoverHub.from_settings(settings.handover, SALT)
+    bridge = build_bridge(settings, hub=hub, synthesize=engines.voices.render_wav)
+    bot = await Callbot.start(settings, engines=engines, control=bridge.control, hub=hub)
+    dialer = ExternalMediaDialer(
+        sim, {"callbot": WebsocketClientConnection("callbot", bot.media_url)}
+    )
+    sim.on_external_media = dialer
+    bridge.start()
+    await sim.wait_for(lambda: "callbot" in sim.registered_apps)
+    try:
+        yield Rig(sim, bot, bridge, dialer, hub, settings, config)
+    finally:
+        await bridge.stop()
+        await bot.stop()
+        await dialer.aclose()
+        await sim.stop()
+
+
+def written(roots: list[Path]) -> list[Path]:
+    return sorted(p for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+
+
+def owner(path: Path, locations: list[Location]) -> Location | None:
+    for location in locations:
+        if path.is_relative_to(location.root):
+            relative = path.relative_to(location.root).as_posix()
+            if any(fnmatch.fnmatchcase(relative, pattern) for pattern in location.patterns):
+                return location
+    return None
+
+
+def is_sqlite(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+
+
+def rows(path: Path) -> Iterator[tuple[str, str]]:
+    """(table, text) of every text cell of every row of every table of a SQLite file."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f'SELECT * FROM "{table}"'):
+                yield from ((table, cell) for cell in row if isinstance(cell, str))
+
+
+def spread(roots: list[Path], identifiers: list[str]) -> list[str]:
+    """``table.column`` of every column whose digits, read down its rows, hold one of
+    ``identifiers`` (digits)."""
+    found = []
+    for path in written(roots):
+        if not is_sqlite(path):
+            continue
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            for table in tables(path):
+                cursor = db.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
+                names = [d[0] for d in cursor.description]
+                columns = list(zip(*cursor.fetchall(), strict=True)) or [()] * len(names)
+                for name, values in zip(names, columns, strict=True):
+                    digits = "".join(
+                        c for v in values if isinstance(v, str) for c in v if c.isdigit()
+                    )
+                    found += [f"{table}.{name}" for i in identifiers if i in digits]
+    return found
+
+
+def tables(path: Path) -> set[str]:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        return {t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def where_found(roots: list[Path], terms: list[str]) -> list[str]:
+    """Every row, file name or file (not SQLite, not audio) that holds one of ``terms``."""
+    found = []
+    for path in written(roots):
+        found += [f"name {path}" for term in terms if term in path.name]
+        if is_sqlite(path):
+            for table, row in rows(path):
+                found += [f"{path.name}:{table}: {term}" for term in terms if term in row]
+        elif path.suffix not in (".wav",) and not path.name.endswith(("-wal", "-shm")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            found += [f"{path}: {term}" for term in terms if term in text]
+    return found
+
+
+async def test_every_store_of_a_call_with_a_transfer_is_covered(
+    engines: Engines, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)  # a store relative to the working directory would land here
+    async with running(engines, models_dir, tmp_path) as rig:
+        alice = await rig.call_with_transfer(ALICE)
+        bob = await rig.call_with_transfer(BOB)
+        roots = [tmp_path / "data", tmp_path / "sounds"]
+        locations = inventory(rig.settings)
+
+        # Every file callbot wrote is a known store's; every table of theirs is covered.
+        files = written(roots)
+        assert [str(p) for p in files if owner(p, locations) is None] == []
+        for location in locations:
+            assert any(owner(p, locations) is location for p in files), location.store
+        for path in files:
+            if is_sqlite(path):
+                known = owner(path, locations)
+                assert known is not None
+                uncovered = tables(path) - set(known.tables)
+                assert not uncovered, f"{path.name}: tables no store covers: {uncovered}"
+        assert (tmp_path / "sounds" / f"{alice.context.context_id}.wav").is_file()
+        assert list(cwd.iterdir()) == []
+
+        # In clear only where an agent needs it: the hand-over in progress. Digits are
+        # looked for down each column too (a NIR keyed one digit a turn).
+        identifiers = [ALICE.number[1:], ALICE.nir]
+        clear = [f for f in where_found(roots, identifiers) if "handovers" not in f]
+        assert clear == []
+        assert [c for c in spread(roots, identifiers) if not c.startswith("handovers")] == []
+
+        # Erasure: nothing of Alice anywhere, Bob untouched.
+        rig.records("erase", "--caller", "+33 6 12 34 56 78")
+        await rig.hub.expire_identifiers()  # the running hub forgets what was erased
+        assert rig.hub.get(alice.context.context_id) is None
+        assert where_found(roots, alice.terms()) == []
+        assert where_found(roots, [bob.call_id, bob.context.context_id])
+
+        # Once the hand-over's time is over, its identifiers are gone from it too.
+        handovers = rig.settings.handover.store_path
+        assert handovers is not None
+        expiring = HandoverStore(handovers, caller_salt=SALT)
+        assert expiring.expire_identifiers(time.time() + 86400)
+        expiring.close()
+        assert where_found(roots, [BOB.number[1:], BOB.nir]) == []
+        assert spread(roots, [BOB.number[1:], BOB.nir]) == []
+
+        # Retention: a purge of everything older than now leaves nothing of Bob either.
+        rig.records("purge", "--older-than", "0s")
+        assert where_found(roots, bob.terms()) == []
+        assert not list((tmp_path / "sounds").glob("*.wav"))
+
+
+def test_spooled_records_are_exported_erased_and_purged(tmp_path: Path) -> None:
+    """The records spool (the database down) holds the caller's calls too."""
+    settings = bot_settings(
+        tmp_path / "models",
+        DIALPLAN,
+        data_dir=str(tmp_path / "data"),
+        privacy={"caller_salt": SALT},
+    )
+    spool = Spool(settings.records.spool_path / "0", 10, 2**20)
+    now = time.time()
+    for call_id, number, started in (("a", ALICE, now - 10), ("b", BOB, now - 90 * 86400)):
+        record = journal(call_id, started, "answered", record_token=f"t-{call_id}", revision=1)
+        spool.add(make_update(record, number.key))
+    spool.close()
+    perimeter = Perimeter.open(settings)
+    try:
+        (exported,) = perimeter.export(ALICE.number)["spooled_records"]
+        assert exported["call"]["call_id"] == "a"
+        assert perimeter.erase("+33612345678")["spooled records"] == 1
+        assert perimeter.purge(now - 86400, now)["spooled records"] == 1
+        assert not list(settings.records.spool_path.glob("*/*.json"))
+    finally:
+        perimeter.close()
