@@ -177,18 +177,17 @@ class DialogEngine:
 
     def _gave_answer(self, result: TurnResult) -> bool:
         """Whether ``result`` said the answer of its intent: an intent that has one (a
-        ``then: hangup`` intent closes the call: "merci, au revoir" asks nothing), nothing
-        more awaited for it (no slot question, no back-office reply, no did-you-mean), the
-        back-office's fields if it was asked, and no hand-over (an agent answers then).
-        Containment counts only calls with such a turn."""
+        goodbye intent has none: the dialplan's goodbye is said), nothing more awaited for
+        it (no slot question, no back-office reply, no did-you-mean), the back-office's
+        fields if it was asked, and no hand-over (an agent answers then). Containment
+        counts only calls with such a turn."""
         if result.intent is None or result.outcome not in ANSWERING:
             return False
         if result.hook_status not in (None, "ok") or isinstance(self.state.phase, STILL_ASKING):
             return False
         if any(isinstance(action, Transfer) for action in result.actions):
             return False
-        intent = self.dialplan.intent(result.intent)
-        return intent.answer is not None and intent.then != "hangup"
+        return self.dialplan.intent(result.intent).answer is not None
 
     def _log(self, result: TurnResult) -> TurnResult:
         logger.info(

@@ -19,7 +19,7 @@ from callbot.dialplan import (
 )
 from callbot.dialplan.states import AwaitingConfirm
 from tests.dialplan.conftest import DIALPLANS, MINIMAL_YAML
-from tests.dialplan.flows import OPEN, engine_at
+from tests.dialplan.flows import OPEN, engine_at, flows
 
 CALL = {"caller_number": "0612345678", "call_id": "call-1"}
 SHIPPED = sorted(DIALPLANS.glob("*.yaml"))
@@ -341,7 +341,11 @@ class TestAnswered:
         turn = engine.on_utterance("oui")
         assert turn.outcome is TurnOutcome.CONFIRMED and turn.answered
 
+    def test_an_answer_that_ends_the_call_is_an_answer(self) -> None:
+        assert engine_at(OPEN).on_utterance("merci au revoir").answered  # says "Merci."
+
     def test_a_transfer_a_goodbye_and_silence_answer_nothing(self) -> None:
         assert not engine_at(OPEN).on_utterance("je veux parler à un conseiller").answered
-        assert not engine_at(OPEN).on_utterance("merci au revoir").answered
+        bare_goodbye = flows(**{"    answer: Merci.\n": ""})
+        assert not engine_at(OPEN, bare_goodbye).on_utterance("merci au revoir").answered
         assert not engine_at(OPEN).on_no_input().answered
