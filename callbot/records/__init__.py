@@ -5,7 +5,9 @@ end) to a :class:`~callbot.records.writer.RecordWriter`, which stores it off the
 loop and spools it on disk while the database is down; KPIs
 (:mod:`callbot.records.kpi`) and clusters of not-understood utterances
 (:mod:`callbot.records.clusters`) are pure functions over the stored calls, shown by the
-dashboard (:mod:`callbot.web.dashboard`) and ``callbot report``.
+dashboard (:mod:`callbot.web.dashboard`) and ``callbot report``. A callback asked in a call
+is a work item for the agents (:mod:`callbot.records.callbacks`), stored with the call's
+record.
 """
 
 from callbot.records.model import StoredCall, StoredTurn
