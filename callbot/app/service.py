@@ -33,6 +33,7 @@ from callbot.observability.health import Readiness
 from callbot.observability.metrics import CallMetrics
 from callbot.pipeline.call import CallRunner, CallServices
 from callbot.pipeline.control import CallControl, NoCallControl
+from callbot.records.callbacks import Callback
 from callbot.records.outcome import Outcome
 from callbot.records.spool import open_spool
 from callbot.records.store import RecordStore, open_store
@@ -106,14 +107,20 @@ class Operations:
             self.metrics.error("records")
 
     def call_ended(
-        self, record: dict[str, Any], info: CallInfo, *, finishes: tuple[str, ...] = ()
+        self,
+        record: dict[str, Any],
+        info: CallInfo,
+        *,
+        finishes: tuple[str, ...] = (),
+        callback: Callback | None = None,
     ) -> None:
-        """Every finished call: kept for /api/calls, counted, stored (redacted).
-        ``finishes``: ids of an in-progress record a dead process left for this call."""
+        """Every finished call: kept for /api/calls, counted, stored (redacted), with the
+        callback the caller asked for. ``finishes``: ids of an in-progress record a dead
+        process left for this call."""
         self.recent.append(record)
         self.metrics.observe_record(record)
         if self.writer is not None and not self.writer.submit(
-            record, info.caller_number, finishes=finishes
+            record, info.caller_number, finishes=finishes, callback=callback
         ):
             self.metrics.error("records")
 
@@ -192,8 +199,10 @@ class Callbot:
         runner = CallRunner(services)
         ops = await Operations.open(settings, lambda: runner.active_calls)
 
-        def finished(record: dict[str, Any], info: CallInfo) -> None:
-            ops.call_ended(record, info)
+        def finished(record: dict[str, Any], info: CallInfo, callback: Callback | None) -> None:
+            ops.call_ended(record, info, callback=callback)
+            if callback is not None:
+                hub.callback_changed("requested", callback)
             if on_record is not None:
                 on_record(record)
 

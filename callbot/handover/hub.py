@@ -27,12 +27,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+from callbot.handover.callback import callback_event
 from callbot.handover.context import NOBODY_TOOK_IT, STATUSES, HandoverContext
 from callbot.handover.fanout import SUBSCRIBER_QUEUE, Event, Fanout, Subscription
 from callbot.handover.settings import HandoverSettings
 from callbot.handover.store import DEFAULT_IDENTIFIERS_TTL_S, HandoverStore
 from callbot.handover.webhook import WebhookStats, WebhookWorker
 from callbot.logs import call_log
+from callbot.records.callbacks import Callback
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +141,15 @@ class HandoverHub:
         self._fan_out("status", ctx, detail)
         return ctx
 
+    def callback_changed(self, event: str, callback: Callback) -> None:
+        """A callback was requested, claimed, released or closed (the records store has
+        it already): push it to the consoles and the webhook (``callback.<event>``)."""
+        message = callback_event(event, callback)
+        for _ in range(self._fanout.send(message)):
+            logger.warning("agent console too slow, dropped (callback %s)", callback.callback_id)
+        if self._webhook is not None and not self._closed:
+            self._webhook.submit(f"callback.{event}", message["callback"])
+
     async def expire_identifiers(self) -> int:
         """Redact the contexts whose identifiers are due (consoles get them redacted) and
         forget those erased or purged by ``callbot records``; how many were redacted."""
@@ -174,7 +185,8 @@ class HandoverHub:
         return [ctx for ctx, _ in newest[: max(0, limit)]]
 
     def subscribe(self) -> Subscription:
-        """Live events ``{"type": "handover"|"status", "context": {...}, "detail": str}``."""
+        """Live events ``{"type": "handover"|"status", "context": {...}, "detail": str}``
+        and ``{"type": "callback", "event": ..., "callback": {...}}``."""
         return self._fanout.subscribe()
 
     @property
