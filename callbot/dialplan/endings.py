@@ -61,7 +61,7 @@ def transfer(
     says = [*lead, dialog.dialplan.transfer.handover] if handover else [*lead]
     slots = tuple((name, value.value) for name, value in dialog.state.slots.items())
     action = Transfer(target.queue, reason, dialog.summary(), target.skill, target.language, slots)
-    logger.info("call %s: transfer to %s (%s)", dialog.call_id, target.queue, reason)
+    logger.info("transfer to %s (%s)", target.queue, reason)
     return dialog.end((*dialog.says(says, False, values), action), outcome)
 
 
@@ -77,7 +77,7 @@ def closed(
     assert hours is not None
     out_of_hours = hours.out_of_hours
     notice = closed_notice(hours, dialog.now(), dialog.dialplan.language)
-    logger.info("call %s: out of hours at %s", dialog.call_id, local_time(hours, dialog.now()))
+    logger.info("out of hours at %s", local_time(hours, dialog.now()))
     says = [*lead, notice.text]
     filled = {**(values or {}), **notice.values}
     if out_of_hours.then == "callback" and out_of_hours.callback is not None:
@@ -256,6 +256,6 @@ class SurveyHandler(Handler[InSurvey]):
         says = [survey.thanks] if score is not None else []
         if not phase.goodbye_said:
             says.append(dialog.dialplan.goodbye)
-        logger.info("call %s: survey score %s", dialog.call_id, score)
+        logger.info("survey score %s", score)
         ended = dialog.end((*dialog.says(says, False), Hangup(phase.reason)), TurnOutcome.SURVEY)
         return replace(ended, survey_score=score)

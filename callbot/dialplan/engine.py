@@ -190,9 +190,9 @@ class DialogEngine:
         return self.dialplan.intent(result.intent).answer is not None
 
     def _log(self, result: TurnResult) -> TurnResult:
-        logger.info(
-            "call %s: turn %d %s intent=%s confidence=%s%s",
-            self._dialog.call_id,
+        # DEBUG: in a call, the pipeline's dialog writes the turn's one INFO line.
+        logger.debug(
+            "turn %d %s intent=%s confidence=%s%s",
             self.state.turns,
             result.outcome,
             result.intent,

@@ -63,7 +63,7 @@ class SlotsHandler(Handler[FillingSlots]):
 
     def _failed(self, dialog: DialogContext, phase: FillingSlots, step: Failed) -> TurnResult:
         """Transfer when the slot says so; otherwise (and for a callback number) goodbye."""
-        logger.info("call %s: slot %s failed: %s", dialog.call_id, step.slot, step.reason)
+        logger.info("slot %s failed: %s", step.slot, step.reason)
         intent = phase.intent
         slot = next((s for s in intent.slots if s.name == step.slot), None) if intent else None
         if intent is not None and slot is not None and slot.on_failure == "transfer":
@@ -99,7 +99,7 @@ class HookHandler(Handler[AwaitingHook]):
             fields = reply_fields(hook, result.data, dialog.dialplan.language)
         ok = result.status != "ok" or fields is not None
         status: HookStatus = result.status if ok else "malformed"
-        logger.info("call %s: hook %s %s %s", dialog.call_id, hook.id, status, result.detail)
+        logger.info("hook %s %s %s", hook.id, status, result.detail)
         if fields is not None:
             turn = respond(dialog, intent, TurnOutcome.HOOK, 1.0, extra=fields)
         else:

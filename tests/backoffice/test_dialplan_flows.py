@@ -25,7 +25,7 @@ REIMBURSEMENT = (
     "remboursement est de 21 euros. Le 9 octobre 2026 : paiement envoyé à votre banque."
 )
 ALLOWANCE = (
-    "Votre dernier versement d'indemnités journalières, 576,80 euros, date du "
+    "Votre dernier versement d'indemnités journalières, 576 euros 80, date du "
     "14 octobre 2026. Le prochain est prévu le 28 octobre 2026."
 )
 
