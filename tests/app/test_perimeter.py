@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fnmatch
+import io
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from callbot.config import Settings
 from callbot.handover.context import HandoverContext
 from callbot.handover.hub import HandoverHub
 from callbot.handover.store import HandoverStore
+from callbot.logs import TextFormatter, log_filters
 from callbot.privacy.identity import caller_hash
 from callbot.records.spool import Spool
 from callbot.records.update import make_update
@@ -233,12 +236,43 @@ def where_found(roots: list[Path], terms: list[str]) -> list[str]:
     return found
 
 
+@contextmanager
+def production_logs() -> Iterator[io.StringIO]:
+    """Every log line, at DEBUG, through the filters and format ``serve`` uses."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(TextFormatter())
+    for log_filter in log_filters():
+        handler.addFilter(log_filter)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield out
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
 async def test_every_store_of_a_call_with_a_transfer_is_covered(
     engines: Engines, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)  # a store relative to the working directory would land here
+    with production_logs() as logs:
+        await _calls_erased_and_purged(engines, models_dir, tmp_path)
+    assert list(cwd.iterdir()) == []  # nothing relative to the working directory
+    # Logs are no store: nothing to erase in them, as nothing names the caller.
+    text = logs.getvalue()
+    assert text
+    for caller in (ALICE, BOB):
+        assert caller.number[1:] not in text and caller.nir not in text
+        assert caller.nir not in "".join(c for c in text if c.isdigit())
+
+
+async def _calls_erased_and_purged(engines: Engines, models_dir: Path, tmp_path: Path) -> None:
     async with running(engines, models_dir, tmp_path) as rig:
         alice = await rig.call_with_transfer(ALICE)
         bob = await rig.call_with_transfer(BOB)
@@ -257,7 +291,6 @@ async def test_every_store_of_a_call_with_a_transfer_is_covered(
                 uncovered = tables(path) - set(known.tables)
                 assert not uncovered, f"{path.name}: tables no store covers: {uncovered}"
         assert (tmp_path / "sounds" / f"{alice.context.context_id}.wav").is_file()
-        assert list(cwd.iterdir()) == []
 
         # In clear only where an agent needs it: the hand-over in progress. Digits are
         # looked for down each column too (a NIR keyed one digit a turn).
