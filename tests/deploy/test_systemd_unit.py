@@ -12,7 +12,7 @@ import pytest
 
 from callbot.config import Settings, load_settings
 
-UNIT = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "callbot.app.service"
+UNIT = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "callbot.service"
 
 
 def _unit() -> configparser.ConfigParser:

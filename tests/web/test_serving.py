@@ -16,7 +16,7 @@ from fastapi import FastAPI, WebSocket
 from websockets.asyncio.client import connect
 
 from callbot.errors import PortUnavailable, StartupError
-from callbot.ports import check_free
+from callbot.web.ports import check_free
 from callbot.web.serving import serve_app
 
 
