@@ -13,6 +13,7 @@ from callbot.cli import privacy as cli
 from callbot.handover.store import HandoverStore
 from callbot.records.store import open_store
 from tests.handover.test_hub import sample_context
+from tests.records.test_callbacks import a_callback
 
 SALT = "test-salt"
 
@@ -170,3 +171,48 @@ def test_purge_covers_hand_overs_and_their_sounds(
     assert "purged 0 spooled records, 1 hand-overs, 1 summary sounds" in capsys.readouterr().out
     assert not (handovers / f"{old}.wav").exists()
     assert len(list(handovers.glob("*.wav"))) == 2
+
+
+@pytest.fixture
+def owed(db: str) -> str:
+    """Callbacks (issue 15): one asked from the caller's phone, one to the caller's number
+    asked from a friend's phone, one of another caller's; one asked long ago, never closed."""
+    store = open_store(db, SALT)
+    now = time.time()
+    asked = [
+        ("mine", "c-mine", "+33612345678", "0698765432", now - 60),
+        ("friend", "c-friend", "0700000000", "06 12 34 56 78", now - 60),
+        ("stranger", "c-stranger", "0700000000", "0711111111", now - 60),
+        ("forgotten", "c-old", "0700000000", "0722222222", now - 5 * 86400),
+    ]
+    for callback_id, call_id, caller, number, at in asked:
+        callback = a_callback(callback_id, call_id, number=number, created_at=at)
+        store.save(journal(call_id, at, "rappelez-moi"), caller, callback=callback)
+    store.close()
+    return db
+
+
+def test_export_gives_the_callers_callbacks_with_their_numbers(
+    owed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("records", "export", "--caller", "06 12 34 56 78") == 0
+    document = json.loads(capsys.readouterr().out)
+    found = {c["callback_id"]: c["number"] for c in document["callbacks"]}
+    assert found == {"mine": "0698765432", "friend": "06 12 34 56 78"}
+
+
+def test_erase_deletes_the_callers_callbacks(owed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("records", "erase", "--caller", "+33 6 12 34 56 78") == 0
+    store = open_store(owed, SALT)
+    left = sorted(c.callback_id for c in store.callbacks())
+    store.close()
+    assert left == ["forgotten", "stranger"]
+
+
+def test_purge_expires_callbacks_owed_too_long(owed: str) -> None:
+    assert run("records", "purge") == 0  # retention 90 d: no call old enough
+    store = open_store(owed, SALT)
+    by_id = {c.callback_id: c for c in store.callbacks()}
+    store.close()
+    assert (by_id["forgotten"].status, by_id["forgotten"].number) == ("expired", None)
+    assert (by_id["mine"].status, by_id["mine"].number) == ("open", "0698765432")
