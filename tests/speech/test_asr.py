@@ -16,7 +16,7 @@ from callbot.speech.settings import AsrSettings
 from tests.conftest import speech_16k
 
 PROMPTS = ["check-number-dial-again", "agent-pass", "vm-password", "telephone-number"]
-"""Four different real prompts, all under 4 s: one encoder window (5 s)."""
+"""Four different real prompts, all under 4 s: one encoder window."""
 
 
 def plain(text: str) -> str:
