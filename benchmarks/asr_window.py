@@ -78,6 +78,7 @@ async def run(files: int, sets: list[tuple[float, ...]], batch: int, out: Path |
             windows_s=windows,
             max_batch=batch,
             max_pending=max(8, batch),
+            timeout_s=600.0,  # a busy machine is slow, not wrong
         )
         asr = WhisperAsr.load(settings)
         asr.warm_up()
