@@ -132,7 +132,7 @@ if __name__ == "__main__":
     parser.add_argument("--files", type=int, default=60)
     parser.add_argument(
         "--sets",
-        default="30;10,30;5,10,20,30",
+        default="30;10,30;10,20,30;8,10,20,30;5,10,20,30",
         help="window sizes to compare (asr.windows_s), ';' between sets",
     )
     parser.add_argument(
