@@ -105,6 +105,9 @@ class CallRunner:
         self._progress(journal, info)  # the record exists from the call's first second
         try:
             await session.run()
+        except asyncio.CancelledError:
+            session.cancelled()
+            raise
         finally:
             self.active_calls -= 1
             self.sessions.pop(id(session), None)
@@ -286,6 +289,17 @@ class CallSession:
     def stalled(self) -> bool:
         """Still running, on a line that never showed life and left a prompt unconfirmed."""
         return self.watch.stalled and not self.finished.is_set()
+
+    def cancelled(self) -> None:
+        """The media edge cancelled this call's task (it had not stopped in time after
+        the line ended) before :meth:`run` could record the outcome: record what is known
+        now, the line's end included if the pipeline never read it, rather than leave the
+        record in progress for good (the process is alive: no sweep would close it)."""
+        while not self.inbound.empty():
+            event = self.inbound.get_nowait()
+            if isinstance(event, CallEnded) and not self.ending.caller_gone:
+                self._line_ended(event)
+        self.ending.cancelled()
 
     def end_for_no_media(self, detail: str) -> None:
         """The no-media guard: end the call politely (apology, then transfer or hang-up)."""

@@ -134,6 +134,15 @@ class CallEnding:
             await self._sink.hangup()
         self.finished.set()
 
+    def cancelled(self) -> None:
+        """The call's task is being cancelled before :meth:`close`: the line's end if
+        known, else a failure of the bot's (the first outcome recorded wins)."""
+        if self.caller_gone:
+            self.journal.finish(self._line_outcome, self._line_reason, by=self._ended_by)
+        self.journal.finish(
+            Outcome.FAILED, "the call's pipeline did not stop in time (cancelled)", by="bot"
+        )
+
     async def close(self, apology: Apology) -> None:
         """Once the pipeline has stopped: end the call politely if the line is still up,
         and record who ended it and why (the first outcome recorded wins)."""

@@ -24,6 +24,7 @@ from callbot.app.service import Callbot, Engines
 from callbot.audio.formats import SLIN_16K, ULAW_8K
 from callbot.bridge.settings import AriSettings
 from callbot.config import Settings
+from callbot.media.types import CallEnded, CallInfo, InboundEvent
 from callbot.pipeline.ending import CAPACITY_REASON
 from callbot.simulator.ari_server import SimulatedAri
 from callbot.simulator.chan_websocket_peer import SimulatedChanWebsocketCall
@@ -216,3 +217,42 @@ async def test_an_oversize_message_is_a_protocol_error(bot: Callbot) -> None:
     assert record is not None and record["outcome"] == "protocol_error"
     assert record["hung_up_by"] == "bot"
     assert record["outcome_detail"] == "protocol error: close 1009 by bot"
+
+
+class _SilentSink:
+    """A line that takes the bot's audio and confirms nothing (the test cancels first)."""
+
+    format = ULAW_8K
+
+    async def send_audio(self, pcm: Any, sample_rate_hz: int) -> None:
+        pass
+
+    async def flush(self) -> None:
+        pass
+
+    async def mark(self, mark_id: str) -> None:
+        pass
+
+    async def hangup(self) -> None:
+        pass
+
+
+async def test_a_call_cancelled_before_it_could_record_its_end_is_not_left_in_progress(
+    bot: Callbot,
+) -> None:
+    """Soak of issue 10, 1,000 calls on a loaded machine: the edge cancelled calls whose
+    pipeline had not stopped 2 s after the caller hung up, and their records stayed
+    ``in_progress`` for good (150 of 1,000; the process was alive, so no sweep closed
+    them). The caller's hang-up, queued but never read, is the outcome."""
+    call_id = f"cancelled-{uuid.uuid4().hex[:8]}"
+    info = CallInfo(call_id, "chan_websocket", ULAW_8K)
+    inbound: asyncio.Queue[InboundEvent] = asyncio.Queue()
+    call = asyncio.create_task(bot.runner(info, inbound, _SilentSink()))
+    await asyncio.sleep(0.5)  # the call is up: its in-progress record exists
+    inbound.put_nowait(CallEnded("hang-up", by="caller"))
+    call.cancel()  # before the pipeline reads the hang-up, as the edge's drain timeout does
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    record = await wait_for_record(bot.records, call_id)
+    assert record is not None
+    assert (record["outcome"], record["hung_up_by"]) == ("hung_up_by_caller", "caller")
