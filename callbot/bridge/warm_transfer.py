@@ -2,7 +2,7 @@
 
 :class:`~callbot.bridge.control.AriCallControl` publishes the context and continues the
 caller into the queue; from then on this module follows the caller (the context is never
-lost: it is stored before the caller leaves)::
+lost: it is stored before the caller leaves; its words are data in :mod:`.prompts`)::
 
     hub.publish(context)                    (a failure is logged; the transfer goes on)
     POST /applications/callbot/subscription?eventSource=channel:<caller>
@@ -24,7 +24,6 @@ the caller has left the queue and ignores the result (``apps/app_queue.c``,
 Queue members are ``Local/...@callbot-agents`` channels whose ``Dial(PJSIP/...)`` runs
 ``U()`` on the agent's phone before answering the Local channel: a declined agent makes
 the member look unanswered, and app_queue tries the next one (``apps/app_dial.c``).
-The words the caller hears are data: :mod:`callbot.bridge.prompts`.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from callbot.security.gate import AccessGate
 from callbot.security.passwords import PasswordHash, hash_password
 from callbot.security.ratelimit import FailureLimiter
 from callbot.security.settings import SecuritySettings
+from callbot.web.exposure import policy_for
 from callbot.web.serving import serve_app
 
 OPS_PASSWORD = "correct horse battery"
@@ -74,7 +75,7 @@ async def serve() -> AsyncIterator[Serve]:
         config: Settings, *, loopback: bool = True, limit: int = 10
     ) -> tuple[str, CallMetrics]:
         metrics = CallMetrics()
-        policy = AccessPolicy.from_settings(config, loopback=loopback)
+        policy = policy_for(config, loopback=loopback)
         server = await serve_app(app_behind(policy, metrics, limit))
         running.append(server)
         return f"127.0.0.1:{server.port}", metrics
