@@ -33,6 +33,7 @@ from callbot.simulator.run import Target, open_peer, simulate, wait_for_record
 from callbot.simulator.script import DtmfTurn, SilenceTurn
 from callbot.simulator.websocket_client import WebsocketClientConnection
 from tests.conftest import bot_settings
+from tests.pipeline.doubles import LineRecorder
 
 pytestmark = pytest.mark.models
 
@@ -219,24 +220,6 @@ async def test_an_oversize_message_is_a_protocol_error(bot: Callbot) -> None:
     assert record["outcome_detail"] == "protocol error: close 1009 by bot"
 
 
-class _SilentSink:
-    """A line that takes the bot's audio and confirms nothing (the test cancels first)."""
-
-    format = ULAW_8K
-
-    async def send_audio(self, pcm: Any, sample_rate_hz: int) -> None:
-        pass
-
-    async def flush(self) -> None:
-        pass
-
-    async def mark(self, mark_id: str) -> None:
-        pass
-
-    async def hangup(self) -> None:
-        pass
-
-
 async def test_a_call_cancelled_before_it_could_record_its_end_is_not_left_in_progress(
     bot: Callbot,
 ) -> None:
@@ -247,7 +230,7 @@ async def test_a_call_cancelled_before_it_could_record_its_end_is_not_left_in_pr
     call_id = f"cancelled-{uuid.uuid4().hex[:8]}"
     info = CallInfo(call_id, "chan_websocket", ULAW_8K)
     inbound: asyncio.Queue[InboundEvent] = asyncio.Queue()
-    call = asyncio.create_task(bot.runner(info, inbound, _SilentSink()))
+    call = asyncio.create_task(bot.runner(info, inbound, LineRecorder()))
     await asyncio.sleep(0.5)  # the call is up: its in-progress record exists
     inbound.put_nowait(CallEnded("hang-up", by="caller"))
     call.cancel()  # before the pipeline reads the hang-up, as the edge's drain timeout does

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from callbot.audio.formats import ULAW_8K
 from callbot.calls.journal import CallJournal
 from callbot.dialplan import Action, Ending, Hangup, Say, Transfer
 from callbot.dialplan.store import DialplanStore
-from callbot.handover.context import HandoverContext
 from callbot.media.types import CallEnded, CallInfo
 from callbot.pipeline.control import CallControl, CallHandover, NoCallControl
 from callbot.pipeline.ending import (
@@ -23,48 +21,16 @@ from callbot.pipeline.ending import (
 )
 from callbot.pipeline.watchdog import LineWatch
 from callbot.records.outcome import Outcome
+from tests.pipeline.doubles import Control, LineRecorder
 
 INFO = CallInfo(call_id="c1", transport="chan_websocket", media_format=ULAW_8K)
 DIALPLAN = Path(__file__).parent / "dialplans" / "call-fr.yaml"
 
 
-class Line:
-    """A MediaSink that writes down what was done to the line."""
-
-    format = ULAW_8K
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    async def send_audio(self, pcm: np.ndarray, sample_rate_hz: int) -> None:
-        self.calls.append("audio")
-
-    async def flush(self) -> None:
-        self.calls.append("flush")
-
-    async def mark(self, mark_id: str) -> None:
-        self.calls.append(f"mark:{mark_id}")
-
-    async def hangup(self) -> None:
-        self.calls.append("hangup")
-
-
-class Control:
-    def __init__(self, accept: bool) -> None:
-        self.accept = accept
-        self.handed: list[tuple[Transfer, HandoverContext | None]] = []
-
-    async def transfer(
-        self, info: CallInfo, transfer: Transfer, context: HandoverContext | None = None
-    ) -> bool:
-        self.handed.append((transfer, context))
-        return self.accept
-
-
 def ending(
     control: CallControl, *, language: str = "fr-FR", alive: bool = True
-) -> tuple[CallEnding, Line, CallJournal]:
-    journal, line = CallJournal(INFO), Line()
+) -> tuple[CallEnding, LineRecorder, CallJournal]:
+    journal, line = CallJournal(INFO), LineRecorder()
     watch = LineWatch(0.0, mark_grace_s=1.0)
     if alive:
         watch.line_event(0.5)
@@ -182,7 +148,7 @@ async def test_no_media_ends_the_call_politely_as_a_media_timeout() -> None:
 async def test_a_refused_call(
     control: CallControl, stopping: bool, outcome: Outcome, line_calls: list[str]
 ) -> None:
-    line = Line()
+    line = LineRecorder()
     store = DialplanStore.load(DIALPLAN)
     journal = await refuse_call(INFO, line, dialplans=store, control=control, stopping=stopping)
     assert journal.outcome is outcome and journal.hung_up_by == "bot"

@@ -22,7 +22,6 @@ from pipecat.tests.utils import SleepFrame, run_test
 from callbot.audio.formats import ULAW_8K
 from callbot.calls.journal import CallJournal
 from callbot.dialplan import Hangup, Transfer
-from callbot.handover.context import HandoverContext
 from callbot.media.types import CallInfo
 from callbot.pipeline.control import CallHandover, NoCallControl
 from callbot.pipeline.ending import CallEnding
@@ -34,45 +33,9 @@ from callbot.pipeline.frames import (
 )
 from callbot.pipeline.output import LineOutput
 from callbot.pipeline.watchdog import LineWatch
+from tests.pipeline.doubles import Control, LineRecorder
 
 INFO = CallInfo(call_id="c1", transport="chan_websocket", media_format=ULAW_8K)
-
-
-class LineRecorder:
-    """A MediaSink that writes down what the pipeline did to the line."""
-
-    format = ULAW_8K
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-        self.samples = 0
-
-    async def send_audio(self, pcm: np.ndarray, sample_rate_hz: int) -> None:
-        self.calls.append(f"audio@{sample_rate_hz}")
-        self.samples += pcm.size
-
-    async def flush(self) -> None:
-        self.calls.append("flush")
-
-    async def mark(self, mark_id: str) -> None:
-        self.calls.append(f"mark:{mark_id}")
-
-    async def hangup(self) -> None:
-        self.calls.append("hangup")
-
-
-class Control:
-    def __init__(self, accept: bool) -> None:
-        self.accept = accept
-        self.transfers: list[Transfer] = []
-        self.contexts: list[HandoverContext | None] = []
-
-    async def transfer(
-        self, info: CallInfo, transfer: Transfer, context: HandoverContext | None = None
-    ) -> bool:
-        self.transfers.append(transfer)
-        self.contexts.append(context)
-        return self.accept
 
 
 def audio(seconds: float = 0.1) -> TTSAudioRawFrame:
