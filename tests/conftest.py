@@ -3,7 +3,9 @@ on a test module's own ``settings``, and a simulated ARI."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,3 +111,36 @@ def _quiet_pipecat() -> None:
     from callbot.logs import quiet_pipecat
 
     quiet_pipecat()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """Base URL (no database name) of a real, throw-away PostgreSQL server, started once
+    per session (:class:`callbot.loadtest.postgres.ThrowawayPostgres`: ``initdb`` +
+    ``pg_ctl`` in a temp dir, loopback, trust authentication, fsync off), then removed.
+    Skipped, saying why, only when it cannot run here (``apt-get install postgresql``)."""
+    from callbot.loadtest.postgres import ThrowawayPostgres, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = ThrowawayPostgres()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.remove()
+
+
+_databases = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the session's server."""
+    import psycopg
+
+    name = f"test_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{postgres_server}/{name}"
