@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from callbot.bridge.settings import AriSettings
+from callbot.cluster.settings import ClusterSettings
 from callbot.errors import ConfigError
 from callbot.handover.settings import HandoverSettings
 from callbot.pipeline.settings import CallSettings
@@ -95,6 +96,7 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     dialplan_reload_s: float = 2.0
     """How often ``serve`` looks for a changed dialplan file (0: never)."""
 
@@ -154,7 +156,7 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     """``CALLBOT_SECTION_KEY`` (and ``..._FILE``) variables as nested settings."""
     sections = {
         "server", "asr", "tts", "vad", "call", "ari", "backoffice", "records", "privacy",
-        "security", "handover",
+        "security", "handover", "cluster",
     }  # fmt: skip
     out: dict[str, Any] = {}
     for name, value in env.items():

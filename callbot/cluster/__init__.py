@@ -1,0 +1,1 @@
+"""Many callbot processes behind Asterisk: a control role and workers sharing PostgreSQL."""
