@@ -4,9 +4,12 @@
 ``cluster.heartbeat_s`` with the database's clock (hosts' clocks may drift). Placement
 reads it; ``/api/cluster`` and the dashboard show it.
 
-``cluster_commands``: what a worker asks of the control role (transfer a caller, end a
-call the bot finished). A row is written before the control is woken (``NOTIFY``), so a
-request survives a control takeover: the new leader carries out what is still pending.
+``cluster_commands``: what a worker asks of the control role (``transfer`` a caller to
+a queue) or tells it (``ended``: the bot ends this call, so a media leg that drops next
+is no failure to recover from). A row is committed before the control is woken
+(``NOTIFY``), so a request survives a control takeover: the new leader carries out what
+is still pending. A payload (the hand-over context: caller data) is emptied once the
+command is carried out, and rows are deleted after :data:`COMMANDS_KEPT_S`.
 
 ``cluster_placements``: which worker serves which call, and how often the call has been
 moved (fail-over); the control role writes it, a worker that takes a moved call reads it.
@@ -21,8 +24,6 @@ LEADER_LOCK = 0x63616C6C6C6472
 
 COMMANDS_CHANNEL = "callbot_commands"
 """``NOTIFY`` channel: a command was written (payload: its id)."""
-RESULTS_CHANNEL = "callbot_command_results"
-"""``NOTIFY`` channel: a command was carried out (payload: its id)."""
 NODES_CHANNEL = "callbot_nodes"
 """``NOTIFY`` channel: a node changed state (draining, stopped; payload: its name)."""
 
@@ -48,10 +49,11 @@ DDL = (
         id BIGSERIAL PRIMARY KEY,
         call_id TEXT NOT NULL,
         node TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('transfer', 'hangup')),
+        kind TEXT NOT NULL CHECK (kind IN ('transfer', 'ended')),
         payload JSONB NOT NULL,
         created_at DOUBLE PRECISION NOT NULL,
-        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'running', 'done', 'failed')),
         result TEXT NOT NULL DEFAULT '',
         done_at DOUBLE PRECISION
     )
@@ -68,5 +70,7 @@ DDL = (
     )
     """,
 )
+COMMANDS_KEPT_S = 3600.0
+"""How long carried-out commands stay (for ``callbot cluster status`` and debugging)."""
 NOW = "EXTRACT(EPOCH FROM clock_timestamp())::double precision"
 """The database's clock, in Unix seconds: every process compares times on one clock."""
