@@ -8,6 +8,13 @@ Per call::
     caller gone         -> hang up media, destroy bridge
     media gone          -> hang up caller (unless a transfer is in progress)
 
+With a :class:`~callbot.bridge.placing.Placement` (the cluster's control role), the
+media leg goes to the worker it chooses (none free: the caller goes to the fallback
+queue, reason ``capacity``), and a media leg that drops while its caller is still there
+and its worker had not said the bot ends the call is the worker failing: the call moves
+to another worker (``CALLBOT_MOVED``: it apologises and carries on), at most
+:data:`~callbot.bridge.placing.MAX_MOVES` times, else to the fallback (``failed_over``).
+
 Every step runs in the call's :class:`~callbot.bridge.calls.CallActor`, the media
 time-out too, so the steps of one call never interleave. Invariant: no step leaves the
 caller stranded; whatever fails, the caller ends with the bot, in a queue, or hung up.
@@ -24,6 +31,7 @@ from collections.abc import Callable, Mapping
 from callbot.bridge import recovery
 from callbot.bridge.ari_client import AriClient, AriHttpError
 from callbot.bridge.calls import CallActor, CallLegs, CallRegistry, Unserved
+from callbot.bridge.placing import MAX_MOVES, MOVED_VARIABLE, Placement
 from callbot.bridge.settings import AriSettings, MediaTransport
 from callbot.bridge.tasks import quietly
 from callbot.errors import CallError
@@ -50,6 +58,8 @@ class CallFlow:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self.on_unserved: Callable[[Unserved], None] | None = None
         """Told of every caller that left without a bot (for its call record)."""
+        self.placement: Placement | None = None
+        """Workers serve the media (cluster control role); None: this process does."""
 
     def cancel_media_timeout(self, call_id: str) -> None:
         """The bot leg is up, or the call's actor has ended."""
@@ -74,17 +84,30 @@ class CallFlow:
                 logger.error("setup failed: %s", exc)
                 await self.end(legs, "setup_failed", fallback=True)
 
-    async def _start_media(self, legs: CallLegs) -> None:
+    async def _start_media(self, legs: CallLegs, exclude: frozenset[str] = frozenset()) -> None:
+        s = self._settings
+        websocket_connection, audiosocket_host = s.websocket_connection, s.audiosocket_host
+        if self.placement is not None:
+            target = self.placement.choose(legs.call_id, exclude)
+            if target is None:
+                logger.warning("no worker can take the call: caller to the fallback queue")
+                await self.end(legs, "capacity", fallback=True)
+                return
+            legs.node = target.node
+            websocket_connection = target.websocket_connection
+            audiosocket_host = target.audiosocket_address
+            self.placement.placed(legs.call_id, target)
         legs.media_attempts += 1
         media_id = f"{legs.call_id}-media-{legs.media_attempts}"
         legs.media_channel_id, legs.media_up = media_id, False
         self._registry.bind(media_id, legs.call_id)  # before the request: StasisStart may race
         variables = {"CALLBOT_CALL_ID": legs.call_id, "CALLBOT_CALLER": legs.caller_number}
-        s = self._settings
+        if legs.moves:
+            variables[MOVED_VARIABLE] = str(legs.moves)
         if s.transport is MediaTransport.WEBSOCKET:
             await self._client.external_media(
                 app=self._app,
-                external_host=s.websocket_connection,
+                external_host=websocket_connection,
                 media_format=s.media_format,
                 transport="websocket",
                 encapsulation="none",
@@ -96,7 +119,7 @@ class CallFlow:
         else:
             await self._client.external_media(
                 app=self._app,
-                external_host=s.audiosocket_host,
+                external_host=audiosocket_host,
                 media_format=s.media_format,
                 transport="tcp",
                 encapsulation="audiosocket",
@@ -104,7 +127,7 @@ class CallFlow:
                 channel_id=media_id,
                 variables=variables,
             )
-        logger.info("media leg %s requested", media_id)
+        logger.info("media leg %s requested%s", media_id, f" on {legs.node}" if legs.node else "")
         actor = self._actors[legs.call_id]
         self._timers[legs.call_id] = asyncio.get_running_loop().call_later(
             s.media_start_timeout_s,
@@ -159,14 +182,38 @@ class CallFlow:
         if legs.media_channel_id:
             self._registry.unbind(legs.media_channel_id)
         legs.media_channel_id, legs.media_up = None, False
+        if self.placement is not None:
+            self.placement.released(legs.call_id)
         if legs.transferring or not legs.caller_up:
             return
-        if was_up:
+        if self.placement is not None and not (
+            was_up and await self.placement.bot_ended(legs.call_id)
+        ):
+            await self._fail_over(legs, self.placement)
+        elif was_up:
             logger.info("bot leg ended: hanging up the caller")
             await self.end(legs, "bot_ended", fallback=False)
         else:
             logger.warning("bot leg failed to connect")
             await self.end(legs, "bot_unavailable", fallback=True)
+
+    async def _fail_over(self, legs: CallLegs, placement: Placement) -> None:
+        """The worker serving the call died (or never connected): another one, or a human."""
+        lost = legs.node or "?"
+        if legs.finished or not legs.caller_up:
+            return
+        legs.moves += 1
+        if legs.moves > MAX_MOVES:
+            logger.error("worker %s lost the call, moved %d times already", lost, MAX_MOVES)
+            await self.end(legs, "failed_over", fallback=True)
+            placement.failed_over(legs.call_id, legs.caller_number, lost, "fallback")
+            return
+        logger.warning("worker %s lost the call: moving it to another worker", lost)
+        await self._start_media(legs, exclude=frozenset({lost}))
+        if not legs.finished:
+            placement.failed_over(legs.call_id, legs.caller_number, lost, "worker")
+        elif legs.served:  # no worker free: the caller went to the fallback queue
+            placement.failed_over(legs.call_id, legs.caller_number, lost, "fallback")
 
     async def transfer(
         self, legs: CallLegs, context: str, extension: str, priority: int, names: dict[str, str]

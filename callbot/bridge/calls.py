@@ -37,6 +37,10 @@ class CallLegs:
     """A bot leg came up at least once (then the bot's own call record tells the story)."""
     reported: bool = False
     """Reported as unserved (once)."""
+    node: str | None = None
+    """The worker serving the call (cluster control role; None in ``callbot serve``)."""
+    moves: int = 0
+    """How many times the call was given to another worker after its worker failed."""
 
 
 @dataclass(frozen=True, slots=True)

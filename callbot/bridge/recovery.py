@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -47,6 +48,9 @@ AGENT_ARG = "agent"
 NOANSWER_ARG = "noanswer"
 """``Stasis(callbot,noanswer,<context id>,<QUEUESTATUS>)``: the queue gave up."""
 
+MEDIA_ID = re.compile(r"^(?P<call>.+)-media-(?P<n>\d+)$")
+"""The ids the bridge gives media legs (:meth:`~callbot.bridge.call_flow.CallFlow._start_media`)."""
+
 MOTIFS = {
     "restart": "callbot a redémarré pendant l'appel : reprendre la demande depuis le début",
     "shutdown": "callbot s'est arrêté pendant l'appel",
@@ -54,6 +58,8 @@ MOTIFS = {
     "draining": "callbot en cours d'arrêt : appel non traité par le robot",
     "setup_failed": "callbot n'a pas pu prendre l'appel",
     "transfer_failed": "le transfert prévu par callbot a échoué",
+    "capacity": "tous les robots sont occupés : appel non traité par le robot",
+    "failed_over": "le robot qui traitait l'appel est tombé : reprendre la demande",
 }
 """What the agent reads (``CALLBOT_MOTIF``) for each fallback reason."""
 
@@ -95,7 +101,8 @@ class Recovered:
 def is_media_leg(channel: ari.Channel, websocket_connections: Iterable[str]) -> bool:
     """A bot leg: ``WebSocket/<connection>/...`` (externalMedia, Dial) or AudioSocket."""
     prefixes = tuple(f"WebSocket/{name}/" for name in websocket_connections)
-    return channel.name.startswith((*prefixes, "AudioSocket/"))
+    # Or a leg the bridge named (``<call id>-media-<n>``), whichever worker it dials.
+    return channel.name.startswith((*prefixes, "AudioSocket/")) or bool(MEDIA_ID.match(channel.id))
 
 
 def plan(

@@ -26,10 +26,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from callbot.bridge import recovery
+from callbot.bridge import adoption, recovery
 from callbot.bridge.ari_client import AriClient, EventsConnected
 from callbot.bridge.call_flow import CallFlow
 from callbot.bridge.calls import CallActor, CallLegs, CallRegistry, Unserved
+from callbot.bridge.placing import Placement
 from callbot.bridge.settings import AriSettings, MediaTransport
 from callbot.bridge.tasks import BackgroundTasks, quietly
 from callbot.errors import AriError, CallError
@@ -84,6 +85,15 @@ class StasisBridge:
     @on_unserved.setter
     def on_unserved(self, report: Callable[[Unserved], None] | None) -> None:
         self._flow.on_unserved = report
+
+    @property
+    def placement(self) -> Placement | None:
+        """Workers serve the media (cluster control role); None: this process does."""
+        return self._flow.placement
+
+    @placement.setter
+    def placement(self, placement: Placement | None) -> None:
+        self._flow.placement = placement
 
     def add_event_tap(self, tap: EventTap) -> None:
         """Let ``tap`` see every event first; it returns True for those it takes.
@@ -209,6 +219,28 @@ class StasisBridge:
         call_log(logger, call_id).info("caller %s entered Stasis", channel.id)
         return legs
 
+    def _adopt(self, live: adoption.LiveCall) -> None:
+        """A call in progress that another control process started (it died): go on."""
+        legs = CallLegs(
+            live.call_id,
+            live.caller.id,
+            live.caller.caller_number,
+            live.bridge_id,
+            media_channel_id=live.media.id,
+            media_attempts=live.attempts,
+            media_up=True,
+            served=True,
+        )
+        placement = self._flow.placement
+        if placement is not None:
+            legs.node = placement.adopted(live.call_id, live.media)
+        self.registry.add(legs)
+        self.registry.bind(live.media.id, live.call_id)
+        self._actors[live.call_id] = CallActor(legs, self._forget)
+        call_log(logger, live.call_id).warning(
+            "adopted a call in progress (its worker: %s)", legs.node or "this process"
+        )
+
     def _actor_for(self, call_id: str) -> CallActor:
         actor = self._actors.get(call_id)
         if actor is None:
@@ -233,6 +265,9 @@ class StasisBridge:
             logger.error("reconcile: cannot list channels and bridges: %s", exc)
             return
         channels = {c.id: c for c in listed}
+        for live in adoption.live_calls(listed, bridges, self._app):
+            if self.registry.get(live.call_id) is None:
+                self._adopt(live)
         known: set[str] = set()
         for legs in self.registry:
             known.update(c for c in (legs.caller_channel_id, legs.media_channel_id) if c)
