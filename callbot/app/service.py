@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from callbot.audio.formats import AudioFormat
+from callbot.app.without_bot import ari_call_info, record_without_bot
 from callbot.bridge.calls import Unserved
 from callbot.bridge.recovery import Recovered
 from callbot.bridge.stasis import audiosocket_call_id
@@ -39,6 +38,7 @@ from callbot.records.spool import open_spool
 from callbot.records.store import RecordStore, open_store
 from callbot.records.writer import RecordWriter
 from callbot.speech.asr import WhisperAsr
+from callbot.speech.bias import IntentWords, build_vocabulary
 from callbot.speech.voices import VoiceLibrary
 from callbot.web.app import WebContext
 from callbot.web.exposure import check_exposure
@@ -70,9 +70,12 @@ class Engines:
         return engines
 
     def prepare(self, loaded: LoadedDialplan) -> None:
-        """Load the voice of a (new) dialplan and synthesize its fixed prompts (blocking)."""
+        """Load the voice of a (new) dialplan and synthesize its fixed prompts (blocking);
+        bias recognition toward its words (``asr.bias``)."""
         plan = loaded.dialplan
         self.voices.prepare(plan.language, plan.voice, loaded.fixed_prompts)
+        intents = (IntentWords(i.label, i.examples) for i in plan.intents)
+        self.asr.use_vocabulary(build_vocabulary(intents, plan.language))
 
 
 @dataclass
@@ -176,7 +179,10 @@ class Callbot:
         hub: HandoverHub | None = None,
         on_record: Callable[[dict[str, Any]], None] | None = None,
         now: dt.datetime | None = None,
+        wrap_handler: Callable[[CallHandler], CallHandler] | None = None,
     ) -> Callbot:
+        """``wrap_handler``: around every call's handler (a cluster worker tells the
+        control role which calls the bot ends)."""
         check_exposure(settings)
         if engines is None:
             engines = await asyncio.to_thread(Engines.load, settings)
@@ -215,6 +221,8 @@ class Callbot:
             on_refused=ops.metrics.call_refused,
             reclaim=runner.reclaim_stalled,
         )
+        if wrap_handler is not None:
+            handler = wrap_handler(handler)
         try:
             web, http = await _serve_web(settings, engines, handler, ops, hub)
         except PortUnavailable as exc:
@@ -304,25 +312,10 @@ class Callbot:
         to: str,
         finishes: tuple[str, ...] = (),
     ) -> None:
-        info = CallInfo(
-            call_id=call_id,
-            transport="ari",
-            media_format=AudioFormat.from_asterisk_name("slin16"),
-            caller_number=caller_number or None,
-            channel_id=call_id,
+        record = record_without_bot(
+            call_id, caller_number, outcome, detail, to, self.settings.ari.fallback_extension
         )
-        record = {
-            "call_id": call_id,
-            "started_at": time.time(),
-            "transport": "ari",
-            "outcome": outcome,
-            "outcome_detail": detail,
-            "hung_up_by": "caller" if to == "gone" else "bot",
-            "transfer_queue": self.settings.ari.fallback_extension if to == "fallback" else None,
-            "turns": [],
-            "errors": [],
-        }
-        self.ops.call_ended(record, info, finishes=finishes)
+        self.ops.call_ended(record, ari_call_info(call_id, caller_number), finishes=finishes)
 
     async def stop(self) -> None:
         self.ops.readiness.shutting_down = True

@@ -31,10 +31,11 @@ from collections.abc import Callable, Mapping
 from callbot.bridge import recovery
 from callbot.bridge.ari_client import AriClient, AriHttpError
 from callbot.bridge.calls import CallActor, CallLegs, CallRegistry, Unserved
-from callbot.bridge.placing import MAX_MOVES, MOVED_VARIABLE, Placement
+from callbot.bridge.placing import MAX_MOVES, Placement
 from callbot.bridge.settings import AriSettings, MediaTransport
 from callbot.bridge.tasks import quietly
 from callbot.errors import CallError
+from callbot.media.call_identity import MOVED_VARIABLE
 from callbot.protocols import ari
 
 logger = logging.getLogger(__name__)

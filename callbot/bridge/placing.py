@@ -15,9 +15,6 @@ from callbot.protocols import ari
 
 MAX_MOVES = 2
 """A call whose worker failed this many times goes to a human instead of a third one."""
-MOVED_VARIABLE = "CALLBOT_MOVED"
-"""Set on a moved call's new media leg (how many times it moved): the worker apologises
-instead of greeting the caller again."""
 
 
 class Placement(Protocol):

@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _register_provisioning(commands: Any) -> None:
     from callbot.cli.asterisk import register as register_asterisk
     from callbot.cli.backoffice import register as register_backoffice
+    from callbot.cli.cluster import register as register_cluster
     from callbot.cli.config import register as register_config
     from callbot.cli.dialplan import register as register_dialplan
     from callbot.cli.loadtest import register as register_loadtest
@@ -107,6 +108,7 @@ def _register_provisioning(commands: Any) -> None:
     register_security(commands)
     register_asterisk(commands)
     register_backoffice(commands)
+    register_cluster(commands)
     for quiet in ("dialplan", "chat", "config"):  # their output is the report: warnings only
         commands.choices[quiet].set_defaults(log_level="WARNING")
 

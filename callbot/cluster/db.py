@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from callbot.cluster.schema import DDL, SCHEMA_LOCK
-from callbot.errors import MissingExtra
+from callbot.errors import MissingExtra, StartupError
 
 try:
     import psycopg
@@ -51,6 +51,17 @@ async def create_schema(conn: Connection) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         for statement in DDL:
             await conn.execute(statement)
+
+
+async def prepare(url: str) -> None:
+    """At start-up: the cluster tables, or one clear line when the database cannot be
+    reached (the supervisor restarts the process)."""
+    try:
+        conn = await connect(url)
+    except UNAVAILABLE as exc:
+        raise StartupError(f"cluster database unavailable at start-up: {exc}") from None
+    async with conn:
+        await create_schema(conn)
 
 
 def usable(conn: Connection | None) -> bool:

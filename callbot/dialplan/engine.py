@@ -9,7 +9,8 @@ dialplan (:func:`matcher_for`).
 
 What the engine waits for is one phase (:mod:`callbot.dialplan.states`), and each
 event goes to the handler of the current phase: requests, "did you mean...?" and
-"anything else?" (:mod:`~callbot.dialplan.requests`), slot questions and the
+"anything else?" (:mod:`~callbot.dialplan.requests`), "more details?"
+(:mod:`~callbot.dialplan.details`), slot questions and the
 back-office reply (:mod:`~callbot.dialplan.filling`), the callback offer and the
 satisfaction question (:mod:`~callbot.dialplan.endings`).
 """
@@ -26,6 +27,7 @@ from typing import Any
 from callbot.dialplan.actions import HookResult, Transfer, TurnOutcome, TurnResult
 from callbot.dialplan.clock import Clock
 from callbot.dialplan.context import DialogContext, Handler
+from callbot.dialplan.details import DetailsHandler
 from callbot.dialplan.endings import (
     CallbackHandler,
     CallbackTimeHandler,
@@ -37,6 +39,7 @@ from callbot.dialplan.filling import HookHandler, SlotsHandler
 from callbot.dialplan.matcher import IntentMatcher
 from callbot.dialplan.model import Dialplan
 from callbot.dialplan.requests import ConfirmHandler, FollowUpHandler, IdleHandler
+from callbot.dialplan.resumed import resumed_apology
 from callbot.dialplan.states import (
     AwaitingCallback,
     AwaitingCallbackTime,
@@ -47,6 +50,7 @@ from callbot.dialplan.states import (
     FillingSlots,
     Idle,
     InSurvey,
+    OfferingDetails,
     Phase,
 )
 
@@ -58,6 +62,7 @@ HANDLERS: Mapping[type[Phase], Handler[Any]] = {
     Idle: IdleHandler(),
     AwaitingConfirm: ConfirmHandler(),
     AwaitingFollowUp: FollowUpHandler(),
+    OfferingDetails: DetailsHandler(),
     FillingSlots: SlotsHandler(),
     AwaitingHook: HookHandler(),
     AwaitingCallback: CallbackHandler(),
@@ -108,12 +113,16 @@ class DialogEngine:
     def ended(self) -> bool:
         return self.state.ended
 
-    def start(self) -> TurnResult:
+    def start(self, *, resumed: bool = False) -> TurnResult:
         """The greeting, and the keypad menu when the dialplan announces it; out of hours
-        with ``scope: call``, the greeting and the out-of-hours message."""
+        with ``scope: call``, the greeting and the out-of-hours message. ``resumed``: the
+        call moved from a worker that failed; an apology instead of the greeting."""
         if self.state.started:
             raise RuntimeError("DialogEngine.start() called twice")
         self.state.started = True
+        if resumed:
+            apology = resumed_apology(self.dialplan.language)
+            return self._settle(TurnResult(self._dialog.says([apology]), TurnOutcome.GREETING))
         says = [self.dialplan.greeting]
         hours = self.dialplan.hours
         if hours is not None and hours.out_of_hours.scope == "call" and not self.is_open():

@@ -53,6 +53,9 @@ CALLER_PARAM = "caller"
 CALL_ID_VARIABLE = "CALLBOT_CALL_ID"
 """Channel variable carrying the call id (JSON MEDIA_START ``channel_variables``)."""
 CALLER_VARIABLE = "CALLBOT_CALLER"
+MOVED_VARIABLE = "CALLBOT_MOVED"
+"""Set by the cluster's control role on the new media leg of a call whose worker failed
+(how many times it moved): the dialog apologises instead of greeting again."""
 
 CALL_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 """A call id callbot accepts: Asterisk uniqueids, UUIDs, ``softphone-<hex>``..."""

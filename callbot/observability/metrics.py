@@ -53,6 +53,14 @@ class CallMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.calls_active = Gauge("callbot_calls_active", "Calls in progress", registry=r)
+        self.cluster_leader = Gauge(
+            "callbot_cluster_leader",
+            "1 while this control process drives Asterisk (cluster), else 0",
+            registry=r,
+        )
+        self.failovers = Counter(
+            "callbot_failovers", "Calls whose worker failed, by where they went", ["to"], registry=r
+        )
         self.calls = Counter("callbot_calls", "Calls started", ["transport"], registry=r)
         self.refused = Counter(
             "callbot_calls_refused", "Calls refused before answering", ["reason"], registry=r

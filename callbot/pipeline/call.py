@@ -25,6 +25,7 @@ from callbot.calls.journal import CallJournal
 from callbot.dialplan import DialogEngine
 from callbot.dialplan.store import DialplanStore
 from callbot.logs import bind_call_id
+from callbot.media.call_identity import MOVED_VARIABLE
 from callbot.media.types import CallEnded, CallInfo, InboundEvent, MarkPlayed, MediaSink
 from callbot.pipeline.control import CallControl, CallHandover, NoCallControl
 from callbot.pipeline.dialog import DialogProcessor, HookClient
@@ -239,6 +240,7 @@ class CallSession:
                     no_input_timeout_s=call.no_input_timeout_s,
                     backoffice=self.services.backoffice,
                     audio_dir=self.dialplan_path.parent,
+                    resumed=MOVED_VARIABLE in self.info.variables,
                 ),
                 SpeechProcessor(self.synthesizer),
                 self.output,

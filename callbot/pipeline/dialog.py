@@ -57,8 +57,11 @@ class DialogProcessor(FrameProcessor):
         no_input_timeout_s: float,
         backoffice: HookClient | None = None,
         audio_dir: Path | None = None,
+        resumed: bool = False,
     ) -> None:
         super().__init__(name="dialog")
+        self._resumed = resumed
+        """The call moved here from a worker that failed: no second greeting."""
         self._engine = engine
         self._journal = journal
         self._no_input_timeout_s = no_input_timeout_s
@@ -72,7 +75,7 @@ class DialogProcessor(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, StartFrame):
             await self.push_frame(frame, direction)
-            await self._perform(self._engine.start(), turn=None)
+            await self._perform(self._engine.start(resumed=self._resumed), turn=None)
             return
         if isinstance(frame, CallerTextFrame):
             turn = self._journal.new_turn(

@@ -31,6 +31,7 @@ FAILED = frozenset(
         Outcome.TRANSFER_FAILED,
         Outcome.TRANSFER_UNAVAILABLE,
         Outcome.INTERRUPTED,
+        Outcome.FAILED_OVER,
         Outcome.ENDED_ON_SHUTDOWN,
         Outcome.PROTOCOL_ERROR,
         Outcome.MEDIA_TIMEOUT,

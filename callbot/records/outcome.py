@@ -46,6 +46,9 @@ class Outcome(enum.StrEnum):
     """callbot stopped during the call and no call control could take the caller."""
     INTERRUPTED = "interrupted"
     """callbot died during the call (recorded by the next process)."""
+    FAILED_OVER = "failed_over"
+    """The worker serving the call died (cluster): the control role gave the caller to
+    another worker (its own record goes on as ``<id>#2``) or to the fallback queue."""
     SENT_TO_FALLBACK = "sent_to_fallback"
     """The ARI bridge gave the caller to a human before any bot leg came up (callbot
     stopping, bot unreachable...)."""
