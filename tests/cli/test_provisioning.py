@@ -10,11 +10,13 @@ import pytest
 
 from callbot.cli import provisioning as cli
 from tests.provisioning.support import (
+    Hub,
     WhisperPull,
     closed_port_url,
     fake_voice_files,
     sha,
     write_descriptor,
+    write_model_descriptor,
 )
 
 
@@ -91,3 +93,72 @@ def test_progress_printer_prints_each_tenth_once() -> None:
     lines = out.getvalue().splitlines()
     assert len(lines) == 10
     assert lines[-1] == "  model.bin: 100% of 0.0 MB"
+
+
+TINY = {
+    "config.json": b"{}",
+    "tokenizer.json": b'{"model": {}}',
+    "vocabulary.txt": b"<|endoftext|>\n",
+    "model.bin": b"\x01\x02" * 2048,
+}
+TINY_PREFIX = "/acme/faster-whisper-test/resolve/0123456789abcdef0123456789abcdef01234567"
+
+
+def test_models_pull_named_model_over_http_then_list_it(
+    tmp_path: Path, hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_model_descriptor(tmp_path / "catalog", "tiny-test", TINY)
+    for name, data in TINY.items():
+        hub.files[f"{TINY_PREFIX}/{name}"] = data
+    common = ["--models-dir", str(tmp_path / "m"), "--catalog", str(tmp_path / "catalog")]
+
+    assert _run("models", "list", *common) == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == [
+        "tiny-test",
+        "0",
+        "MB",
+        "not",
+        "installed",
+    ]
+
+    assert _run("models", "pull", "--model", "tiny-test", "--hub-url", hub.base_url, *common) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "m" / "whisper-tiny-test"
+    assert f"whisper-tiny-test: ready in {folder}" in out
+    assert out.count(f"hub {cli.DEFAULT_HUB_URL}/acme/faster-whisper-test/resolve/") == 4
+    assert (folder / "model.bin").read_bytes() == TINY["model.bin"]
+
+    assert _run("models", "list", *common) == 0
+    assert capsys.readouterr().out.splitlines()[0].split() == [
+        "tiny-test", "0", "MB", "installed", str(folder)
+    ]  # fmt: skip
+
+
+def test_models_pull_unknown_name_lists_the_known_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("models", "pull", "--model", "large", "--models-dir", str(tmp_path)) == 1
+    assert capsys.readouterr().err == (
+        "error: unknown Whisper model 'large' "
+        "(known models: base, small, medium, large-v3-turbo, large-v3)\n"
+    )
+    assert not any(tmp_path.iterdir())
+
+
+def test_models_list_shows_the_shipped_catalogue_and_what_auto_loads(
+    whisper_pull: WhisperPull, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("models", "list", "--models-dir", str(whisper_pull.models_dir)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == [
+        "base", "small", "medium", "large-v3-turbo", "large-v3"
+    ]  # fmt: skip
+    assert lines[0].split()[1:] == [
+        "148",
+        "MB",
+        "installed",
+        str(whisper_pull.models_dir / "whisper-base"),
+    ]
+    assert lines[-1] == 'asr.model = "auto" loads base on a CPU, base on a GPU ' + (
+        f"(models dir: {whisper_pull.models_dir})"
+    )

@@ -112,6 +112,25 @@ def write_descriptor(
     return path
 
 
+def write_model_descriptor(
+    catalog_dir: Path,
+    name: str,
+    files: dict[str, bytes],
+    *,
+    repo: str = "acme/faster-whisper-test",
+    revision: str = "0123456789abcdef0123456789abcdef01234567",
+) -> Path:
+    """A Whisper descriptor pinning ``files`` (hashes computed here) at ``revision``."""
+    lines = [f"name: {name}", f"repo: {repo}", f"revision: {revision}", "license: MIT", "files:"]
+    for file_name, data in files.items():
+        lines += [f"  - name: {file_name}", f"    sha256: {sha(data)}"]
+        lines.append(f"    size_bytes: {len(data)}")
+    catalog_dir.mkdir(parents=True, exist_ok=True)
+    path = catalog_dir / f"{name}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @dataclass(frozen=True)
 class WhisperPull:
     """Result of the session's one Whisper pull."""
