@@ -10,10 +10,12 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from callbot.config import Settings, load_settings
+from callbot.security.checks import is_loopback
 from callbot.web.exposure import check_exposure
 from tests.deploy.shipped import DEPLOY, ROOT, parse_command, write_secrets
 
@@ -125,6 +127,9 @@ def test_the_worker_has_its_instance_s_ports_and_connection(
 def test_the_control_unit_reads_ari_s_password(tmp_path: Path) -> None:
     settings, _ = _settings(CONTROL, tmp_path)
     assert settings.ari.url and settings.ari.password == "ari-s3cret"
+    # Both control machines lead by the same ARI URL (one leader per URL and app), so
+    # it names Asterisk's address, never the loopback of one of them.
+    assert not is_loopback(urlsplit(settings.ari.url).hostname or "")
     assert settings.cluster.node == f"{HOST}-control"
     # Its port is none of the workers' (8080 and up, one a worker of the machine).
     assert settings.server.port == 8090 != _settings(WORKER, tmp_path / "w")[0].server.port
