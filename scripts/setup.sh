@@ -12,9 +12,10 @@ with_tests=0
 
 # espeak-ng: last-resort voice (never silence); Asterisk's French and English
 # sound files: real recorded speech for the simulator, tests and load tests.
-# Tests also need Chromium (browser pages) and PostgreSQL (the records store).
+# Tests also need Chromium (browser pages), PostgreSQL (the records store) and Kamailio
+# (`kamailio -c` checks the dispatcher example of deploy/kamailio).
 debs=(espeak-ng asterisk-core-sounds-fr-wav asterisk-core-sounds-fr asterisk-core-sounds-en-wav)
-(( with_tests )) && debs+=(chromium postgresql)
+(( with_tests )) && debs+=(chromium postgresql kamailio)
 missing=()
 for deb in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$deb" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
