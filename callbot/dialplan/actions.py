@@ -134,6 +134,10 @@ class TurnOutcome(enum.StrEnum):
     NO_INPUT = "no_input"
     FOLLOW_UP = "follow_up"
     """The caller answered the follow-up question with a bare yes or no."""
+    DETAILS = "details"
+    """The caller answered "more details?" after a short answer: yes (the intent's details
+    were said) or no (they were not; a silence is a ``no_input`` turn). The answer's own
+    turn was the one that answered the question."""
     ERROR = "error"
     SLOT = "slot"
     """A slot was asked, re-asked, read back or captured (see ``TurnResult.slots``)."""

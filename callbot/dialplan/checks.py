@@ -16,7 +16,13 @@ import holidays
 
 from callbot.dialplan.closed import BUILTIN_CLOSED
 from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Intent, Slot
-from callbot.dialplan.model import BUILTIN_CLARIFY, BusinessHours, Dialplan, NoMatch
+from callbot.dialplan.model import (
+    BUILTIN_CLARIFY,
+    BUILTIN_MORE_DETAILS,
+    BusinessHours,
+    Dialplan,
+    NoMatch,
+)
 from callbot.dialplan.normalize import base_language, matching_words
 from callbot.dialplan.templates import (
     CALL_VARIABLES,
@@ -59,6 +65,13 @@ def check_dialplan(dialplan: Dialplan) -> list[Issue]:
         issues.append(
             Issue(("language",), "no built-in clarification wording: add a 'clarify' section")
         )
+    if (
+        dialplan.more_details is None
+        and lang not in BUILTIN_MORE_DETAILS
+        and any(i.details for i in dialplan.intents)
+    ):
+        message = "no built-in 'more details?' question: add a 'more_details' section"
+        issues.append(Issue(("language",), message))
     if lang not in BUILTIN_SLOT_WORDING and any(i.slots for i in dialplan.intents):
         issues.append(Issue(("language",), "slots are only built in for French and English"))
     return issues
@@ -101,6 +114,10 @@ def _intent_issues(dialplan: Dialplan) -> Iterator[Issue]:
             yield Issue(("intents", i), "missing field 'answer' (required with then: continue)")
         if intent.transfer is not None and intent.then != "transfer":
             yield Issue(("intents", i, "transfer"), "'transfer' needs 'then: transfer'")
+        if intent.details is not None and intent.answer is None:
+            yield Issue(("intents", i, "details"), "'details' needs an 'answer' to follow")
+        if intent.details is not None and intent.then != "continue":
+            yield Issue(("intents", i, "details"), "'details' needs 'then: continue'")
 
 
 def _example_issues(dialplan: Dialplan) -> Iterator[Issue]:
@@ -142,6 +159,8 @@ def sentences(dialplan: Dialplan) -> Iterator[tuple[FieldPath, str, frozenset[st
     if dialplan.follow_up is not None:
         yield ("follow_up", "prompt"), dialplan.follow_up.prompt, call
         yield ("follow_up", "on_yes"), dialplan.follow_up.on_yes, call
+    if dialplan.more_details is not None:
+        yield ("more_details", "prompt"), dialplan.more_details.prompt, call
     if dialplan.survey is not None:
         yield ("survey", "prompt"), dialplan.survey.prompt, call
         yield ("survey", "thanks"), dialplan.survey.thanks, call
@@ -177,6 +196,8 @@ def _intent_sentences(
         known = known | {name for name, _ in dialplan.hook(intent.hook).fields}
     if intent.answer is not None:
         yield ("intents", i, "answer"), intent.answer, known
+    if intent.details is not None:
+        yield ("intents", i, "details"), intent.details, known
 
 
 def _hours_sentences(dialplan: Dialplan) -> Iterator[tuple[FieldPath, str, frozenset[str]]]:

@@ -21,7 +21,7 @@ from callbot.dialplan.clock import Clock, system_now
 from callbot.dialplan.hours import is_open
 from callbot.dialplan.intents import BUILTIN_SLOT_WORDING, Intent, Slot
 from callbot.dialplan.matcher import IntentMatcher
-from callbot.dialplan.model import BUILTIN_CLARIFY, Dialplan
+from callbot.dialplan.model import BUILTIN_CLARIFY, BUILTIN_MORE_DETAILS, Dialplan, MoreDetails
 from callbot.dialplan.normalize import base_language, normalize_words
 from callbot.dialplan.slots import SlotCollector
 from callbot.dialplan.states import DialogState, Ended, Phase
@@ -67,6 +67,10 @@ class DialogContext:
         if clarify is None:
             raise DialplanError(f"dialplan in {dialplan.language} needs a 'clarify' section")
         self.clarify = clarify
+        more_details = dialplan.more_details or BUILTIN_MORE_DETAILS.get(lang)
+        self.more_details: MoreDetails | None = more_details
+        """The "more details?" question; None only where no intent has details (the
+        loader refuses them in a language without the wording)."""
         self.slot_wording = BUILTIN_SLOT_WORDING.get(lang, BUILTIN_SLOT_WORDING["en"])
 
     def now(self) -> dt.datetime:

@@ -128,6 +128,11 @@ class Intent(StrictModel):
     answer: Text | None = None
     """What the bot says; when absent, ``then: transfer`` says the default handover and
     ``then: hangup`` the goodbye sentence."""
+    details: Text | None = None
+    """The rest of a long answer, said only to a caller who wants it: after ``answer``
+    the bot asks the dialplan's "more details?" question (``more_details``); yes (or key
+    1) says ``details``, then the call goes on as after any answer. Needs ``answer`` and
+    ``then: continue``; may use what ``answer`` may."""
     then: Then = "continue"
     dtmf: Digit | None = None
     """Keypad digit that selects this intent without speaking."""

@@ -167,6 +167,12 @@ class FollowUp(StrictModel):
     """Said when the caller answers just yes ("Je vous écoute."). A bare no ends the call."""
 
 
+class MoreDetails(StrictModel):
+    prompt: Text
+    """Asked after an answer that has ``details`` ("Voulez-vous plus de détails ?"): yes
+    or key 1 says them, no or key 2 goes on as after any answer."""
+
+
 class Matching(StrictModel):
     """Thresholds on the matcher's confidence; ``callbot dialplan accuracy --calibrate``
     suggests them from the dialplan's held-out set."""
@@ -188,6 +194,9 @@ class Dialplan(StrictModel):
     clarify: Clarify | None = None
     """Built-in French or English wording when absent (other languages must set it)."""
     follow_up: FollowUp | None = None
+    more_details: MoreDetails | None = None
+    """Built-in French or English wording when absent (other languages must set it when
+    an intent has ``details``)."""
     no_input: NoInput
     no_match: NoMatch
     transfer: DefaultTransfer
@@ -223,4 +232,9 @@ BUILTIN_CLARIFY = {
         prompt="Did you mean ${intent_label}?",
         on_no="All right. Could you say it in other words?",
     ),
+}
+
+BUILTIN_MORE_DETAILS = {
+    "fr": MoreDetails(prompt="Voulez-vous plus de détails ?"),
+    "en": MoreDetails(prompt="Would you like more details?"),
 }

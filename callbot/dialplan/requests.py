@@ -1,7 +1,8 @@
 """A request: the caller's words or key matched to an intent, and the intent answered.
 
 The moves: :func:`match` (words), :func:`menu_choice` (a key), :func:`answer` (slots
-first, then :func:`slots_complete`: the back-office, then :func:`respond`), and
+first, then :func:`slots_complete`: the back-office, then :func:`respond`, which says a
+long answer's short part and offers the rest: :func:`offer_details`), and
 :func:`no_match`. The handlers of the three phases that listen for a request:
 :class:`IdleHandler`, :class:`ConfirmHandler` ("did you mean...?") and
 :class:`FollowUpHandler` ("anything else?").
@@ -26,6 +27,7 @@ from callbot.dialplan.states import (
     AwaitingHook,
     FillingSlots,
     Idle,
+    OfferingDetails,
 )
 from callbot.dialplan.templates import render
 from callbot.dialplan.yesno import yes_or_no
@@ -34,9 +36,19 @@ from callbot.errors import DialplanError
 
 def match(dialog: DialogContext, text: str) -> TurnResult:
     """Answer the best intent for ``text``, ask when unsure, or count a misunderstanding."""
+    return matched(dialog, dialog.matcher.match(text))
+
+
+def request_in(dialog: DialogContext, text: str) -> MatchResult | None:
+    """The match of ``text`` when it is a request (answered, or worth a "did you
+    mean...?"); None when the matcher would reject it."""
     result = dialog.matcher.match(text)
-    thresholds = dialog.dialplan.matching
-    decision = decide(result.confidence, high=thresholds.high, low=thresholds.low)
+    return None if _decision(dialog, result) is Decision.REJECT else result
+
+
+def matched(dialog: DialogContext, result: MatchResult) -> TurnResult:
+    """Answer ``result``'s intent, ask when unsure, or count a misunderstanding."""
+    decision = _decision(dialog, result)
     if result.intent is None or decision is Decision.REJECT:
         return no_match(dialog, result)
     intent = dialog.dialplan.intent(result.intent)
@@ -45,6 +57,13 @@ def match(dialog: DialogContext, text: str) -> TurnResult:
     dialog.state.phase = AwaitingConfirm(intent, result.confidence)
     question = (dialog.clarify_question(intent),)
     return TurnResult(question, TurnOutcome.CLARIFY, intent.id, result.confidence, result.runner_up)
+
+
+def _decision(dialog: DialogContext, result: MatchResult) -> Decision:
+    if result.intent is None:
+        return Decision.REJECT
+    thresholds = dialog.dialplan.matching
+    return decide(result.confidence, high=thresholds.high, low=thresholds.low)
 
 
 def menu_choice(dialog: DialogContext, digit: str) -> TurnResult:
@@ -125,8 +144,13 @@ def respond(
         reason = f"intent {intent.id}"
         result = caller_done(dialog, lead, reason, outcome, values, intent.audio)
     else:
-        text = render(intent.answer or "", {**dialog.variables, **values})
-        result = answered(dialog, [], outcome, intent.id, first=Say(text, audio=intent.audio))
+        filled = {**dialog.variables, **values}
+        first = Say(render(intent.answer or "", filled), audio=intent.audio)
+        if intent.details is not None:
+            details = render(intent.details, filled)
+            result = offer_details(dialog, intent, outcome, first, details)
+        else:
+            result = answered(dialog, [], outcome, intent.id, first=first)
     return replace(
         result, intent=intent.id, confidence=confidence, runner_up=runner_up, slots=captured
     )
@@ -145,6 +169,16 @@ def answered(
         says += dialog.says([dialog.dialplan.follow_up.prompt])
         dialog.state.phase = AwaitingFollowUp()
     return TurnResult(tuple(says), outcome, intent)
+
+
+def offer_details(
+    dialog: DialogContext, intent: Intent, outcome: TurnOutcome, first: Say, details: str
+) -> TurnResult:
+    """Say the short answer ``first``, then ask whether the caller wants ``details``."""
+    more = dialog.more_details
+    assert more is not None  # the loader refuses details without the wording
+    dialog.state.phase = OfferingDetails(intent, details)
+    return TurnResult((first, *dialog.says([more.prompt])), outcome, intent.id)
 
 
 def no_match(

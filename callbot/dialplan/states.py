@@ -8,6 +8,7 @@ two waits can be pending at once and no precedence between them is needed::
     Idle ──unsure match──> AwaitingConfirm ──yes──> answer
     answer ──slots missing──> FillingSlots ──captured, intent has a hook──> AwaitingHook
     answer ──then: continue──> AwaitingFollowUp ──bare no──> InSurvey ──score──> Ended
+    answer with details ──> OfferingDetails ──yes──> details, then as after any answer
     transfer out of hours ──> AwaitingCallback ──yes──> FillingSlots (number) ──> Ended
     FillingSlots (number) ──time_prompt──> AwaitingCallbackTime ──any answer──> Ended
 
@@ -41,6 +42,17 @@ class AwaitingConfirm:
 @dataclass(frozen=True, slots=True)
 class AwaitingFollowUp:
     """ "Anything else?" awaits a bare yes or no; anything more is a new request."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfferingDetails:
+    """ "More details?" after a short answer awaits a yes or no; another request is heard
+    as one."""
+
+    intent: Intent
+    details: str
+    """What yes says: the intent's details, filled when its answer was (slots and
+    back-office fields included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +106,7 @@ Phase = (
     Idle
     | AwaitingConfirm
     | AwaitingFollowUp
+    | OfferingDetails
     | FillingSlots
     | AwaitingHook
     | AwaitingCallback

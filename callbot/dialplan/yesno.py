@@ -1,8 +1,9 @@
 """Recognise a yes or a no, in French or English, at the start of an answer.
 
-Used after a clarification question ("Vous voulez parler de ... ?") and after the
-follow-up question. Callers often say more than yes or no ("non, c'est pour ma
-carte Vitale"): :func:`yes_or_no` returns the rest too, so the engine can match it.
+Used after a clarification question ("Vous voulez parler de ... ?"), the follow-up
+question and "Voulez-vous plus de détails ?" ("je veux bien", "allez-y"). Callers often
+say more than yes or no ("non, c'est pour ma carte Vitale"): :func:`yes_or_no` returns
+the rest too, so the engine can match it.
 Both languages are always accepted: bilingual callers answer in either.
 """
 
@@ -17,9 +18,9 @@ oui | ouais | ouai | oui oui | exactement | exact | tout a fait | absolument |
 c est ca | c est bien ca | c est exact | bien sur | d accord | affirmatif | voila | effectivement |
 c est correct | c est juste | c est bon | parfait | tout a fait ca | oui c est ca | bien entendu |
 certainement | evidemment | volontiers | je confirme | confirme | oui merci | ben oui | bah oui |
-c est bien cela | exactement ca |
+c est bien cela | exactement ca | je veux bien | allez y | vas y | pourquoi pas | avec plaisir |
 ok | okay | yes | yeah | yep | yup | sure | correct | right | that s right | exactly | indeed |
-of course | absolutely
+of course | absolutely | go ahead
 """
 _NO = """
 non | nan | pas du tout | non non | absolument pas | pas vraiment | ce n est pas ca | c est pas ca |

@@ -5,8 +5,8 @@ Definitions (each rate is None when its denominator is 0):
 * **answer rate**: calls the bot answered (its greeting reached the line) / calls offered;
   also per hour of the day, in the hotline's time zone, to show the 24/7 service.
 * **understanding rate**: caller turns understood at once / caller turns the dialplan had
-  to interpret. Understood: ``matched``, ``confirmed``, ``follow_up``, ``hook``,
-  ``callback``, ``survey``, and ``slot`` turns that captured a slot. Not understood (the
+  to interpret. Understood: ``matched``, ``confirmed``, ``follow_up``, ``details``,
+  ``hook``, ``callback``, ``survey``, and ``slot`` turns that captured a slot. Not understood (the
   bot had to re-prompt): ``no_match`` and ``clarify``. Other turns (greeting, no input,
   errors, slot questions) count for neither.
 * **containment**: calls the bot resolved alone / calls it answered. Resolved alone: a
@@ -39,7 +39,9 @@ from callbot.records.callbacks import CLOSED, EXPIRED, REACHED, Callback
 from callbot.records.model import ABANDONED, FAILED, TRANSFERRED, StoredCall, StoredTurn
 from callbot.records.outcome import Outcome
 
-UNDERSTOOD = frozenset({"matched", "confirmed", "follow_up", "hook", "callback", "survey"})
+UNDERSTOOD = frozenset(
+    {"matched", "confirmed", "follow_up", "details", "hook", "callback", "survey"}
+)
 NOT_UNDERSTOOD = frozenset({"no_match", "clarify"})
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from callbot.dialplan import find_problems
 from callbot.dialplan.checks import untranslated_issues
+from tests.dialplan.conftest import MINIMAL_YAML
 from tests.dialplan.flows import FLOWS_YAML, flows
 
 
@@ -201,3 +202,49 @@ def test_french_texts_and_english_dialplans_are_left_alone() -> None:
         "goodbye: Au revoir.", "goodbye: Thank you for your call, goodbye."
     )
     assert untranslated_issues(flows(**{FLOWS_YAML: english})) == []
+
+
+SOINS_ANSWER = "    answer: Soins du ${date_soins} pour ${montant}, c'est noté.\n"
+
+
+def test_details_follow_an_answer_of_a_continuing_intent() -> None:
+    details = "    details: Le remboursement suit dans le mois.\n"
+    text = FLOWS_YAML.replace(SOINS_ANSWER, details)
+    line = line_of(text, details.strip())
+    assert f"f.yaml:{line}:14: intents[2].details: 'details' needs an 'answer' to follow" in (
+        problems_of(text)
+    )
+    goodbye = FLOWS_YAML.replace(
+        "    then: hangup\n    answer: Merci.\n",
+        "    then: hangup\n    answer: Merci.\n    details: Bonne journée.\n",
+    )
+    line = line_of(goodbye, "details: Bonne journée.")
+    assert f"f.yaml:{line}:14: intents[6].details: 'details' needs 'then: continue'" in (
+        problems_of(goodbye)
+    )
+
+
+def test_details_may_use_what_the_answer_may() -> None:
+    ok = FLOWS_YAML.replace(SOINS_ANSWER, SOINS_ANSWER + "    details: Le ${date_soins}.\n")
+    assert flows(**{FLOWS_YAML: ok}).intent("date_soins").details == "Le ${date_soins}."
+    wrong = FLOWS_YAML.replace(SOINS_ANSWER, SOINS_ANSWER + "    details: Le ${statut}.\n")
+    assert any("intents[2].details: unknown variable $statut" in p for p in problems_of(wrong))
+
+
+def test_details_in_a_language_without_the_question() -> None:
+    german = (
+        MINIMAL_YAML.replace("language: fr-FR", "language: de-DE")
+        + "    details: Mehr dazu.\n"
+        + "clarify: {prompt: 'Meinen Sie ${intent_label}?', on_no: Bitte anders sagen.}\n"
+    )
+    assert any("add a 'more_details' section" in p for p in problems_of(german))
+    asked = german + "more_details: {prompt: 'Möchten Sie mehr wissen?'}\n"
+    assert find_problems(asked)[1] == []
+
+
+def test_english_details_and_question_in_a_french_dialplan_are_flagged() -> None:
+    text = FLOWS_YAML.replace(
+        SOINS_ANSWER, SOINS_ANSWER + "    details: You will be paid within the month.\n"
+    ) + ("more_details:\n  prompt: Would you like more details?\n")
+    found = {issue.path for issue in untranslated_issues(flows(**{FLOWS_YAML: text}))}
+    assert found == {("intents", 2, "details"), ("more_details", "prompt")}

@@ -19,6 +19,12 @@ from callbot.dialplan.yesno import YesNo, yes_or_no
         "yes",
         "Yeah.",
         "merci oui",
+        "je veux bien",
+        "allez-y",
+        "vas-y",
+        "pourquoi pas",
+        "avec plaisir",
+        "go ahead",
     ],
 )
 def test_yes(text: str) -> None:

@@ -215,3 +215,16 @@ def test_callbacks_requested_closed_and_reached() -> None:
     assert (c.requested, c.closed, c.reached, c.expired, c.pending) == (5, 2, 1, 1, 2)
     assert k.to_dict()["callbacks"]["reach_rate"] == 0.2
     assert compute_kpis([], 0.0, 1.0).to_dict()["callbacks"]["reach_rate"] is None
+
+
+def test_a_reply_to_more_details_is_understood_and_the_intent_counted_once() -> None:
+    """The short answer's turn answered; yes or no to "more details?" was understood; a
+    silence there is a no-input turn, understood or not by nobody."""
+    turns = [
+        turn(1, "le congé de paternité", "matched", "paternite", 0.9, answered=True),
+        turn(2, "oui", "details", "paternite", answered=False),
+        turn(3, None, "no_input", "paternite", answered=False),
+    ]
+    call = from_journal(journal("d", at(10), turns=turns), None)
+    assert [understood(t) for t in call.turns] == [True, True, None]
+    assert compute_kpis([call], at(0), at(24), PARIS).intents == {"paternite": 1}

@@ -21,7 +21,9 @@ caller does (says, presses, stays silent, or the call breaks) and what must foll
             hangup: true                     # ends with (true) / without (false) a hang-up
 
 Other checks: ``not_says``, ``ended``, ``min_confidence``, ``slots`` (slot values, once
-the engine exposes them as ``TurnResult.slots``). Text checks ignore case and accents.
+the engine exposes them as ``TurnResult.slots``), ``details`` (on the reply to "more
+details?": true, the bot said the intent's details; false, it did not). Text checks
+ignore case and accents.
 
 A call's clock is its own ``now``, else the file's, else ``callbot dialplan test --now``,
 else the system clock: a test of opening hours sets it, or it passes by day and fails by
@@ -57,6 +59,7 @@ from callbot.dialplan import (
 from callbot.dialplan.clock import parse_instant
 from callbot.dialplan.model import Dialplan
 from callbot.dialplan.normalize import strip_accents
+from callbot.dialplan.states import OfferingDetails
 from callbot.dialplan.yamlpos import load_validated, position
 
 
@@ -99,6 +102,8 @@ class Expect(_Model):
 
 
 class Turn(Expect):
+    details: bool | None = None
+    """The turn answers "more details?" and the bot says the details (true) or not."""
     say: str | None = None
     dtmf: Texty | None = None
     silence: bool | None = None
@@ -193,12 +198,16 @@ def _run(
             yield where, f"{label}, greeting: {msg}"
     for k, turn in enumerate(conversation.turns):
         event = _describe(turn)
+        offered = engine.state.phase
         try:
             result = _play(engine, turn)
         except Exception as exc:
             yield turn_at[k], f"{label}, turn {k + 1} ({event}): raised {type(exc).__name__}: {exc}"
             return
-        for msg in check(turn, result):
+        failures = check(turn, result)
+        if turn.details is not None:
+            failures += _details_failures(turn.details, offered, result)
+        for msg in failures:
             yield turn_at[k], f"{label}, turn {k + 1} ({event}): {msg}"
 
 
@@ -249,6 +258,16 @@ def check(expect: Expect, result: TurnResult) -> list[str]:
     if expect.slots is not None:
         out += _slot_failures(expect.slots, getattr(result, "slots", None))
     return out
+
+
+def _details_failures(wanted: bool, offered: object, result: TurnResult) -> list[str]:
+    """Whether the turn, played while ``offered`` was the engine's phase, said the details."""
+    if not isinstance(offered, OfferingDetails):
+        return ["expected a reply to 'more details?', but none was asked"]
+    said = any(isinstance(a, Say) and a.text == offered.details for a in result.actions)
+    if said == wanted:
+        return []
+    return ["expected the details" if wanted else f"the bot said the details: {offered.details!r}"]
 
 
 def _slot_failures(wanted: dict[str, str], got: Any) -> list[str]:

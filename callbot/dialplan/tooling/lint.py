@@ -11,6 +11,8 @@ the whole file or its test set:
 * ``then: transfer`` to a queue the dialplan does not declare, when it declares some;
 * sentences and transfer reasons of a French dialplan that read as English (warning:
   :func:`~callbot.dialplan.checks.untranslated_issues`);
+* answers that run over 15 s spoken (warning: :func:`~callbot.dialplan.spoken.
+  long_answer_issues`; the rest belongs in ``details``);
 * test-set phrasings that copy or nearly copy an example (error: the measured
   accuracy would be a lie), name an unknown intent (error), or are too few (warning);
 * French that does not read right in any sentence the bot says, rendered, and in the
@@ -35,6 +37,7 @@ from callbot.dialplan import Dialplan, find_problems
 from callbot.dialplan.checks import sentences, untranslated_issues
 from callbot.dialplan.model import BUILTIN_CLARIFY
 from callbot.dialplan.normalize import base_language, matching_words
+from callbot.dialplan.spoken import long_answer_issues
 from callbot.dialplan.templates import render
 from callbot.dialplan.tooling.testset import TestSet, default_testset_path, load_testset
 from callbot.dialplan.wording import clarify_sentence, label_problem, wording_problems
@@ -96,7 +99,7 @@ def lint_file(path: Path, testset: Path | None = None) -> list[Finding]:
     findings += _wording_findings(dialplan, root, source)
     findings += [
         Finding(source, *position(root, list(issue.path)), issue.message, "warning")
-        for issue in untranslated_issues(dialplan)
+        for issue in (*untranslated_issues(dialplan), *long_answer_issues(dialplan))
     ]
     testset = testset or default_testset_path(path)
     if testset.exists():

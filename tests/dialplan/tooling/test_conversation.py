@@ -167,3 +167,33 @@ def test_a_bad_now_says_where(clock_dir: Path) -> None:
     path.write_text(CLOCK_TESTS.format(file_now="now: lundi\n", default_says="x"))
     with pytest.raises(DialplanError, match=r"t.yaml:2:6: now: .*2026-05-14T10:00"):
         run_test_file(path)
+
+
+DETAILS_PLAN = MINIMAL_YAML + "    details: Elle se télécharge aussi sur l'application.\n"
+
+
+def test_the_details_said_or_not(plan_dir: Path) -> None:
+    (plan_dir / "plan.yaml").write_text(DETAILS_PLAN, encoding="utf-8")
+    path = write_tests(
+        plan_dir,
+        """\
+  - name: yes then no
+    turns:
+      - say: il me faut une attestation de droits
+        says: [votre compte, plus de détails]
+      - say: oui
+        outcome: details
+        details: true
+      - say: il me faut une attestation de droits
+      - dtmf: 2
+        details: true
+      - say: il me faut une attestation de droits
+        details: false
+""",
+    )
+    (result,) = run_test_file(path)
+    assert [f.split(": ", 1)[1] for f in result.failures] == [
+        "'yes then no', turn 4 (dtmf 2): expected the details",
+        "'yes then no', turn 5 (say 'il me faut une attestation de droits'): expected a "
+        "reply to 'more details?', but none was asked",
+    ]

@@ -32,9 +32,16 @@ def write(tmp_path: Path, text: str, name: str = "plan.yaml") -> Path:
     return path
 
 
+LONG_ANSWERS_LEFT = frozenset({"helpdesk-en", "helpdesk-fr"})
+"""Shipped dialplans with answers still over 15 s spoken, until their owners move the rest
+to ``details`` (the health-insurance line has none)."""
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_dialplans_are_clean(path: Path) -> None:
     findings = lint_file(path)
+    if path.stem in LONG_ANSWERS_LEFT:
+        findings = [f for f in findings if not f.message.startswith("answer runs about")]
     assert [str(f) for f in findings] == []
 
 
@@ -159,3 +166,13 @@ def test_test_set_copying_a_negative_example(tmp_path: Path) -> None:
     assert [f.message for f in findings] == [
         "held-out phrasing copies an example of 'carte' (line 22): write another one"
     ]
+
+
+def test_a_long_answer_is_a_warning_until_the_rest_goes_to_details(tmp_path: Path) -> None:
+    long = " ".join(["Votre attestation est dans votre compte ameli."] * 6)
+    text = LABELLED.replace("answer: Votre attestation est dans votre compte.", f"answer: {long}")
+    (finding,) = lint_file(write(tmp_path, text))
+    assert (finding.line, finding.column, finding.severity) == (19, 13, "warning")
+    assert finding.message.startswith("answer runs about 17 s spoken (42 words")
+    short = LABELLED + "    details: " + long + "\n"
+    assert lint_file(write(tmp_path, short)) == []
