@@ -46,6 +46,17 @@ def test_the_image_copies_files_that_exist_and_that_the_ignore_file_lets_through
         assert source in allowed, f"{source} is excluded by Dockerfile.dockerignore"
 
 
+def test_the_image_copies_every_folder_callbot_reads_beside_its_package() -> None:
+    """An editable install reads these from the source tree (``parents[2] / "..."``)."""
+    beside = {
+        match
+        for path in (ROOT / "callbot").rglob("*.py")
+        for match in re.findall(r'parents\[2\] / "([^"]+)"', path.read_text(encoding="utf-8"))
+    }
+    assert {"voices", "whisper-models", "dialplans"} <= beside
+    assert {f"{folder}/" for folder in beside - {"tests"}} <= set(_copied())
+
+
 def test_the_image_installs_declared_extras_on_a_supported_python() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     (extras,) = re.findall(r'-e "\.\[([a-z,]+)\]"', DOCKERFILE)
