@@ -40,7 +40,6 @@ from callbot.handover.context import HandoverContext
 from callbot.handover.fanout import Subscription
 from callbot.handover.hub import HandoverHub
 from callbot.logs import for_log
-from callbot.records.callbacks import PENDING
 from callbot.records.store import RecordStore
 from callbot.security.access import AGENT_COOKIE, TOKEN_PARAM
 
@@ -106,18 +105,7 @@ def console_router(hub: HandoverHub, store: RecordStore | None = None) -> APIRou
     async def live(ws: WebSocket) -> None:
         await ws.accept()
         async with hub.subscribe() as sub:  # before the snapshot: nothing falls in between
-            snapshot = [context_json(ctx, hub) for ctx in hub.recent(MAX_LIMIT)]
-            owed = (
-                [] if store is None else await asyncio.to_thread(store.callbacks, statuses=PENDING)
-            )
-            await ws.send_json(
-                {
-                    "type": "snapshot",
-                    "handovers": snapshot,
-                    "callbacks": [c.for_agents() for c in owed],
-                    "now": time.time(),
-                }
-            )
+            await ws.send_json({**await hub.snapshot(store), "now": time.time()})
             await _forward(ws, sub)
 
     return router

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
+
+from callbot.handover.context import HandoverContext
+
+logger = logging.getLogger(__name__)
 
 SUBSCRIBER_QUEUE = 64
 """Events a console may lag behind before it is dropped (it then reconnects and resyncs)."""
 
 Event = dict[str, Any]
+
+
+def context_event(kind: str, ctx: HandoverContext, detail: str) -> Event:
+    """A new context (``kind`` ``handover``) or a status change (``status``) as consoles
+    get it."""
+    return {"type": kind, "context": ctx.to_json(), "detail": detail}
 
 
 class Subscription:
@@ -82,6 +93,11 @@ class Fanout:
     def send(self, event: Event) -> int:
         """Offer ``event`` to every subscription; how many were dropped as too slow."""
         return sum(not sub.offer(event) for sub in list(self._subscribers))
+
+    def push(self, event: Event, about: str) -> None:
+        """:meth:`send`, logging each console dropped as too slow (``about``: what)."""
+        for _ in range(self.send(event)):
+            logger.warning("agent console too slow, dropped (%s)", about)
 
     def close(self) -> None:
         """End every subscription, and every later one at once."""

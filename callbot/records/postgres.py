@@ -12,13 +12,13 @@ advisory lock, so workers starting together migrate once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from callbot.errors import ConfigError, MissingExtra
 from callbot.records.rows import Cursor
-from callbot.records.schema import MIGRATIONS, SCHEMA_VERSION
+from callbot.records.schema import MIGRATIONS
 from callbot.records.sqlbase import SqlStore
 
 try:
@@ -41,6 +41,17 @@ KEEPALIVES = {
 """A peer that vanished (no RST) is noticed in about 25 s instead of the kernel's hours."""
 
 
+def connection_options(
+    url: str, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS
+) -> dict[str, Any]:
+    """What callbot opens every PostgreSQL connection with (records, hand-overs, cluster):
+    a connect timeout, TCP keepalives, a statement timeout unless the URL sets ``options``."""
+    options: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_S, **KEEPALIVES}
+    if "options=" not in url:  # the URL's own options win
+        options["options"] = f"-c statement_timeout={statement_timeout_ms}"
+    return options
+
+
 class PostgresStore(SqlStore):
     placeholder = "%s"
     duplicate_key_errors = (psycopg.errors.UniqueViolation,)
@@ -57,12 +68,10 @@ class PostgresStore(SqlStore):
         wait_for_database: bool = False,
     ) -> None:
         super().__init__(caller_salt)
-        self._url = url
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-        self._migrated = False
+        self._db = Database(url, "records", MIGRATION_LOCK, "callbot_schema", MIGRATIONS)
         with self._lock:
             try:
-                self._migrate()
+                self._db.migrate()
             except self.unavailable_errors as exc:
                 if not wait_for_database:
                     raise
@@ -79,49 +88,84 @@ class PostgresStore(SqlStore):
 
     def close(self) -> None:
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._db.close()
 
-    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            if self._conn is not None:
-                logger.warning("records database connection lost; reconnecting")
-            extra: dict[str, Any] = dict(KEEPALIVES)
-            if "options=" not in self._url:  # the URL's own options win
-                extra["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
-            self._conn = psycopg.connect(self._url, connect_timeout=CONNECT_TIMEOUT_S, **extra)
-        return self._conn
+    def _transaction(self, write: bool = True) -> AbstractContextManager[Cursor]:
+        return self._db.transaction()
+
+
+class Database:
+    """One connection and one schema of callbot's in PostgreSQL (records, hand-overs).
+
+    The connection is reopened when it broke (the loss logged, naming ``what``); the
+    schema is migrated at the first transaction that reaches the server, when it was down
+    at start-up. Not thread-safe: its owner holds a lock around it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        what: str,
+        lock: int,
+        version_table: str,
+        migrations: Sequence[Sequence[str]],
+        statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+    ) -> None:
+        self.url = url
+        self._what = what
+        self._schema = (lock, version_table, migrations)
+        self._timeout_ms = statement_timeout_ms
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._migrated = False
 
     @contextmanager
-    def _transaction(self, write: bool = True) -> Iterator[Cursor]:
+    def transaction(self) -> Iterator[Cursor]:
+        """A cursor in a transaction, committed on exit (rolled back on an error)."""
         if not self._migrated:
-            self._migrate()  # the server was down when this store opened
+            self.migrate()  # the server was down when the store opened
         with self._connected() as cur:
             yield cur
+
+    def migrate(self) -> None:
+        with self._connected() as cur:
+            migrate(cur, *self._schema, self._what)
+        self._migrated = True
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
     @contextmanager
     def _connected(self) -> Iterator[Cursor]:
-        conn = self._connection()
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                logger.warning("%s database connection lost; reconnecting", self._what)
+            options = connection_options(self.url, self._timeout_ms)
+            conn = self._conn = psycopg.connect(self.url, **options)
         with conn.transaction(), conn.cursor() as cur:
             yield cur
 
-    def _migrate(self) -> None:
-        with self._connected() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            cur.execute("CREATE TABLE IF NOT EXISTS callbot_schema (version INTEGER NOT NULL)")
-            cur.execute("SELECT version FROM callbot_schema")
-            rows = cur.fetchall()
-            if not rows:
-                cur.execute("INSERT INTO callbot_schema (version) VALUES (0)")
-            version = int(rows[0][0]) if rows else 0
-            if version > SCHEMA_VERSION:
-                raise ConfigError(
-                    f"records schema {version} is newer than this callbot ({SCHEMA_VERSION})"
-                )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number]:
-                    cur.execute(statement)
-                logger.info("records schema migrated to %d", number + 1)
-            cur.execute("UPDATE callbot_schema SET version = %s", (SCHEMA_VERSION,))
-        self._migrated = True
+
+def migrate(
+    cur: Cursor, lock: int, version_table: str, migrations: Sequence[Sequence[str]], what: str
+) -> None:
+    """Bring one schema up to ``migrations`` inside the caller's transaction, under the
+    advisory lock ``lock`` (processes starting together migrate once); the number of
+    migrations applied is the one row of ``version_table``."""
+    cur.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+    cur.execute(f"CREATE TABLE IF NOT EXISTS {version_table} (version INTEGER NOT NULL)")
+    cur.execute(f"SELECT version FROM {version_table}")
+    rows = cur.fetchall()
+    if not rows:
+        cur.execute(f"INSERT INTO {version_table} (version) VALUES (0)")
+    version = int(rows[0][0]) if rows else 0
+    latest = len(migrations)
+    if version > latest:
+        raise ConfigError(f"{what} schema {version} is newer than this callbot ({latest})")
+    for number in range(version, latest):
+        for statement in migrations[number]:
+            cur.execute(statement)
+        logger.info("%s schema migrated to %d", what, number + 1)
+    cur.execute(f"UPDATE {version_table} SET version = %s", (latest,))
