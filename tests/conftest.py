@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,3 +145,18 @@ def postgres_url(postgres_server: str) -> str:
     with psycopg.connect(f"{postgres_server}/postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return f"{postgres_server}/{name}"
+
+
+@pytest.fixture
+def secure_delete_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real SQLite connections as most builds open them: Debian's turns ``secure_delete``
+    on at compile time, python.org's and macOS's do not, so a store of caller data must
+    ask for it itself (what it deletes is otherwise left in the file's free pages)."""
+    connect = sqlite3.connect
+
+    def default_off(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete = OFF")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", default_off)

@@ -67,6 +67,9 @@ class HandoverStore(HandoverTable):
             self._conn.execute("PRAGMA journal_mode=WAL")
             # FULL: the commit is on disk (not only in the OS cache) when save() returns.
             self._conn.execute("PRAGMA synchronous=FULL")
+            # Expired identifiers and erased or purged hand-overs are overwritten, not left
+            # in free pages (on by default only in some SQLite builds, Debian's among them).
+            self._conn.execute("PRAGMA secure_delete=ON")
             self._migrate()
 
     def close(self) -> None:

@@ -1,6 +1,7 @@
 """Call records in an embedded SQLite file (the default): WAL, ``user_version`` migrations.
 
-WAL lets the dashboard read while a call is being written. One connection per store,
+WAL lets the dashboard read while a call is being written; ``secure_delete`` makes erasure
+and retention overwrite what they remove. One connection per store,
 shared by threads under the store's lock; the event loop never touches it directly.
 """
 
@@ -40,6 +41,9 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        # Erased and purged calls and callbacks are overwritten, not left in free pages
+        # (on by default only in some SQLite builds, Debian's among them).
+        self._conn.execute("PRAGMA secure_delete=ON")
         with self._lock:
             self._migrate()
 

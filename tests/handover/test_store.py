@@ -8,6 +8,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from callbot.handover.store import HandoverStore
 from callbot.privacy.identity import caller_hash
 from tests.handover.test_hub import sample_context
@@ -64,3 +66,23 @@ def test_a_store_from_before_gets_keys_and_loses_identifiers(tmp_path: Path) -> 
     finally:
         store.close()
     HandoverStore(path).close()  # opened again: nothing left to migrate
+
+
+@pytest.mark.usefixtures("secure_delete_off")
+def test_erased_and_expired_identifiers_leave_nothing_in_free_pages(tmp_path: Path) -> None:
+    """Issue 15: expiry rewrote the row and erasure deleted it, but the caller number and
+    the NIR stayed readable in the file's free pages; ``secure_delete`` overwrites them."""
+    path = tmp_path / "h.sqlite3"
+    store = HandoverStore(path, caller_salt=SALT, identifiers_ttl_s=600.0)
+    try:
+        store.save(sample_context(created_at=1_000.0))
+        erased = sample_context(created_at=2_000.0, caller_number="+33698765432")
+        store.save(erased)
+        assert len(store.expire_identifiers(1_600.0)) == 1
+        assert store.delete_caller(caller_hash("+33698765432", SALT)) == [erased.context_id]
+    finally:
+        store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for secret in ("612345678", "698765432", "2 84 05 75 123 456 78"):
+        assert secret.encode() not in raw, secret
+    assert b"<TEL>" in raw  # the expired context stays, redacted

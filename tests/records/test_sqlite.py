@@ -12,6 +12,7 @@ from callbot.records.schema import CALL_COLUMNS, MIGRATIONS, SCHEMA_VERSION
 from callbot.records.sqlite import SqliteStore
 from callbot.records.store import open_store
 from tests.records.seed import journal, turn
+from tests.records.test_callbacks import CALLER, SALT, a_callback, out_of_hours_call
 
 T0 = 1_793_000_000.0
 
@@ -100,3 +101,24 @@ def test_a_version_1_file_gains_duplicate_of_and_keeps_its_calls(tmp_path: Path)
     again = store.save(journal("old", T0 + 5, record_token="t1", revision=1), None)
     assert again is not None and (again.call_id, again.duplicate_of) == ("old#2", "old")
     store.close()
+
+
+@pytest.mark.usefixtures("secure_delete_off")
+def test_erased_and_purged_callers_leave_nothing_in_free_pages(tmp_path: Path) -> None:
+    """Issue 15: erasure and retention deleted the rows, and the numbers to call back
+    stayed readable in the file's free pages; ``secure_delete`` overwrites them."""
+    store = SqliteStore(tmp_path / "records.sqlite3", SALT)
+    erased = a_callback("erased", "c1", number="0698765432")
+    store.save(out_of_hours_call("c1"), CALLER, callback=erased)
+    purged = a_callback("purged", "old", number="0677889900", created_at=T0 - 86_400)
+    store.save(out_of_hours_call("old", T0 - 86_400), "0700000000", callback=purged)
+    kept = a_callback("kept", "c3", number="0655443322")
+    store.save(out_of_hours_call("c3"), "0711111111", callback=kept)
+    key = store.caller_hash(CALLER)
+    assert key is not None
+    assert store.delete_callbacks_of_caller(key) == 1 and store.delete_caller(key) == 1
+    assert store.delete_older_than(T0 - 3600) == 1
+    store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"0698765432" not in raw and b"0677889900" not in raw
+    assert b"0655443322" in raw  # what stays is still there, in clear while owed
