@@ -34,6 +34,7 @@ from callbot.handover.fanout import SUBSCRIBER_QUEUE, Event, Fanout, Subscriptio
 from callbot.handover.recent import RecentContexts
 from callbot.handover.relay import NodeRelay
 from callbot.handover.settings import HandoverSettings
+from callbot.handover.statuses import status_detail
 from callbot.handover.store import HandoverStore
 from callbot.handover.table import CREATED, DEFAULT_IDENTIFIERS_TTL_S, STATUS, HandoverTable
 from callbot.handover.webhook import WebhookStats, WebhookWorker
@@ -50,6 +51,8 @@ MEMORY_LIMIT = 500
 """Contexts kept in memory for the console (the newest); older ones are read from disk."""
 SWEEP_S = 60.0
 """How often expired identifiers are redacted, and erased contexts forgotten."""
+IDENTIFIERS_EXPIRED = "expired"
+"""Webhook event (``handover.expired``) of a context rewritten without its identifiers."""
 
 
 class HandoverHub:
@@ -168,7 +171,9 @@ class HandoverHub:
     async def update(
         self, context_id: str, status: str, detail: str = ""
     ) -> HandoverContext | None:
-        """Record a queue outcome (one of :data:`STATUSES`); None if the id is unknown."""
+        """Record a queue outcome (one of :data:`STATUSES`); None if the id is unknown.
+        ``detail`` is kept as the agent reads it, in the call's language
+        (:func:`~callbot.handover.statuses.status_detail`)."""
         if status not in STATUSES:
             raise ValueError(f"unknown hand-over status {status!r}")
         try:  # the stored one: another node may have changed it (identifiers expired)
@@ -179,6 +184,7 @@ class HandoverHub:
             logger.warning("hand-over %s: status %s for an unknown context", context_id, status)
             return None
         ctx = found[0].with_status(status, self._clock())
+        detail = status_detail(status, detail, ctx.language)
         if status in NOBODY_TOOK_IT:
             ctx = ctx.without_identifiers()
         await self._persist(ctx, detail, STATUS)
@@ -198,12 +204,15 @@ class HandoverHub:
             self._relay.announce_callback(callback.callback_id, event)
 
     async def expire_identifiers(self) -> int:
-        """Redact the contexts whose identifiers are due (consoles get them redacted) and
-        forget those erased or purged by ``callbot records``; how many were redacted."""
+        """Redact the contexts whose identifiers are due (consoles get them redacted, the
+        webhook a ``handover.expired`` event so that a CRM drops them too) and forget those
+        erased or purged by ``callbot records``; how many were redacted."""
         expired = await asyncio.to_thread(self._store.expire_identifiers, self._clock())
         for ctx, detail in expired:
             self._memory.refresh(ctx, detail)
             self._fan_out(STATUS, ctx, detail, webhook=False)
+            if self._webhook is not None and not self._closed:
+                self._webhook.submit(IDENTIFIERS_EXPIRED, ctx.to_json())
         self._memory.keep(await asyncio.to_thread(self._store.known, self._memory.ids()))
         return len(expired)
 

@@ -36,7 +36,8 @@ class WebhookStats:
 
 class WebhookWorker:
     """POSTs each context or callback to ``url`` (its kind in ``X-Callbot-Event``:
-    ``handover.created``, ``handover.status``, ``callback.requested``, ``callback.claimed``,
+    ``handover.created``, ``handover.status``, ``handover.expired`` (the context without its
+    identifiers, which the CRM should drop too), ``callback.requested``, ``callback.claimed``,
     ``callback.released``, ``callback.closed``), one at a time, in the order submitted."""
 
     def __init__(
@@ -60,8 +61,8 @@ class WebhookWorker:
         self.stats = WebhookStats()
 
     def submit(self, kind: str, body: Body) -> None:
-        """Queue a POST (``kind`` ``handover``, ``status`` or ``callback.<event>``); never
-        waits."""
+        """Queue a POST (``kind`` ``handover``, ``status``, ``expired`` or
+        ``callback.<event>``); never waits."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="handover-webhook")
         try:

@@ -8,7 +8,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,29 @@ class TestLive:
             assert status["context"]["status"] == "answered"
             assert status["context"]["status_at"] >= ctx.created_at
 
+    async def test_the_warm_transfer_details_in_the_call_language(self, hub: HandoverHub) -> None:
+        """Issue 15: "no_answer : TIMEOUT", "caller hung up in the queue" on a French
+        console; the agent reads what became of the call in the call's language."""
+        sub = hub.subscribe()
+        french, english = sample_context(), replace(sample_context(), language="en-US")
+        for ctx in (french, english):
+            await hub.publish(ctx)
+            await hub.update(ctx.context_id, "no_answer", "TIMEOUT")
+            await hub.update(ctx.context_id, "callback_requested", "rappels")
+        details = [(await next_event(sub))["detail"] for _ in range(6)]
+        assert details == [
+            "",
+            "aucun conseiller n'a répondu à temps",
+            "à rappeler par la file rappels",
+            "",
+            "no agent answered in time",
+            "to be called back by the rappels queue",
+        ]
+        await hub.update(english.context_id, "abandoned", "caller hung up in the queue")
+        assert hub.detail(english.context_id) == "the caller hung up while waiting"
+        await hub.update(french.context_id, "abandoned", "caller hung up in the queue")
+        assert hub.detail(french.context_id) == "l'appelant a raccroché pendant l'attente"
+
     async def test_update_of_unknown_or_invalid(self, hub: HandoverHub) -> None:
         sub = hub.subscribe()
         assert await hub.update("unknown", "answered") is None
@@ -263,6 +286,29 @@ class TestWebhook:
         assert HandoverContext.from_json(crm.received[0][1]) == ctx
         assert crm.received[1][1]["status"] == "no_answer"
         assert hub.webhook_stats.delivered == 2 and hub.webhook_stats.failed == 0
+
+    async def test_told_when_the_identifiers_expire(self, tmp_path: Path) -> None:
+        """Issue 15: a CRM kept the caller number and the NIR it was sent, unaware that
+        callbot had redacted them."""
+        crm = Crm()
+        server = await serve_app(crm.app())
+        now = [1_000.0]
+        url = f"http://127.0.0.1:{server.port}/hook"
+        hub = HandoverHub(tmp_path / "h.sqlite3", url, identifiers_ttl_s=60.0, clock=lambda: now[0])
+        try:
+            ctx = sample_context(created_at=1_000.0)
+            await hub.publish(ctx)
+            now[0] = 1_060.0
+            assert await hub.expire_identifiers() == 1
+            assert await hub.expire_identifiers() == 0  # told once
+            await hub.flush_webhook(STEP_TIMEOUT_S)
+        finally:
+            await hub.aclose()
+            await server.stop()
+        assert [event for event, _ in crm.received] == ["handover.created", "handover.expired"]
+        expired = crm.received[1][1]
+        assert expired["context_id"] == ctx.context_id and expired["caller_number"] == "<TEL>"
+        assert "2 84 05 75 123 456 78" not in str(expired)
 
     async def test_down_never_blocks_nor_breaks_publish(self, tmp_path: Path) -> None:
         url = f"http://127.0.0.1:{closed_port()}/hook"
