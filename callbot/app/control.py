@@ -23,6 +23,7 @@ from collections.abc import Awaitable
 
 from callbot.app.bridge import RunningBridge, build_bridge
 from callbot.app.service import Operations
+from callbot.app.shared import open_hub, shared_database
 from callbot.app.without_bot import ari_call_info, record_without_bot
 from callbot.bridge.calls import Unserved
 from callbot.bridge.settings import MediaTransport
@@ -54,9 +55,7 @@ async def run_control(settings: Settings) -> None:
     check_ports(settings.server)
     await db.prepare(url)
     node = cluster.node
-    hub = await asyncio.to_thread(
-        HandoverHub.from_settings, settings.handover, settings.privacy.caller_salt
-    )
+    hub = await asyncio.to_thread(open_hub, settings)  # shared with the workers
     bridge: RunningBridge | None = None
     leading = False
 
@@ -64,6 +63,7 @@ async def run_control(settings: Settings) -> None:
         return len(bridge.bridge.registry) if bridge is not None else 0
 
     ops = await Operations.open(settings, active_calls)
+    await hub.start(ops.store)  # the workers' hand-overs on this node's console too
 
     def failed_over(call_id: str, caller: str, lost: str, to: str) -> None:
         ops.metrics.failovers.labels(to).inc()
@@ -212,6 +212,7 @@ async def _serve_http(
         active_calls=ops.readiness.active_calls,
         records=ops.recent,
         info={"role": "control", "node": node},
+        shared_database=shared_database(settings),
     )
     app = build_site(settings, web, ops.store, hub)
     server = settings.server

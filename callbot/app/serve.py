@@ -8,9 +8,9 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
+from callbot.app.shared import open_hub
 from callbot.config import Settings
 from callbot.errors import AriError
-from callbot.handover.hub import HandoverHub
 from callbot.web.ports import check_ports
 
 if TYPE_CHECKING:
@@ -34,9 +34,7 @@ async def serve_forever(settings: Settings) -> None:
     from callbot.app.service import Callbot, Engines  # heavy: pipecat, Whisper, Piper
 
     engines = await asyncio.to_thread(Engines.load, settings)
-    hub = await asyncio.to_thread(
-        HandoverHub.from_settings, settings.handover, settings.privacy.caller_salt
-    )
+    hub = await asyncio.to_thread(open_hub, settings)
     bridge = None
     if settings.ari.url:
         from callbot.app.bridge import build_bridge

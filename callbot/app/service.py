@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from callbot.app.shared import open_hub, shared_database
 from callbot.app.without_bot import ari_call_info, record_without_bot
 from callbot.bridge.calls import Unserved
 from callbot.bridge.recovery import Recovered
@@ -187,9 +188,7 @@ class Callbot:
         if engines is None:
             engines = await asyncio.to_thread(Engines.load, settings)
         if hub is None:
-            hub = await asyncio.to_thread(
-                HandoverHub.from_settings, settings.handover, settings.privacy.caller_salt
-            )
+            hub = await asyncio.to_thread(open_hub, settings)
         authorization = settings.backoffice.authorization
         backoffice = BackOffice(headers={"Authorization": authorization} if authorization else None)
         services = CallServices(
@@ -204,6 +203,7 @@ class Callbot:
         )
         runner = CallRunner(services)
         ops = await Operations.open(settings, lambda: runner.active_calls)
+        await hub.start(ops.store)  # with a shared store: the other nodes' events too
 
         def finished(record: dict[str, Any], info: CallInfo, callback: Callback | None) -> None:
             ops.call_ended(record, info, callback=callback)
@@ -350,6 +350,7 @@ async def _serve_web(
             "dialplan": engines.dialplans.current().name,
             "asr": f"whisper {engines.asr.device}/{engines.asr.compute_type}",
         },
+        shared_database=shared_database(settings),
     )
     app = build_site(settings, web, ops.store, hub)
     http = await serve_app(

@@ -3,11 +3,14 @@
 The app holds no global state: everything comes from :class:`WebContext`, built by
 :mod:`callbot.app.service` at start-up. Its routes check no credentials: the access gate
 in front of the app does (:func:`callbot.web.site.build_site`). ``/api/calls`` serves
-the recent calls redacted exactly as the record store keeps them.
+the recent calls redacted exactly as the record store keeps them; with a database the
+nodes share, every node's calls in progress too, and ``/api/cluster`` its nodes
+(:mod:`callbot.cluster.nodes_view`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +25,9 @@ from callbot.media.chan_websocket_edge import ChanWebsocketSettings, serve_call
 from callbot.media.types import CallHandler
 from callbot.observability.health import Readiness
 from callbot.observability.metrics import CallMetrics, add_metrics_route
-from callbot.records.model import from_journal
+from callbot.records.model import IN_PROGRESS, from_journal
+
+logger = logging.getLogger(__name__)
 
 STATIC = resources.files("callbot.web") / "static"
 
@@ -41,6 +46,8 @@ class WebContext:
     """What is loaded (dialplan, voice, ASR device), shown on /healthz and the softphone."""
     call_ids: CallIdRegistry = field(default_factory=CallIdRegistry)
     """Call ids given out by this process (a ``v()`` id seen twice is not reused)."""
+    shared_database: str | None = None
+    """The PostgreSQL database the nodes share (None: this process alone)."""
 
 
 def create_app(context: WebContext) -> FastAPI:
@@ -66,9 +73,36 @@ def create_app(context: WebContext) -> FastAPI:
         add_metrics_route(app, context.metrics)
 
     @app.get("/api/calls")
-    async def calls() -> list[dict[str, Any]]:
-        """The most recent call records (newest last), redacted as stored."""
-        return [redacted(record) for record in list(context.records)]
+    async def calls(state: str | None = None) -> list[dict[str, Any]]:
+        """The most recent calls this process ended (newest last), redacted as stored;
+        then, with a shared database, every node's calls in progress (oldest first), each
+        with the ``node`` that serves it. ``state=in_progress``: only those."""
+        ended = [] if state == IN_PROGRESS else [redacted(r) for r in list(context.records)]
+        if context.shared_database is None:
+            return ended
+        from callbot.cluster import db, nodes_view  # psycopg: the postgres extra
+
+        try:
+            going = await nodes_view.calls_in_progress(context.shared_database)
+        except db.UNAVAILABLE as exc:
+            logger.warning("calls in progress not read (%s)", type(exc).__name__)
+            going = []
+        return ended + [call.to_json() for call in going]
+
+    @app.get("/api/cluster")
+    async def cluster() -> Response:
+        """The nodes sharing this node's database: role, readiness, load, leader, and
+        how long ago each gave news (``[]`` for a process alone)."""
+        if context.shared_database is None:
+            return JSONResponse({"shared": False, "nodes": []})
+        from callbot.cluster import db, nodes_view  # psycopg: the postgres extra
+
+        try:
+            rows = await nodes_view.nodes(context.shared_database)
+        except db.UNAVAILABLE as exc:
+            return JSONResponse({"error": f"database unavailable ({type(exc).__name__})"}, 503)
+        body = {"shared": True, "nodes": [nodes_view.node_json(row) for row in rows]}
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.get("/static/{name}")
     async def static(name: str) -> Response:

@@ -10,21 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
+from callbot.cluster import db
+from callbot.cluster.nodes import NodeHeartbeat, NodeStatus
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import CallInfo, InboundEvent, MediaSink
 from callbot.records.store import RecordStore, open_store
 from callbot.web.app import WebContext, create_app
 from callbot.web.dashboard import mount_dashboard
 from callbot.web.serving import serve_app
+from tests.records.live_calls import end_call, start_call, take_turn
 from tests.records.seed import seeded_journals
 from tests.web.browser import Launch, watched_page
+
+if TYPE_CHECKING:
+    from callbot.app.service import Operations
 
 STEP_TIMEOUT_S = 15.0
 WEEK = "since=2026-11-02&until=2026-11-09"
@@ -112,3 +119,49 @@ async def test_dashboard_draws_every_chart(base_url: str, chromium: Launch, tmp_
     assert rows == len(clusters) and first_label == clusters[0]["label"]
     assert period.startswith("Du 02/11/2026 au 08/11/2026")
     assert shot.stat().st_size > 20_000
+
+
+async def test_the_live_view_shows_every_nodes_calls(
+    postgres_url: str, node_a: Operations, chromium: Launch
+) -> None:
+    """The dashboard of node B, on the database the nodes share, shows the call going on
+    on node A (its turns as they come) and the cluster's nodes, without a reload."""
+    await db.prepare(postgres_url)
+    worker = NodeHeartbeat(
+        postgres_url,
+        "worker-a",
+        "worker",
+        lambda: NodeStatus(ready=True, active_calls=1, capacity=7),
+        interval_s=1.0,
+    )
+    await worker.beat()
+    store = open_store(postgres_url, "salt")
+    context = WebContext(handler=no_calls, media=ChanWebsocketSettings())
+    context.shared_database = postgres_url
+    app = create_app(context)
+    mount_dashboard(app, store)
+    running = await serve_app(app)
+    assert node_a.writer is not None
+    errors: list[str] = []
+    try:
+        async with chromium() as browser:
+            page = await watched_page(browser, errors)
+            await page.goto(f"http://127.0.0.1:{running.port}/dashboard")
+            await page.wait_for_selector("#live[data-state=ready]")
+            assert await page.locator("#nodes").is_visible()
+            assert await page.locator("#nodes tbody tr[data-node=worker-a]").count() == 1
+            journal = start_call(node_a, "call-on-a")
+            take_turn(journal, "je voudrais mon attestation")
+            take_turn(journal, "merci")  # the first one complete: written
+            await page.wait_for_selector("#live-calls tr[data-call-id=call-on-a]")
+            row = await page.locator("#live-calls tr[data-call-id=call-on-a]").inner_text()
+            note = await page.locator("#live-note").inner_text()
+            end_call(node_a, journal)
+            await page.wait_for_selector("#live-calls tr[data-call-id=call-on-a]", state="detached")
+    finally:
+        await running.stop()
+        await worker.close()
+        store.close()
+    assert errors == []
+    assert "attestation_droits" in row and socket.gethostname() in row
+    assert note == "— 1 appel en cours sur 1 nœud"

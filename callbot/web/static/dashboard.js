@@ -1,4 +1,5 @@
-// callbot dashboard: fetches /api/kpi and /api/clusters, draws the charts as plain SVG.
+// callbot dashboard: fetches /api/kpi and /api/clusters, draws the charts as plain SVG;
+// polls /api/cluster and /api/calls for the live view (every node's calls in progress).
 // No library: bars and axes are a few rectangles and lines, which is all these charts need.
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -198,6 +199,81 @@ function renderClusters(data) {
   }
 }
 
+const LIVE_MS = 3000;
+const STALE_S = 10;
+const ROLES = { control: "contrôle", worker: "traitement" };
+
+function seconds(s) {
+  if (s === null || s === undefined) return "–";
+  const total = Math.max(0, Math.round(s));
+  return total < 60 ? `${total} s` : `${Math.floor(total / 60)} min ${String(total % 60).padStart(2, "0")} s`;
+}
+
+function nodeState(n) {
+  if (n.heartbeat_age_s > STALE_S) return ["muet", "danger", "stale"];
+  if (n.draining) return ["se vide", "warn", "draining"];
+  return n.ready ? ["prêt", "ok", ""] : ["pas prêt", "warn", ""];
+}
+
+function renderNodes(cluster) {
+  const table = $("nodes");
+  table.hidden = !cluster.shared;
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  for (const n of cluster.nodes) {
+    const [state, tone, kind] = nodeState(n);
+    const row = htmlEl("tr", { class: kind, "data-node": n.node });
+    row.append(htmlEl("td", { class: "label" }, n.node));
+    row.append(htmlEl("td", {}, (ROLES[n.role] || n.role) + (n.leader ? " · meneur" : "")));
+    row.append(htmlEl("td", { class: `state ${tone}` }, state));
+    row.append(htmlEl("td", { class: "num" }, String(n.active_calls)));
+    row.append(htmlEl("td", { class: "num" }, n.role === "worker" ? String(n.capacity) : "–"));
+    row.append(htmlEl("td", { class: "num" }, `il y a ${seconds(n.heartbeat_age_s)}`));
+    body.append(row);
+  }
+}
+
+function renderLiveCalls(calls) {
+  const body = $("live-calls").querySelector("tbody");
+  body.replaceChildren();
+  if (!calls.length) {
+    const row = htmlEl("tr");
+    row.append(htmlEl("td", { colspan: 5, class: "muted" }, "Aucun appel en cours"));
+    body.append(row);
+    return;
+  }
+  const now = Date.now() / 1000;
+  for (const c of calls) {
+    const node = c.node ? `${c.node.host} · ${c.node.pid}` : "ce nœud";
+    const last = [...c.turns].reverse().find((t) => t.intent);
+    const row = htmlEl("tr", { class: "call", "data-call-id": c.call_id });
+    row.append(htmlEl("td", { class: "label" }, c.call_id));
+    row.append(htmlEl("td", {}, node));
+    row.append(htmlEl("td", { class: "num" }, seconds(now - c.started_at)));
+    row.append(htmlEl("td", { class: "num" }, String(c.turns.length)));
+    row.append(htmlEl("td", {}, last ? last.intent : "–"));
+    body.append(row);
+  }
+}
+
+async function loadLive() {
+  const live = $("live");
+  try {
+    const [cluster, calls] = await Promise.all([getJson("/api/cluster"), getJson("/api/calls?state=in_progress")]);
+    const going = calls.filter((c) => c.state === "in_progress");
+    renderNodes(cluster);
+    renderLiveCalls(going);
+    const count = cluster.nodes.length;
+    const where = cluster.shared ? ` sur ${count} nœud${count > 1 ? "s" : ""}` : "";
+    $("live-note").textContent = `— ${going.length} appel${going.length > 1 ? "s" : ""} en cours${where}`;
+    live.dataset.state = "ready";
+  } catch (error) {
+    $("live-note").textContent = `— indisponible : ${error.message}`;
+    live.dataset.state = "error";
+  }
+  setTimeout(loadLive, LIVE_MS);
+}
+
 function isoDay(date) {
   const local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
   return local.toISOString().slice(0, 10);
@@ -256,3 +332,4 @@ $("filters").addEventListener("submit", (event) => {
 });
 
 load();
+loadLive();
