@@ -35,6 +35,11 @@ _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
 _DIGIT_LETTER = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 _DIGITS = re.compile(r"\d+")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
+_TOKEN = re.compile(r"[a-z0-9]+'?")
+"""A word, with the apostrophe of an elision ("l'", "qu'"): an elided article is not a
+spelled letter ("l'a m e" is "l'", "ame", not "lame")."""
+_LETTER_PREFIX = re.compile(r"(?<![a-z-])([a-z])-(?=[a-z]{2})")
+"""A letter hyphenated to a word ("e-mail", "e-carte"): one word, as it is said."""
 _DOTTED = re.compile(r"\b[a-z](?:\.[a-z])+\b\.?")
 """``c.s.s.``: an acronym written with dots."""
 _CODE = re.compile(r"[a-z]+\d+[a-z]+")
@@ -94,6 +99,10 @@ _ENGLISH_STOPWORDS = frozenset(
 
 _STOPWORDS = {"fr": _FRENCH_STOPWORDS, "en": _ENGLISH_STOPWORDS}
 
+_GLUED_ELISION = {"fr": re.compile(r"^(?:qu|[cdjlmnst])(\w{4,})$")}
+"""An elided pronoun or article glued to a word of four letters or more ("jaimerais");
+shorter rests are words of their own ("tete" is not "t'ete")."""
+
 _WEAK_WORDS = {
     "fr": frozenset("bon bonne ciao merci ok okay parfait plus salut super tout".split()),  # noqa: SIM905
     "en": frozenset("alright all bye cheers fine good great ok okay thank thanks".split()),  # noqa: SIM905
@@ -130,8 +139,10 @@ def normalize_words(text: str, language: str) -> tuple[str, ...]:
     lang = base_language(language)
     plain = strip_accents(text.casefold().translate(_APOSTROPHES))
     plain = _DOTTED.sub(lambda m: m.group().replace(".", ""), plain)
+    plain = _LETTER_PREFIX.sub(r"\1", plain)
     words: list[str] = []
-    for token in _join_spelled(_NOT_WORD.sub(" ", plain).split(), lang):
+    for token in _join_spelled(_TOKEN.findall(plain), lang):
+        token = token.rstrip("'")
         if token.isalpha() or (len(token) <= MAX_CODE_CHARS and _CODE.fullmatch(token)):
             words.append(token)
             continue
@@ -185,20 +196,35 @@ def matching_words(
 ) -> tuple[str, ...]:
     """The words the matcher compares: content words and weak words, no repeats. Two
     words that make a ``known`` one when joined are that word: recognition splits
-    compounds ("pass word", "lap top", "wi-fi")."""
-    stopwords = _STOPWORDS.get(base_language(language), frozenset())
+    compounds ("pass word", "lap top", "wi-fi", "a meli"); two small words stay two
+    ("par le" is not "parle", "à me" not "ame")."""
+    lang = base_language(language)
+    stopwords = _STOPWORDS.get(lang, frozenset())
     words = normalize_words(text, language)
     seen: dict[str, None] = {}
     i = 0
     while i < len(words):
         word = words[i]
-        if i + 1 < len(words) and (joined := word + words[i + 1]) in known:
+        if (
+            i + 1 < len(words)
+            and (joined := word + words[i + 1]) in known
+            and not (word in stopwords and words[i + 1] in stopwords)
+        ):
             word = joined
             i += 1
-        if word not in stopwords:
+        if word not in stopwords and not (word not in known and _glued_small_word(word, lang)):
             seen.setdefault(word)
         i += 1
     return tuple(seen)
+
+
+def _glued_small_word(word: str, lang: str) -> bool:
+    """``jaimerais``, ``jvoudrais``: a small word with its elided pronoun glued on, as
+    recognition writes it without the apostrophe; a small word all the same."""
+    glued = _GLUED_ELISION.get(lang)
+    if glued is None or (m := glued.match(word)) is None:
+        return False
+    return m.group(1) in _STOPWORDS[lang]
 
 
 def content_words(text: str, language: str) -> tuple[str, ...]:

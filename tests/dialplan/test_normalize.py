@@ -91,3 +91,29 @@ def test_split_compounds_are_joined_when_known() -> None:
     assert matching_words("my pass word and the wi-fi", "en-US", known) == ("password", "wifi")
     assert matching_words("my pass word", "en-US") == ("pass", "word")
     assert content_words("mais mes relevés", "fr-FR") == ("releves",)
+
+
+def test_elided_article_is_not_a_spelled_letter() -> None:
+    assert normalize_words("l'a m e pour ma femme", "fr-FR")[:2] == ("l", "ame")
+    assert normalize_words("l a m e", "fr-FR") == ("lame",)  # no apostrophe: letters
+    assert normalize_words("aujourd'hui", "fr-FR") == ("aujourd", "hui")
+
+
+def test_letter_hyphenated_to_a_word_is_one_word() -> None:
+    assert normalize_words("mon adresse e-mail", "fr-FR") == ("mon", "adresse", "email")
+    assert normalize_words("y a-t-il un e-mail", "fr-FR") == ("y", "a", "t", "il", "un", "email")
+
+
+def test_two_small_words_are_not_joined_into_a_known_word() -> None:
+    known = {"parle", "ame", "ameli"}
+    assert matching_words("convoqué par le médecin", "fr-FR", known) == ("convoque", "medecin")
+    said = "je n'arrive pas à me connecter"
+    assert matching_words(said, "fr-FR", known) == ("arrive", "connecter")
+    assert matching_words("le compte a meli", "fr-FR", known) == ("compte", "ameli")
+
+
+def test_small_word_with_its_pronoun_glued_on_is_a_small_word() -> None:
+    assert matching_words("jaimerais mes relevés", "fr-FR") == ("releves",)
+    assert matching_words("jvoudrais ma carte", "fr-FR") == ("carte",)
+    assert matching_words("mal à la tete", "fr-FR") == ("mal", "tete")  # not "t'ete"
+    assert matching_words("jaimerais", "fr-FR", {"jaimerais"}) == ("jaimerais",)
