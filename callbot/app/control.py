@@ -128,8 +128,10 @@ async def run_control(settings: Settings) -> None:
         watch = asyncio.create_task(lock.watch(), name="leader-watch")
         background.append(watch)
         await _first(watch, stop)
-        if watch.done() and isinstance(watch.exception(), LostLeadership):
-            raise StartupError(f"{watch.exception()}: stopping so a standby can lead")
+        if watch.done() and not watch.cancelled():
+            lost = watch.exception()
+            if isinstance(lost, LostLeadership):
+                raise StartupError(f"{lost}: stopping so a standby can lead")
     finally:
         ops.metrics.cluster_leader.set(0)
         for task in background:

@@ -256,7 +256,12 @@ class CallFlow:
                 if fallback and self._settings.fallback_context:
                     await self._hangup_media(legs)
                     to = await recovery.send_to_fallback(
-                        self._client, caller, reason, self._settings, call_id=legs.call_id
+                        self._client,
+                        caller,
+                        reason,
+                        self._settings,
+                        call_id=legs.call_id,
+                        language=legs.language,
                     )
                     logger.info(
                         "%s: caller to fallback %s,%s",
@@ -291,6 +296,8 @@ class CallFlow:
 
     async def _hangup_media(self, legs: CallLegs) -> None:
         media_id, legs.media_channel_id, legs.media_up = legs.media_channel_id, None, False
+        if self.placement is not None:
+            self.placement.released(legs.call_id)
         if media_id:
             self._registry.unbind(media_id)
             await quietly(self._client.hangup(media_id), "media hangup")

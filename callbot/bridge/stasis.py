@@ -43,6 +43,11 @@ _NO_VARS: Mapping[str, str] = MappingProxyType({})
 _VAR_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 _AUDIOSOCKET_NS = uuid.UUID("6f1c1e0a-2b7c-4c57-9a43-63616c6c626f")
 
+RECONCILE_ATTEMPTS = 5
+RECONCILE_RETRY_S = 1.0
+"""A listing that fails (Asterisk busy) is tried again: calls left unknown would be
+neither adopted nor released."""
+
 EventTap = Callable[[ari.AriEvent], bool]
 """Sees an event before the call routing; True when it took the event."""
 
@@ -213,7 +218,13 @@ class StasisBridge:
         if self._settings.transport is MediaTransport.AUDIOSOCKET:
             # AudioSocket only carries a UUID: make it the call id the media edge will see.
             call_id = audiosocket_call_id(channel.id)
-        legs = CallLegs(call_id, channel.id, channel.caller_number, f"{call_id}-bridge")
+        legs = CallLegs(
+            call_id,
+            channel.id,
+            channel.caller_number,
+            f"{call_id}-bridge",
+            language=channel.language,
+        )
         self.registry.add(legs)
         self._actors[call_id] = CallActor(legs, self._forget)
         call_log(logger, call_id).info("caller %s entered Stasis", channel.id)
@@ -230,6 +241,7 @@ class StasisBridge:
             media_attempts=live.attempts,
             media_up=True,
             served=True,
+            language=live.caller.language,
         )
         placement = self._flow.placement
         if placement is not None:
@@ -258,12 +270,21 @@ class StasisBridge:
         """On every connect: nothing may be left stranded (events were possibly missed, or
         a previous process died with callers in Stasis: see :mod:`callbot.bridge.recovery`)."""
         before = {legs.call_id for legs in self.registry}
-        try:
-            listed = await self._client.list_channels()
-            bridges = await self._client.list_bridges()
-        except AriError as exc:
-            logger.error("reconcile: cannot list channels and bridges: %s", exc)
-            return
+        for attempt in range(1, RECONCILE_ATTEMPTS + 1):
+            try:
+                listed = await self._client.list_channels()
+                bridges = await self._client.list_bridges()
+                break
+            except AriError as exc:
+                logger.error(
+                    "reconcile: cannot list channels and bridges (try %d of %d): %s",
+                    attempt,
+                    RECONCILE_ATTEMPTS,
+                    exc,
+                )
+                if attempt == RECONCILE_ATTEMPTS:
+                    return
+                await asyncio.sleep(RECONCILE_RETRY_S)
         channels = {c.id: c for c in listed}
         for live in adoption.live_calls(listed, bridges, self._app):
             if self.registry.get(live.call_id) is None:

@@ -11,11 +11,13 @@ cancelled: no task or socket is left behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.server import ServerState
+from websockets.exceptions import InvalidState
 
 
 class LoopbackServer:
@@ -51,7 +53,8 @@ class LoopbackServer:
         ``timeout_s``, then cut the rest off (their clients see the connection drop)."""
         self.close()
         for connection in list(self._state.connections):
-            connection.shutdown()
+            with contextlib.suppress(InvalidState):  # a websocket already closing
+                connection.shutdown()
         tasks = set(self._state.tasks)
         late: set[asyncio.Task[None]] = set()
         if tasks:
