@@ -41,6 +41,9 @@ class CallLegs:
     """The worker serving the call (cluster control role; None in ``callbot serve``)."""
     moves: int = 0
     """How many times the call was given to another worker after its worker failed."""
+    language: str = ""
+    """The caller channel's ``CHANNEL(language)`` (``fr``, ``en``): the words the agent
+    reads (``CALLBOT_MOTIF``) if the call falls back to a human."""
 
 
 @dataclass(frozen=True, slots=True)

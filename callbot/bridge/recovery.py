@@ -11,8 +11,9 @@ silence), lists channels and bridges over ARI REST (no events websocket needed: 
 in Stasis stays controllable while its app is inactive) and releases each one:
 
 * a caller -> the fallback queue (``[ari] fallback_context``/``fallback_extension``) with
-  inheritable variables saying why (``__CALLBOT_MOTIF``, ``__CALLBOT_FALLBACK_REASON``),
-  so the agent knows the bot was interrupted;
+  inheritable variables saying why (``__CALLBOT_MOTIF`` in the call's language, from its
+  ``CHANNEL(language)``; ``__CALLBOT_FALLBACK_REASON``, a code), so the agent knows the
+  bot was interrupted;
 * a bot media leg (chan_websocket or AudioSocket) -> hung up;
 * an agent's phone in ``Stasis(callbot,agent,<id>)`` -> continued (``Return()``: bridged
   with its caller, without the summary);
@@ -32,7 +33,7 @@ from __future__ import annotations
 import enum
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from callbot.bridge.ari_client import AriClient, AriHttpError
@@ -51,17 +52,31 @@ NOANSWER_ARG = "noanswer"
 MEDIA_ID = re.compile(r"^(?P<call>.+)-media-(?P<n>\d+)$")
 """The ids the bridge gives media legs (:meth:`~callbot.bridge.call_flow.CallFlow._start_media`)."""
 
-MOTIFS = {
-    "restart": "callbot a redémarré pendant l'appel : reprendre la demande depuis le début",
-    "shutdown": "callbot s'est arrêté pendant l'appel",
-    "bot_unavailable": "callbot indisponible",
-    "draining": "callbot en cours d'arrêt : appel non traité par le robot",
-    "setup_failed": "callbot n'a pas pu prendre l'appel",
-    "transfer_failed": "le transfert prévu par callbot a échoué",
-    "capacity": "tous les robots sont occupés : appel non traité par le robot",
-    "failed_over": "le robot qui traitait l'appel est tombé : reprendre la demande",
+MOTIFS: Mapping[str, Mapping[str, str]] = {
+    "fr": {
+        "restart": "callbot a redémarré pendant l'appel : reprendre la demande depuis le début",
+        "shutdown": "callbot s'est arrêté pendant l'appel",
+        "bot_unavailable": "callbot indisponible",
+        "draining": "callbot en cours d'arrêt : appel non traité par le robot",
+        "setup_failed": "callbot n'a pas pu prendre l'appel",
+        "transfer_failed": "le transfert prévu par callbot a échoué",
+        "capacity": "tous les robots sont occupés : appel non traité par le robot",
+        "failed_over": "le robot qui traitait l'appel est tombé : reprendre la demande",
+    },
+    "en": {
+        "restart": "callbot restarted during the call: take the request from the start",
+        "shutdown": "callbot stopped during the call",
+        "bot_unavailable": "callbot unavailable",
+        "draining": "callbot shutting down: the bot did not take the call",
+        "setup_failed": "callbot could not take the call",
+        "transfer_failed": "the transfer callbot planned failed",
+        "capacity": "every bot is busy: the bot did not take the call",
+        "failed_over": "the bot handling the call went down: take the request over",
+    },
 }
-"""What the agent reads (``CALLBOT_MOTIF``) for each fallback reason."""
+"""What the agent reads (``CALLBOT_MOTIF``) for each fallback reason, per language."""
+DEFAULT_LANGUAGE = "fr"
+"""Whose words a call in another language (or none: ``CHANNEL(language)`` unset) gets."""
 
 
 class Action(enum.Enum):
@@ -149,11 +164,24 @@ def plan(
     return steps
 
 
-def fallback_variables(reason: str, settings: AriSettings, call_id: str = "") -> dict[str, str]:
+def motif(reason: str, language: str = "") -> str:
+    """The agent's words for the fallback ``reason`` in the caller channel's ``language``
+    (``fr``, ``en-GB``...); an unknown reason as it is.
+
+    >>> motif("restart", "en")
+    'callbot restarted during the call: take the request from the start'
+    """
+    primary = language.lower().replace("_", "-").split("-")[0]
+    return MOTIFS.get(primary, MOTIFS[DEFAULT_LANGUAGE]).get(reason, reason)
+
+
+def fallback_variables(
+    reason: str, settings: AriSettings, call_id: str = "", language: str = ""
+) -> dict[str, str]:
     """Inheritable variables a caller sent to the fallback carries to the agent."""
     out = {
         "__CALLBOT_FALLBACK_REASON": reason,
-        "__CALLBOT_MOTIF": MOTIFS.get(reason, reason),
+        "__CALLBOT_MOTIF": motif(reason, language),
         "__CALLBOT_QUEUE": settings.fallback_extension,
     }
     if call_id:
@@ -162,9 +190,15 @@ def fallback_variables(reason: str, settings: AriSettings, call_id: str = "") ->
 
 
 async def send_to_fallback(
-    client: AriClient, channel_id: str, reason: str, settings: AriSettings, call_id: str = ""
+    client: AriClient,
+    channel_id: str,
+    reason: str,
+    settings: AriSettings,
+    call_id: str = "",
+    language: str = "",
 ) -> str:
-    """Continue a caller into the fallback queue with its reason (or hang it up).
+    """Continue a caller into the fallback queue with its reason in ``language`` (the
+    caller channel's), or hang it up.
 
     Returns ``fallback`` or ``hangup``; raises :class:`AriHttpError` when the channel is
     gone or the request failed.
@@ -172,7 +206,7 @@ async def send_to_fallback(
     if not settings.fallback_context:
         await client.hangup(channel_id)
         return "hangup"
-    for name, value in fallback_variables(reason, settings, call_id).items():
+    for name, value in fallback_variables(reason, settings, call_id, language).items():
         await client.set_variable(channel_id, name, value)
     await client.continue_in_dialplan(
         channel_id,
@@ -228,7 +262,9 @@ async def _carry_out_one(
     channel = step.channel
     if step.action is Action.TO_FALLBACK:
         assert channel is not None
-        to = await send_to_fallback(client, channel.id, reason, settings, call_id=channel.id)
+        to = await send_to_fallback(
+            client, channel.id, reason, settings, call_id=channel.id, language=channel.language
+        )
         where = f"{settings.fallback_context},{settings.fallback_extension}"
         logger.warning(
             "recovery: stranded caller %s (%s) sent to %s",

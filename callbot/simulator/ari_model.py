@@ -74,6 +74,8 @@ class SimChannel:
     is_media: bool = False
     external_media_params: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=now_iso)
+    language: str = "fr"
+    """``CHANNEL(language)``, as the dialplan set it."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -93,7 +95,7 @@ class SimChannel:
                 "app_data": self.app_data if self.app else "",
             },
             "creationtime": self.created,
-            "language": "fr",
+            "language": self.language,
         }
 
 

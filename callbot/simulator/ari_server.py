@@ -195,8 +195,10 @@ class SimulatedAri(AriRest):
         app: str = "callbot",
         context: str = "callbot-inbound",
         exten: str = "3949",
+        language: str = "fr",
     ) -> str:
-        """A caller channel runs ``Stasis(app,args...)``; returns its channel id."""
+        """A caller channel runs ``Stasis(app,args...)`` (``CHANNEL(language)`` set to
+        ``language``); returns its channel id."""
         if app not in self.stream.apps:
             raise AriError(f"Stasis app {app!r} is not registered (STASISSTATUS=FAILED)")
         seq = self.model.next_seq()
@@ -213,6 +215,7 @@ class SimulatedAri(AriRest):
             subscribed_app=app,
             app_data=",".join((app, *args)),
             args=args,
+            language=language,
         )
         self.model.channels[chan.id] = chan
         self.model.emit_channel("StasisStart", chan, args=list(args))

@@ -112,6 +112,20 @@ def test_plan_leaves_known_channels_and_live_bridges_alone() -> None:
     assert steps == []
 
 
+def test_the_motif_in_the_call_language() -> None:
+    assert recovery.motif("restart", "fr").startswith("callbot a redémarré")
+    assert recovery.motif("restart", "en-GB").startswith("callbot restarted")
+    assert recovery.motif("capacity", "de") == recovery.MOTIFS["fr"]["capacity"]
+    assert recovery.motif("capacity", "") == recovery.MOTIFS["fr"]["capacity"]
+    assert recovery.motif("something new", "en") == "something new"
+    assert set(recovery.MOTIFS["en"]) == set(recovery.MOTIFS["fr"])
+    settings = AriSettings(url="http://127.0.0.1:8088")
+    variables = recovery.fallback_variables("failed_over", settings, "c1", "en-US")
+    assert (
+        variables["__CALLBOT_MOTIF"] == "the bot handling the call went down: take the request over"
+    )
+
+
 def test_agent_return_targets_the_accept_label() -> None:
     agent = _channel("PJSIP/1001-1", "callbot,agent,c", context="callbot-agent-screen", priority=1)
     req = recovery.agent_return(agent)
@@ -127,7 +141,9 @@ def test_agent_return_targets_the_accept_label() -> None:
 # ---------------------------------------------------------------------- against the simulator
 
 
-async def _crashed_call(sim: SimulatedAri, settings: AriSettings) -> tuple[str, str, str]:
+async def _crashed_call(
+    sim: SimulatedAri, settings: AriSettings, language: str = "fr"
+) -> tuple[str, str, str]:
     """A call bridged by a first bridge that then dies without cleaning anything up."""
     peers = MediaPeers()
     sim.on_external_media = peers
@@ -135,7 +151,7 @@ async def _crashed_call(sim: SimulatedAri, settings: AriSettings) -> tuple[str, 
     bridge = StasisBridge(client, settings)
     task = asyncio.create_task(bridge.run())
     await sim.wait_for(lambda: "callbot" in sim.registered_apps)
-    caller_id = sim.place_call("0612345678", ["3949"])
+    caller_id = sim.place_call("0612345678", ["3949"], language=language)
 
     def bridged() -> bool:
         legs = bridge.registry.by_channel(caller_id)
@@ -183,6 +199,22 @@ async def test_startup_sweep_sends_the_stranded_caller_to_the_fallback_queue() -
         assert sim.bridges[bridge_id].destroyed
         assert media_id in sim.hung_up
         assert not [c for c in sim.live_channels() if c.app == "callbot"]
+    finally:
+        await sim.stop()
+
+
+async def test_an_english_call_gets_its_motif_in_english() -> None:
+    """Issue 15: the agent of an English line read "callbot a redémarré pendant l'appel"."""
+    sim = SimulatedAri(password="pw")
+    await sim.start()
+    try:
+        settings = _settings(sim)
+        caller_id, _, _ = await _crashed_call(sim, settings, language="en")
+        async with AriClient(settings) as client:
+            await recovery.recover_stranded(client, settings)
+        variables = sim.channels[caller_id].variables
+        assert variables["__CALLBOT_MOTIF"] == recovery.MOTIFS["en"]["restart"]
+        assert variables["__CALLBOT_FALLBACK_REASON"] == "restart"  # the code stays
     finally:
         await sim.stop()
 
@@ -248,7 +280,12 @@ async def test_a_draining_bridge_sends_new_callers_to_the_fallback() -> None:
         caller = sim.channels[caller_id]
         assert caller.continued_to == ("callbot-queues", "accueil", 1)
         assert caller.variables["__CALLBOT_FALLBACK_REASON"] == "draining"
+        assert caller.variables["__CALLBOT_MOTIF"].startswith("callbot en cours d'arrêt")
         assert peers.dials == []
+        english = sim.place_call("0698765432", ["3949"], language="en")
+        await sim.wait_for(lambda: sim.channels[english].continued_to is not None)
+        motif = sim.channels[english].variables["__CALLBOT_MOTIF"]
+        assert motif == "callbot shutting down: the bot did not take the call"
 
 
 async def test_a_caller_who_leaves_before_the_bot_is_reported_once() -> None:
