@@ -26,6 +26,7 @@ import numpy.typing as npt
 from callbot.audio.formats import PIPELINE_RATE_HZ
 from callbot.errors import CallError, ModelError
 from callbot.speech.batching import Batcher, Priority
+from callbot.speech.bias import Vocabulary
 from callbot.speech.settings import AsrSettings
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class WhisperAsr:
             name="whisper",
         )
         self._pending = 0
+        self._vocabulary: Vocabulary | None = None
 
     @classmethod
     def load(cls, settings: AsrSettings) -> WhisperAsr:
@@ -152,6 +154,24 @@ class WhisperAsr:
             settings.workers,
         )
         return cls(settings, model, device, compute_type)
+
+    def use_vocabulary(self, vocabulary: Vocabulary | None) -> None:
+        """The dialplan's words to bias recognition toward (``asr.bias``), from now on;
+        set again when the dialplan is reloaded."""
+        self._vocabulary = vocabulary
+
+    def bias(self, language: str) -> tuple[str | None, str | None]:
+        """``(initial_prompt, hotwords)`` for an utterance in ``language``: the
+        configured ``asr.initial_prompt``, with the vocabulary's text in the place
+        ``asr.bias`` names."""
+        initial, mode = self.settings.initial_prompt, self.settings.bias
+        vocabulary = self._vocabulary
+        if vocabulary is None or vocabulary.language != language or mode == "off":
+            return initial, None
+        text = vocabulary.text(mode) or None
+        if mode == "hotwords":
+            return initial, text
+        return " ".join(t.strip() for t in (initial, text) if t) or None, None
 
     @property
     def pending(self) -> int:
@@ -227,7 +247,7 @@ class WhisperAsr:
         model = self._model
         features = np.stack([job.features for job in jobs])  # type: ignore[misc]
         tokenizers = [self._tokenizer(job.language) for job in jobs]
-        prompts = [self._prompt(tokenizer) for tokenizer in tokenizers]
+        prompts = [self._prompt(t, job.language) for t, job in zip(tokenizers, jobs, strict=True)]
         results = model.model.generate(  # type: ignore[attr-defined]
             model.encode(features),  # type: ignore[attr-defined]
             prompts,
@@ -254,12 +274,15 @@ class WhisperAsr:
             self._tokenizers[language] = tokenizer
         return tokenizer
 
-    def _prompt(self, tokenizer: object) -> list[int]:
-        initial = self.settings.initial_prompt
+    def _prompt(self, tokenizer: object, language: str) -> list[int]:
+        initial, hotwords = self.bias(language)
         previous = tokenizer.encode(" " + initial.strip()) if initial else []  # type: ignore[attr-defined]
-        return self._model.get_prompt(tokenizer, previous, without_timestamps=True)  # type: ignore[attr-defined, no-any-return]
+        return self._model.get_prompt(  # type: ignore[attr-defined, no-any-return]
+            tokenizer, previous, without_timestamps=True, hotwords=hotwords
+        )
 
     def _decode_stock(self, job: _Job) -> tuple[str, float]:
+        initial, hotwords = self.bias(job.language)
         segments, _info = self._model.transcribe(  # type: ignore[attr-defined]
             job.audio,
             language=job.language,
@@ -268,7 +291,8 @@ class WhisperAsr:
             condition_on_previous_text=False,
             without_timestamps=True,
             vad_filter=False,
-            initial_prompt=self.settings.initial_prompt,
+            initial_prompt=initial,
+            hotwords=hotwords,
         )
         parts = list(segments)
         text = " ".join(s.text.strip() for s in parts).strip()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callbot.errors import ConfigError
+from callbot.speech.bias import MODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,10 @@ class AsrSettings:
     """A recognition not done after this (waiting included) fails the turn."""
     initial_prompt: str | None = None
     """Domain words that help recognition (e.g. "carte Vitale, ameli, RIB")."""
+    bias: str = "off"
+    """Bias recognition toward the loaded dialplan's words (:mod:`callbot.speech.bias`):
+    ``off``; ``prompt`` (its intents' labels, then its acronyms and rare words, after
+    ``initial_prompt``); ``hotwords`` (the acronyms and rare words only)."""
     windows_s: tuple[float, ...] = (10.0, 20.0, 30.0)
     """Encoder window sizes (seconds). Whisper pads every input to 30 s, so a 2 s
     telephone turn would cost as much as a 30 s one; CTranslate2 accepts shorter
@@ -63,6 +68,8 @@ class AsrSettings:
         for name in ("workers", "max_batch", "max_pending", "timeout_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"asr.{name} must be positive")
+        if self.bias not in MODES:
+            raise ConfigError(f"asr.bias: one of {', '.join(MODES)}, not {self.bias!r}")
         if self.batch_window_ms < 0:
             raise ConfigError("asr.batch_window_ms cannot be negative")
 

@@ -1,0 +1,118 @@
+"""Recognition bias: the vocabulary taken from a dialplan, and Whisper hearing it."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from callbot.dialplan import load_dialplan
+from callbot.errors import ConfigError
+from callbot.speech.asr import WhisperAsr
+from callbot.speech.bias import MAX_CHARS, MODES, IntentWords, Vocabulary, build_vocabulary
+from callbot.speech.settings import AsrSettings
+from tests.conftest import speech_16k
+from tests.speech.test_asr import phone_line, plain
+
+DIALPLANS = sorted((Path(__file__).parents[2] / "dialplans").glob("*.yaml"))
+
+INTENTS = [
+    IntentWords(
+        "la clé de récupération BitLocker",
+        (
+            "mon ordinateur demande une clé bitlocker",
+            "écran de récupération au démarrage",
+            "la récupération du disque",
+        ),
+    ),
+    IntentWords(
+        "votre problème de VPN",
+        ("le VPN ne se connecte pas", "Comment configurer le VPN", "le vé pé enne"),
+    ),
+    IntentWords(None, ("mon ordinateur ne démarre pas", "le PC est en panne")),
+]
+
+
+def vocabulary_of(path: Path) -> Vocabulary:
+    plan = load_dialplan(path)
+    return build_vocabulary((IntentWords(i.label, i.examples) for i in plan.intents), "fr-FR")
+
+
+def test_acronyms_and_names_first_then_the_words_of_one_intent() -> None:
+    vocabulary = build_vocabulary(INTENTS, "fr-FR")
+    assert vocabulary.language == "fr"
+    assert vocabulary.labels == ("la clé de récupération BitLocker", "votre problème de VPN")
+    # Acronyms (two capitals or a digit) before names, each as the dialplan writes it.
+    assert vocabulary.terms[:3] == ("VPN", "BitLocker", "PC")
+    assert "récupération" in vocabulary.terms  # a label word of one intent
+    assert "Comment" not in vocabulary.terms  # a capital that only opens a sentence
+    assert "ordinateur" not in vocabulary.terms  # said by two intents: tells nothing
+    assert "enne" not in vocabulary.terms  # a misspelling said once
+
+
+def test_each_mode_writes_its_own_text() -> None:
+    vocabulary = build_vocabulary(INTENTS, "fr")
+    assert vocabulary.text("off") == ""
+    assert vocabulary.text("hotwords").startswith("VPN, BitLocker, PC, ")
+    assert "la clé" not in vocabulary.text("hotwords")
+    assert vocabulary.text("prompt").startswith(
+        "la clé de récupération BitLocker, votre problème de VPN. VPN, BitLocker, PC"
+    )
+    with pytest.raises(ValueError, match="bias mode"):
+        vocabulary.text("loud")
+
+
+@pytest.mark.parametrize("path", DIALPLANS, ids=lambda p: p.stem)
+def test_shipped_dialplans_give_a_bounded_and_deterministic_text(path: Path) -> None:
+    first, again = vocabulary_of(path), vocabulary_of(path)
+    assert first == again
+    for mode in MODES[1:]:
+        text = first.text(mode)
+        assert 100 < len(text) <= MAX_CHARS, (mode, text)
+        assert text == again.text(mode)
+
+
+def test_the_helpdesk_vocabulary_holds_its_rare_words() -> None:
+    terms = vocabulary_of(DIALPLANS[0].parent / "helpdesk-fr.yaml").text("hotwords")
+    for word in ("BitLocker", "VPN", "Teams", "Outlook", "hameçonnage", "habilitation"):
+        assert word in terms
+
+
+def test_an_unknown_mode_is_refused_at_start() -> None:
+    with pytest.raises(ConfigError, match=r"asr\.bias"):
+        AsrSettings(bias="always")
+
+
+def spelled(*letters: str) -> np.ndarray:
+    """Letters said one by one by the real recorded voice of the Asterisk prompts."""
+    gap = np.zeros(1920, dtype=np.int16)  # 120 ms
+    parts = [speech_16k(f"letters/{letter}") for letter in letters]
+    return phone_line(np.concatenate([parts[0], gap, parts[1]]))
+
+
+async def test_the_dialplan_words_reach_whisper(models_dir: Path) -> None:
+    """The real recorded letters "P", "C": without bias Whisper writes two letters;
+    with the dialplan's words in its prompt, the acronym the dialplan writes."""
+    audio = spelled("p", "c")
+    vocabulary = build_vocabulary(INTENTS, "fr-FR")
+    expected = {
+        "off": (None, None),
+        "hotwords": (None, vocabulary.text("hotwords")),
+        "prompt": (f"Support informatique. {vocabulary.text('prompt')}", None),
+    }
+    said = {}
+    for mode, bias in expected.items():
+        initial = "Support informatique." if mode == "prompt" else None
+        settings = AsrSettings(
+            model_dir=models_dir / "whisper-base", bias=mode, initial_prompt=initial
+        )
+        asr = WhisperAsr.load(settings)
+        try:
+            asr.use_vocabulary(vocabulary)
+            assert asr.bias("fr") == bias
+            assert asr.bias("en") == (initial, None)  # another language's utterance: no bias
+            said[mode] = plain((await asr.transcribe(audio, "fr")).text).split()
+        finally:
+            asr.close()
+    assert said["off"] == ["p", "c"], said
+    assert said["hotwords"] == ["pc"], said
+    assert said["prompt"] == ["pc"], said
