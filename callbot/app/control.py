@@ -25,6 +25,7 @@ from callbot.app.bridge import RunningBridge, build_bridge
 from callbot.app.service import Operations
 from callbot.app.shared import open_hub, shared_database
 from callbot.app.without_bot import ari_call_info, record_without_bot
+from callbot.bridge.ari_client import AriClient
 from callbot.bridge.calls import Unserved
 from callbot.bridge.settings import MediaTransport
 from callbot.bridge.warm_transfer import RenderWav
@@ -34,10 +35,11 @@ from callbot.cluster.leader import LeaderLock, LostLeadership, lock_key
 from callbot.cluster.nodes import NodeHeartbeat, NodeStatus
 from callbot.cluster.worker_control import transfer_from_payload
 from callbot.config import Settings
-from callbot.errors import ConfigError, StartupError
+from callbot.errors import AriError, ConfigError, StartupError
 from callbot.handover.hub import HandoverHub
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import CallInfo, InboundEvent, MediaSink
+from callbot.protocols import ari_asterisk
 from callbot.records.outcome import Outcome
 from callbot.web.app import WebContext
 from callbot.web.ports import check_ports
@@ -92,14 +94,17 @@ async def run_control(settings: Settings) -> None:
         asyncio.create_task(heartbeat.run(), name="cluster-heartbeat"),
         asyncio.create_task(directory.run(), name="cluster-directory"),
     ]
-    lock = LeaderLock(
-        url, lock_key(settings.ari.base_url, settings.ari.app), retry_s=cluster.leader_retry_s
-    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    lock: LeaderLock | None = None
     try:
+        identity: asyncio.Task[str] = asyncio.create_task(_asterisk_id(settings))
+        if not await _first(identity, stop):
+            return
+        key = lock_key(identity.result(), settings.ari.app)
+        lock = LeaderLock(url, key, retry_s=cluster.leader_retry_s)
         if not await _first(lock.acquire(), stop):
             return
         leading = True
@@ -141,7 +146,8 @@ async def run_control(settings: Settings) -> None:
                 await task
         if bridge is not None:
             await _let_go(bridge)
-        await lock.release()
+        if lock is not None:
+            await lock.release()
         await heartbeat.leave()
         await directory.close()
         await http.stop()
@@ -149,7 +155,20 @@ async def run_control(settings: Settings) -> None:
         await ops.close()
 
 
-async def _first(work: Awaitable[None], stop: asyncio.Event) -> bool:
+async def _asterisk_id(settings: Settings) -> str:
+    """The Asterisk's ``entity_id`` (the leader lock's key), retried until ARI answers."""
+    async with AriClient(settings.ari) as client:
+        while True:
+            try:
+                return ari_asterisk.parse_entity_id(
+                    await client.request(ari_asterisk.get_info("system"))
+                )
+            except AriError as exc:
+                logger.error("ARI unreachable (%s): retrying before standing for leader", exc)
+                await asyncio.sleep(settings.cluster.leader_retry_s)
+
+
+async def _first(work: Awaitable[object], stop: asyncio.Event) -> bool:
     """Wait for ``work`` or ``stop``; True when ``work`` finished first."""
     task = asyncio.ensure_future(work)
     stopping = asyncio.create_task(stop.wait())

@@ -21,9 +21,11 @@ from callbot.cluster.schema import LEADER_LOCK
 logger = logging.getLogger(__name__)
 
 
-def lock_key(ari_url: str, app: str) -> int:
-    """The advisory lock of one Asterisk's Stasis app (several Asterisk, several leaders)."""
-    digest = hashlib.sha256(f"{LEADER_LOCK}|{ari_url}|{app}".encode()).digest()
+def lock_key(asterisk_id: str, app: str) -> int:
+    """The advisory lock of one Asterisk's Stasis app (several Asterisk, several leaders).
+    ``asterisk_id``: its ``entity_id`` (``GET /asterisk/info``), not the URL: two control
+    processes reaching one Asterisk by different addresses must share the lock."""
+    digest = hashlib.sha256(f"{LEADER_LOCK}|{asterisk_id}|{app}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 

@@ -120,6 +120,16 @@ def parse_version(value: object) -> str:
     return version
 
 
+def parse_entity_id(value: object) -> str:
+    """``system.entity_id`` of an ``AsteriskInfo`` reply: the Asterisk's own id (its
+    ``entityid``, a MAC address by default), the same whatever URL reaches it."""
+    system = _obj(value, "AsteriskInfo").get("system")
+    entity = _obj(system, "SystemInfo").get("entity_id")
+    if not isinstance(entity, str) or not entity:
+        raise AriError("ARI SystemInfo lacks string field 'entity_id'")
+    return entity
+
+
 def parse_module(value: object) -> AsteriskModule:
     obj = _obj(value, "Module")
     name, status = obj.get("name"), obj.get("status")

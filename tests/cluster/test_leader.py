@@ -11,14 +11,14 @@ from callbot.cluster.leader import LeaderLock, LostLeadership, lock_key
 
 
 def test_each_asterisk_app_has_its_own_lock() -> None:
-    a = lock_key("http://pbx1:8088/ari", "callbot")
-    assert a == lock_key("http://pbx1:8088/ari", "callbot")
-    assert a != lock_key("http://pbx2:8088/ari", "callbot")
-    assert a != lock_key("http://pbx1:8088/ari", "other")
+    a = lock_key("02:42:ac:11:00:02", "callbot")
+    assert a == lock_key("02:42:ac:11:00:02", "callbot")
+    assert a != lock_key("02:42:ac:11:00:03", "callbot")
+    assert a != lock_key("02:42:ac:11:00:02", "other")
 
 
 async def test_one_leader_and_a_standby_that_takes_over_when_it_dies(postgres_url: str) -> None:
-    key = lock_key("http://pbx:8088/ari", "callbot")
+    key = lock_key("02:42:ac:11:00:02", "callbot")
     first = LeaderLock(postgres_url, key, retry_s=0.1)
     second = LeaderLock(postgres_url, key, retry_s=0.1)
     await asyncio.wait_for(first.acquire(), 5)

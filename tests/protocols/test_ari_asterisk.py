@@ -89,3 +89,12 @@ class TestReplies:
             "Application not found"
         )
         assert system.error_message("Bad Gateway") == "Bad Gateway"
+
+
+def test_the_entity_id_names_an_asterisk_whatever_url_reaches_it() -> None:
+    from callbot.protocols.ari_asterisk import parse_entity_id
+
+    info = {"system": {"version": "23.0.0", "entity_id": "02:42:ac:11:00:02"}}
+    assert parse_entity_id(info) == "02:42:ac:11:00:02"
+    with pytest.raises(AriError):
+        parse_entity_id({"system": {"version": "23.0.0"}})
