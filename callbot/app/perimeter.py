@@ -11,14 +11,19 @@ here or that keeps the caller after an erasure):
   callbacks. Erasure: calls of the key, callbacks from or to the number;
 * **records spool** (beside the SQLite file, or ``data_dir/records-spool``): records
   waiting while the database is down, one file per call, same content;
-* **hand-over store** (``handover.store_path``, beside the records): contexts for agents
-  under the caller's key; the number and captured values expire in place
-  (``handover.identifiers_ttl_s``); retention on creation time;
+* **hand-over store** (``handover.store_path``, beside the records; with a database the
+  nodes share, its ``handover_contexts`` table): contexts for agents under the caller's
+  key; the number and captured values expire in place (``handover.identifiers_ttl_s``);
+  retention on creation time;
+* **cluster tables** (the shared database, ``callbot control|worker``): the nodes (no
+  caller data), and the transfers a worker asks of the control role, whose number and
+  context are emptied once carried out;
 * **summary sounds** (``ari.sounds_dir``, Asterisk's): the summary an agent hears,
   ``<context id>*.wav``; deleted when the hand-over ends, and by ``purge`` once older
   than ``handover.identifiers_ttl_s`` (a process that died left them).
 
-Logs hold no store: they go to standard error (journald), identifiers redacted.
+Logs hold no store: they go to standard error (journald), identifiers redacted. Live
+events between nodes (PostgreSQL ``NOTIFY``) carry ids, never caller data.
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from callbot.app.shared import POSTGRES, shared_database
 from callbot.config import Settings
 from callbot.handover.store import HandoverStore
+from callbot.handover.table import HandoverTable
 from callbot.privacy.identity import caller_hash, normalize_number
 from callbot.records.store import RecordStore, open_store
 
@@ -61,6 +68,35 @@ RECORDS_TABLES = {
     "callbot_instances": "",
 }
 HANDOVER_TABLES = {"handovers": "caller key; identifiers expire; retention by creation time"}
+SHARED_TABLES = {
+    "handover_contexts": HANDOVER_TABLES["handovers"],
+    "handover_schema": "",
+    "cluster_nodes": "",
+    "cluster_commands": "a call's number and context while its transfer is pending, "
+    "emptied once carried out; rows deleted after an hour",
+    "cluster_placements": "",
+}
+"""In the database the nodes share (``cluster.database_url``, else ``records.url``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """A PostgreSQL database callbot writes, and its tables with how each is covered."""
+
+    url: str = field(repr=False)
+    tables: dict[str, str]
+
+
+def databases(settings: Settings) -> list[Database]:
+    """The PostgreSQL databases callbot writes caller data in under ``settings``."""
+    found: dict[str, dict[str, str]] = {}
+    records = settings.records.url
+    if records.startswith(POSTGRES):
+        found[records] = {**RECORDS_TABLES, "callbot_schema": ""}
+    shared = shared_database(settings)
+    if shared is not None:
+        found[shared] = {**found.get(shared, {}), **SHARED_TABLES}
+    return [Database(url, tables) for url, tables in found.items()]
 
 
 def inventory(settings: Settings) -> list[Location]:
@@ -73,7 +109,7 @@ def inventory(settings: Settings) -> list[Location]:
         found.append(Location("records", database.parent, names, RECORDS_TABLES))
     found.append(Location("records spool", settings.records.spool_path, SPOOL_FILES))
     handover = settings.handover.store_path
-    if handover is not None:
+    if handover is not None and shared_database(settings) is None:
         names = tuple(handover.name + suffix for suffix in SQLITE_COMPANIONS)
         found.append(Location("hand-over store", handover.parent, names, HANDOVER_TABLES))
     if settings.ari.sounds_dir is not None:
@@ -88,16 +124,7 @@ class Perimeter:
         self._settings = settings
         self._salt = settings.privacy.caller_salt
         self.records = records
-        path = settings.handover.store_path
-        self.handover = (
-            HandoverStore(
-                path,
-                caller_salt=self._salt,
-                identifiers_ttl_s=settings.handover.identifiers_ttl_s,
-            )
-            if path is not None and path.exists()
-            else None
-        )
+        self.handover = _handover_store(settings)
 
     @classmethod
     def open(cls, settings: Settings) -> Perimeter:
@@ -192,6 +219,21 @@ class Perimeter:
     def _sounds(self) -> list[Path]:
         folder = self._settings.ari.sounds_dir
         return sorted(folder.glob(SOUND_FILES)) if folder is not None else []
+
+
+def _handover_store(settings: Settings) -> HandoverTable | None:
+    """The hand-overs: in the shared database, else in their SQLite file (None: none
+    was ever written)."""
+    salt, ttl_s = settings.privacy.caller_salt, settings.handover.identifiers_ttl_s
+    shared = shared_database(settings)
+    if shared is not None:
+        from callbot.handover.postgres import PostgresHandoverStore
+
+        return PostgresHandoverStore(shared, caller_salt=salt, identifiers_ttl_s=ttl_s)
+    path = settings.handover.store_path
+    if path is None or not path.exists():
+        return None
+    return HandoverStore(path, caller_salt=salt, identifiers_ttl_s=ttl_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,10 @@ class HandoverSettings:
     store_path: Path | None = None
     """SQLite file (WAL) where every hand-over context is stored before the caller leaves
     the bot; a restarted bot still serves earlier contexts to the console. Unset:
-    ``callbot-handover.sqlite3`` beside the records' SQLite file, or in ``data_dir`` when
-    records go to PostgreSQL. Covered by ``callbot records purge|export|erase``."""
+    ``callbot-handover.sqlite3`` beside the records' SQLite file. Not used with PostgreSQL
+    (``cluster.database_url``, else ``records.url``): contexts then go to its
+    ``handover_contexts`` table, shared by every node, and each node's console shows them
+    all, live. Covered by ``callbot records purge|export|erase``."""
     identifiers_ttl_s: float = 3600.0
     """How long after a hand-over's last news (transfer, agent answered...) the caller
     number and the captured values (NIR...) stay readable for agents; then they are

@@ -5,8 +5,10 @@ erase`` / ``purge`` leave nothing of the caller in any of them.
 The call is a real one: simulated Asterisk (ARI + chan_websocket), the real models, the
 caller keys a NIR, the bot hands over with it, an agent hears the summary rendered as a
 sound file. Then the data directory and the sounds directory are walked and every SQLite
-schema read: a file or a table no store covers fails the test, and so does any row or file
-that still names the caller after the erasure. A new store that nobody covers fails it too.
+schema read, and with records on PostgreSQL (a real server: the ``postgres_url`` fixture)
+every table of its database: a file or a table no store covers fails the test, and so
+does any row or file that still names the caller after the erasure. A new store that
+nobody covers fails it too.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import fnmatch
 import io
+import json
 import logging
 import sqlite3
 import time
@@ -23,16 +26,17 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from callbot.app.bridge import RunningBridge, build_bridge
-from callbot.app.perimeter import Location, Perimeter, inventory
+from callbot.app.perimeter import Location, Perimeter, databases, inventory
 from callbot.app.service import Callbot, Engines
+from callbot.app.shared import open_hub
 from callbot.cli import privacy as cli
 from callbot.config import Settings
 from callbot.handover.context import HandoverContext
 from callbot.handover.hub import HandoverHub
-from callbot.handover.store import HandoverStore
 from callbot.logs import TextFormatter, log_filters
 from callbot.privacy.identity import caller_hash
 from callbot.records.spool import Spool
@@ -47,6 +51,11 @@ from tests.records.seed import journal
 DIALPLAN = Path(__file__).parent / "dialplans" / "transfer-fr.yaml"
 SALT = "perimeter-salt"
 SQLITE_MAGIC = b"SQLite format 3\x00"
+HANDOVER_TABLES = ("handovers", "handover_contexts")
+"""Where the identifiers stay in clear while the hand-over goes on."""
+
+Table = tuple[str, str, list[str], list[tuple[object, ...]]]
+"""Where (a file's name, or ``postgresql``), the table, its columns, its rows."""
 
 
 @dataclass(frozen=True)
@@ -132,12 +141,17 @@ def settings(models_dir: Path) -> Settings:
 
 
 @asynccontextmanager
-async def running(engines: Engines, models_dir: Path, root: Path) -> AsyncIterator[Rig]:
+async def running(
+    engines: Engines, models_dir: Path, root: Path, records_url: str = ""
+) -> AsyncIterator[Rig]:
+    """The bot, the ARI bridge and a simulated Asterisk; records in ``records_url``
+    (empty: SQLite in the data directory)."""
     sim = SimulatedAri(password="secret")
     await sim.start()
     sections = {
         "data_dir": str(root / "data"),
         "privacy": {"caller_salt": SALT},
+        "records": {"url": records_url},
         "ari": {
             "url": f"http://127.0.0.1:{sim.port}",
             "password": "secret",
@@ -149,10 +163,10 @@ async def running(engines: Engines, models_dir: Path, root: Path) -> AsyncIterat
     config = root / "callbot.toml"
     config.write_text(
         f'data_dir = "{root / "data"}"\n[privacy]\ncaller_salt = "{SALT}"\n'
-        f'[ari]\nsounds_dir = "{root / "sounds"}"\n',
+        f'[records]\nurl = "{records_url}"\n[ari]\nsounds_dir = "{root / "sounds"}"\n',
         encoding="utf-8",
     )
-    hub = HandoverHub.from_settings(settings.handover, SALT)
+    hub = open_hub(settings)
     bridge = build_bridge(settings, hub=hub, synthesize=engines.voices.render_wav)
     bot = await Callbot.start(settings, engines=engines, control=bridge.control, hub=hub)
     dialer = ExternalMediaDialer(
@@ -188,33 +202,12 @@ def is_sqlite(path: Path) -> bool:
         return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
 
 
-def rows(path: Path) -> Iterator[tuple[str, str]]:
-    """(table, text) of every text cell of every row of every table of a SQLite file."""
+def sqlite_tables(path: Path) -> Iterator[Table]:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            for row in db.execute(f'SELECT * FROM "{table}"'):
-                yield from ((table, cell) for cell in row if isinstance(cell, str))
-
-
-def spread(roots: list[Path], identifiers: list[str]) -> list[str]:
-    """``table.column`` of every column whose digits, read down its rows, hold one of
-    ``identifiers`` (digits)."""
-    found = []
-    for path in written(roots):
-        if not is_sqlite(path):
-            continue
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            for table in tables(path):
-                cursor = db.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
-                names = [d[0] for d in cursor.description]
-                columns = list(zip(*cursor.fetchall(), strict=True)) or [()] * len(names)
-                for name, values in zip(names, columns, strict=True):
-                    digits = "".join(
-                        c for v in values if isinstance(v, str) for c in v if c.isdigit()
-                    )
-                    found += [f"{table}.{name}" for i in identifiers if i in digits]
-    return found
+        for table in sorted(tables(path)):
+            cursor = db.execute(f'SELECT * FROM "{table}" ORDER BY rowid')
+            names = [d[0] for d in cursor.description]
+            yield path.name, table, names, cursor.fetchall()
 
 
 def tables(path: Path) -> set[str]:
@@ -222,18 +215,71 @@ def tables(path: Path) -> set[str]:
         return {t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
-def where_found(roots: list[Path], terms: list[str]) -> list[str]:
+def postgres_tables(url: str) -> Iterator[Table]:
+    with psycopg.connect(url) as db:
+        for table in sorted(postgres_table_names(url)):
+            cursor = db.execute(f'SELECT * FROM "{table}" ORDER BY 1')
+            names = [d.name for d in cursor.description or ()]
+            yield "postgresql", table, names, cursor.fetchall()
+
+
+def postgres_table_names(url: str) -> set[str]:
+    with psycopg.connect(url) as db:
+        found = db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )
+        return {name for (name,) in found}
+
+
+def every_table(roots: list[Path], urls: list[str]) -> Iterator[Table]:
+    """Every table of every SQLite file under ``roots`` and of every database of ``urls``."""
+    for path in written(roots):
+        if is_sqlite(path):
+            yield from sqlite_tables(path)
+    for url in urls:
+        yield from postgres_tables(url)
+
+
+def text(cell: object) -> str | None:
+    """A cell's text (JSON for a PostgreSQL ``jsonb``), None for numbers and NULL."""
+    if isinstance(cell, str):
+        return cell
+    return json.dumps(cell, ensure_ascii=False) if isinstance(cell, dict | list) else None
+
+
+def spread(roots: list[Path], urls: list[str], identifiers: list[str]) -> list[str]:
+    """``table.column`` of every column whose digits, read down its rows, hold one of
+    ``identifiers`` (digits)."""
+    found = []
+    for _, table, names, rows in every_table(roots, urls):
+        columns = list(zip(*rows, strict=True)) or [()] * len(names)
+        for name, values in zip(names, columns, strict=True):
+            digits = "".join(c for v in values for c in text(v) or "" if c.isdigit())
+            found += [f"{table}.{name}" for i in identifiers if i in digits]
+    return found
+
+
+def where_found(roots: list[Path], urls: list[str], terms: list[str]) -> list[str]:
     """Every row, file name or file (not SQLite, not audio) that holds one of ``terms``."""
     found = []
     for path in written(roots):
         found += [f"name {path}" for term in terms if term in path.name]
-        if is_sqlite(path):
-            for table, row in rows(path):
-                found += [f"{path.name}:{table}: {term}" for term in terms if term in row]
-        elif path.suffix not in (".wav",) and not path.name.endswith(("-wal", "-shm")):
-            text = path.read_text(encoding="utf-8", errors="replace")
-            found += [f"{path}: {term}" for term in terms if term in text]
+        if (
+            not is_sqlite(path)
+            and path.suffix != ".wav"
+            and not path.name.endswith(("-wal", "-shm"))
+        ):
+            content = path.read_text(encoding="utf-8", errors="replace")
+            found += [f"{path}: {term}" for term in terms if term in content]
+    for where, table, _, rows in every_table(roots, urls):
+        for cell in (text(c) for row in rows for c in row):
+            found += [f"{where}:{table}: {term}" for term in terms if cell and term in cell]
     return found
+
+
+def in_clear(found: list[str]) -> list[str]:
+    """``found`` but in the hand-over tables (identifiers in clear while it goes on)."""
+    return [f for f in found if not any(t in f.split(":")[1] for t in HANDOVER_TABLES)]
 
 
 @contextmanager
@@ -255,14 +301,21 @@ def production_logs() -> Iterator[io.StringIO]:
         root.setLevel(level)
 
 
+@pytest.mark.parametrize("records", ["sqlite", "postgresql"])
 async def test_every_store_of_a_call_with_a_transfer_is_covered(
-    engines: Engines, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    records: str,
+    engines: Engines,
+    models_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
+    url = request.getfixturevalue("postgres_url") if records == "postgresql" else ""
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)  # a store relative to the working directory would land here
     with production_logs() as logs:
-        await _calls_erased_and_purged(engines, models_dir, tmp_path)
+        await _calls_erased_and_purged(engines, models_dir, tmp_path, url)
     assert list(cwd.iterdir()) == []  # nothing relative to the working directory
     # Logs are no store: nothing to erase in them, as nothing names the caller.
     text = logs.getvalue()
@@ -272,12 +325,17 @@ async def test_every_store_of_a_call_with_a_transfer_is_covered(
         assert caller.nir not in "".join(c for c in text if c.isdigit())
 
 
-async def _calls_erased_and_purged(engines: Engines, models_dir: Path, tmp_path: Path) -> None:
-    async with running(engines, models_dir, tmp_path) as rig:
+async def _calls_erased_and_purged(
+    engines: Engines, models_dir: Path, tmp_path: Path, records_url: str
+) -> None:
+    async with running(engines, models_dir, tmp_path, records_url) as rig:
         alice = await rig.call_with_transfer(ALICE)
         bob = await rig.call_with_transfer(BOB)
         roots = [tmp_path / "data", tmp_path / "sounds"]
         locations = inventory(rig.settings)
+        shared = databases(rig.settings)
+        urls = [database.url for database in shared]
+        assert len(urls) == (1 if records_url else 0)
 
         # Every file callbot wrote is a known store's; every table of theirs is covered.
         files = written(roots)
@@ -290,34 +348,37 @@ async def _calls_erased_and_purged(engines: Engines, models_dir: Path, tmp_path:
                 assert known is not None
                 uncovered = tables(path) - set(known.tables)
                 assert not uncovered, f"{path.name}: tables no store covers: {uncovered}"
+        for database in shared:
+            uncovered = postgres_table_names(database.url) - set(database.tables)
+            assert not uncovered, f"PostgreSQL: tables no store covers: {uncovered}"
         assert (tmp_path / "sounds" / f"{alice.context.context_id}.wav").is_file()
 
         # In clear only where an agent needs it: the hand-over in progress. Digits are
         # looked for down each column too (a NIR keyed one digit a turn).
         identifiers = [ALICE.number[1:], ALICE.nir]
-        clear = [f for f in where_found(roots, identifiers) if "handovers" not in f]
-        assert clear == []
-        assert [c for c in spread(roots, identifiers) if not c.startswith("handovers")] == []
+        assert in_clear(where_found(roots, urls, identifiers)) == []
+        assert [
+            c for c in spread(roots, urls, identifiers) if c.split(".")[0] not in HANDOVER_TABLES
+        ] == []
 
         # Erasure: nothing of Alice anywhere, Bob untouched.
         rig.records("erase", "--caller", "+33 6 12 34 56 78")
         await rig.hub.expire_identifiers()  # the running hub forgets what was erased
         assert rig.hub.get(alice.context.context_id) is None
-        assert where_found(roots, alice.terms()) == []
-        assert where_found(roots, [bob.call_id, bob.context.context_id])
+        assert where_found(roots, urls, alice.terms()) == []
+        assert where_found(roots, urls, [bob.call_id, bob.context.context_id])
 
         # Once the hand-over's time is over, its identifiers are gone from it too.
-        handovers = rig.settings.handover.store_path
-        assert handovers is not None
-        expiring = HandoverStore(handovers, caller_salt=SALT)
-        assert expiring.expire_identifiers(time.time() + 86400)
-        expiring.close()
-        assert where_found(roots, [BOB.number[1:], BOB.nir]) == []
-        assert spread(roots, [BOB.number[1:], BOB.nir]) == []
+        perimeter = Perimeter.open(rig.settings)
+        assert perimeter.handover is not None
+        assert perimeter.handover.expire_identifiers(time.time() + 86400)
+        perimeter.close()
+        assert where_found(roots, urls, [BOB.number[1:], BOB.nir]) == []
+        assert spread(roots, urls, [BOB.number[1:], BOB.nir]) == []
 
         # Retention: a purge of everything older than now leaves nothing of Bob either.
         rig.records("purge", "--older-than", "0s")
-        assert where_found(roots, bob.terms()) == []
+        assert where_found(roots, urls, bob.terms()) == []
         assert not list((tmp_path / "sounds").glob("*.wav"))
 
 
