@@ -22,6 +22,7 @@ from playwright.async_api import Page
 
 from callbot.handover.console import mount_console
 from callbot.handover.hub import HandoverHub
+from callbot.handover.settings import HandoverSettings
 from callbot.media.chan_websocket_edge import ChanWebsocketSettings
 from callbot.media.types import CallInfo, InboundEvent, MediaSink
 from callbot.records.store import RecordStore, open_store
@@ -210,3 +211,41 @@ async def test_agents_claim_then_close_callbacks(
     closed = store.callback("cb-first")
     assert closed is not None and (closed.status, closed.result) == ("closed", "reached")
     assert (closed.claimed_by, closed.number) == ("Alice", None)
+
+
+async def test_the_console_of_one_node_shows_the_transfers_of_another(
+    postgres_url: str, chromium: Launch
+) -> None:
+    """Two nodes on one PostgreSQL database: the console open on node B shows, live, the
+    transfer a worker (node A) published and the agent's answer the control role (node
+    A too, here) learnt, without a reload."""
+    nodes = [HandoverHub.from_settings(HandoverSettings(), "salt", database_url=postgres_url)]
+    nodes.append(HandoverHub.from_settings(HandoverSettings(), "salt", database_url=postgres_url))
+    for hub in nodes:
+        await hub.start()
+    node_a, node_b = nodes
+    assert node_b.listener is not None
+    await node_b.listener.wait_listening()
+    app = create_app(WebContext(handler=no_calls, media=ChanWebsocketSettings()))
+    mount_console(app, node_b)
+    running = await serve_app(app)
+    ctx = sample_context()
+    errors: list[str] = []
+    try:
+        async with chromium() as browser:
+            page = await watched_page(browser, errors)
+            await page.goto(f"http://127.0.0.1:{running.port}/agent")
+            await page.wait_for_selector("#console[data-state=live]")
+            await node_a.publish(ctx)
+            await page.wait_for_selector(f"#handovers .item[data-id='{ctx.context_id}']")
+            summary = await page.locator("#d-summary").inner_text()
+            await node_a.update(ctx.context_id, "answered", "poste 204")
+            await page.wait_for_selector(f".item[data-id='{ctx.context_id}'][data-status=answered]")
+            note = await page.locator("#d-status-detail").inner_text()
+    finally:
+        await running.stop()
+        for hub in nodes:
+            await hub.aclose()
+    assert errors == []
+    assert summary == ctx.summary
+    assert note == "Pris en charge : poste 204"
