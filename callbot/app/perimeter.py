@@ -74,7 +74,7 @@ SHARED_TABLES = {
     "cluster_nodes": "",
     "cluster_commands": "a call's number and context while its transfer is pending, "
     "emptied once carried out; rows deleted after an hour",
-    "cluster_placements": "",
+    "cluster_dialplans": "",
 }
 """In the database the nodes share (``cluster.database_url``, else ``records.url``)."""
 

@@ -20,6 +20,7 @@ import signal
 
 from callbot.cluster import db
 from callbot.cluster.commands import CommandClient
+from callbot.cluster.dialplans import DialplanSync
 from callbot.cluster.nodes import NodeHeartbeat, NodeStatus
 from callbot.cluster.worker_control import ClusterCallControl, telling_ends
 from callbot.config import Settings
@@ -53,7 +54,7 @@ async def run_worker(settings: Settings) -> None:
             draining=readiness.shutting_down,
             active_calls=bot.runner.active_calls,
             capacity=capacity,
-            dialplan_version=str(engines.dialplans.current().version),
+            dialplan_version=engines.dialplans.current().digest[:12],
         )
 
     heartbeat = NodeHeartbeat(
@@ -66,8 +67,13 @@ async def run_worker(settings: Settings) -> None:
         audiosocket_address=cluster.audiosocket_address or settings.ari.audiosocket_host,
         on_drain=bot.begin_drain,
     )
+    sync = DialplanSync(
+        url, engines.dialplans, node, interval_s=cluster.heartbeat_s, on_reload=engines.prepare
+    )
+    await sync.sync()  # the cluster's version before the first call
     await heartbeat.beat()  # registered before the first call can be placed
     beating = asyncio.create_task(heartbeat.run(), name="cluster-heartbeat")
+    syncing = asyncio.create_task(sync.run(), name="cluster-dialplans")
     logger.info("worker %s ready (capacity %d calls)", node, capacity)
     stop, hurry = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -83,6 +89,8 @@ async def run_worker(settings: Settings) -> None:
         handed = await bot.drain(settings.server.drain_timeout_s, hurry=hurry)
         logger.info("drained (%d call(s) handed over): stopping", handed)
         beating.cancel()
+        syncing.cancel()
+        await sync.close()
         await heartbeat.leave()
         await bot.stop()
         await client.close()

@@ -11,8 +11,9 @@ is no failure to recover from). A row is committed before the control is woken
 is still pending. A payload (the hand-over context: caller data) is emptied once the
 command is carried out, and rows are deleted after :data:`COMMANDS_KEPT_S`.
 
-``cluster_placements``: which worker serves which call, and how often the call has been
-moved (fail-over); the control role writes it, a worker that takes a moved call reads it.
+``cluster_dialplans``: the dialplan version the workers serve (the newest a worker
+accepted from its file), so a reload on one worker reaches all of them and a file one
+refuses reaches none (:mod:`callbot.cluster.dialplans`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ LEADER_LOCK = 0x63616C6C6C6472
 
 COMMANDS_CHANNEL = "callbot_commands"
 """``NOTIFY`` channel: a command was written (payload: its id)."""
+DIALPLANS_CHANNEL = "callbot_dialplans"
+"""``NOTIFY`` channel: a dialplan version was published (payload: its name)."""
 NODES_CHANNEL = "callbot_nodes"
 """``NOTIFY`` channel: a node changed state (draining, stopped; payload: its name)."""
 
@@ -62,11 +65,12 @@ DDL = (
     "WHERE status = 'pending'",
     "CREATE INDEX IF NOT EXISTS cluster_commands_call ON cluster_commands (call_id)",
     """
-    CREATE TABLE IF NOT EXISTS cluster_placements (
-        call_id TEXT PRIMARY KEY,
-        node TEXT NOT NULL,
-        moves INTEGER NOT NULL DEFAULT 0,
-        placed_at DOUBLE PRECISION NOT NULL
+    CREATE TABLE IF NOT EXISTS cluster_dialplans (
+        name TEXT PRIMARY KEY,
+        digest TEXT NOT NULL,
+        text TEXT NOT NULL,
+        published_by TEXT NOT NULL,
+        published_at DOUBLE PRECISION NOT NULL
     )
     """,
 )

@@ -5,19 +5,25 @@ version to its end (the :class:`LoadedDialplan` it holds is immutable). A change
 file is validated first; an invalid one is refused with its errors logged and the
 previous version keeps serving. :meth:`DialplanStore.watch` polls the file from the
 event loop; loading and indexing run in a worker thread so calls never wait on them.
+
+In a cluster, a version another worker accepted comes as text
+(:meth:`DialplanStore.accept_published`, :mod:`callbot.cluster.dialplans`): validated the
+same way, refused the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from callbot.dialplan.engine import matcher_for
-from callbot.dialplan.loader import load_dialplan
+from callbot.dialplan.loader import parse_dialplan
 from callbot.dialplan.model import Dialplan
 from callbot.errors import DialplanError
 
@@ -37,6 +43,14 @@ class LoadedDialplan:
     mtime_ns: int
     version: int = 1
     """1 for the file loaded at start-up, +1 for each accepted reload."""
+    text: str = ""
+    """The YAML as loaded (what a cluster publishes to the other workers)."""
+    digest: str = ""
+    """sha256 of ``text``: the same on every worker that serves this version."""
+    loaded_at: float = 0.0
+    """Unix time this version was accepted (the newest accepted version wins a cluster)."""
+    origin: str = "file"
+    """``file`` (this process's file) or ``cluster`` (published by another worker)."""
 
     @property
     def fixed_prompts(self) -> tuple[str, ...]:
@@ -109,6 +123,32 @@ class DialplanStore:
             except Exception:
                 logger.exception("dialplan reload of %s failed", self._current.path)
 
+    def accept_published(self, text: str, loaded_at: float) -> bool:
+        """Serve ``text``, a version another worker accepted, validated like a file (an
+        invalid one is refused, the current one keeps serving); True when served.
+
+        Blocking: call it from a thread. The file is not rewritten (it may be read-only);
+        a later change of the file is loaded as usual."""
+        with self._lock:
+            path = self._current.path
+            try:
+                loaded = _parse(path, text, self._version + 1, loaded_at, origin="cluster")
+            except DialplanError as exc:
+                logger.error(
+                    "published dialplan %s refused, version %d keeps serving:\n%s",
+                    path.stem,
+                    self._version,
+                    exc,
+                )
+                return False
+            self._current = loaded
+            logger.info(
+                "dialplan %s version %d from the cluster: new calls use it",
+                path.stem,
+                loaded.version,
+            )
+            return True
+
     @property
     def _version(self) -> int:
         return self._current.version
@@ -125,12 +165,19 @@ def _signature(path: Path) -> FileSignature | None:
 def _read(path: Path, version: int) -> LoadedDialplan:
     try:
         stat = path.stat()
-    except OSError as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise DialplanError(
-            f"{path}: cannot read dialplan: {exc.strerror} (set dialplan, CALLBOT_DIALPLAN "
-            "or --dialplan)"
+            f"{path}: cannot read dialplan: {exc} (set dialplan, CALLBOT_DIALPLAN or --dialplan)"
         ) from None
-    signature = stat.st_mtime_ns, stat.st_size
-    dialplan = load_dialplan(path)
+    loaded = _parse(path, text, version, time.time())
+    return replace(loaded, mtime_ns=stat.st_mtime_ns)
+
+
+def _parse(
+    path: Path, text: str, version: int, loaded_at: float, origin: str = "file"
+) -> LoadedDialplan:
+    dialplan = parse_dialplan(text, source=str(path))
     matcher_for(dialplan)  # index now, off the calls' path
-    return LoadedDialplan(path.stem, path, dialplan, signature[0], version)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return LoadedDialplan(path.stem, path, dialplan, 0, version, text, digest, loaded_at, origin)
