@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 
+from callbot.errors import MissingExtra
 from callbot.handover.postgres_listen import CHANNEL, Change, ChangeListener, payload
 from callbot.handover.table import DEFAULT_IDENTIFIERS_TTL_S, HandoverTable
 from callbot.records.postgres import Database
@@ -28,9 +29,7 @@ from callbot.records.rows import Cursor
 
 try:
     import psycopg
-except ModuleNotFoundError as exc:  # pragma: no cover - imported only for postgresql://
-    from callbot.errors import MissingExtra
-
+except ModuleNotFoundError as exc:  # imported only for a postgresql:// URL
     raise MissingExtra("psycopg", "postgres") from exc
 
 logger = logging.getLogger(__name__)

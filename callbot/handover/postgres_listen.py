@@ -19,9 +19,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import psycopg
-
+from callbot.errors import MissingExtra
 from callbot.records.postgres import connection_options
+
+try:
+    import psycopg
+except ModuleNotFoundError as exc:  # imported only for a postgresql:// URL
+    raise MissingExtra("psycopg", "postgres") from exc
 
 logger = logging.getLogger(__name__)
 
