@@ -168,7 +168,7 @@ class WhisperAsr:
         vocabulary = self._vocabulary
         if vocabulary is None or vocabulary.language != language or mode == "off":
             return initial, None
-        text = vocabulary.text(mode) or None
+        text = vocabulary.text(mode, self.settings.bias_max_chars) or None
         if mode == "hotwords":
             return initial, text
         return " ".join(t.strip() for t in (initial, text) if t) or None, None

@@ -14,7 +14,7 @@ Two ways of writing that text, chosen by ``asr.bias`` (:data:`MODES`):
 * ``hotwords``: a list of the rare words only ("BitLocker, VPN, Teams, hameçonnage").
 
 In faster-whisper 1.x both end up in the same place (after ``<|startofprev|>``): the
-difference is only what the text says. It is bounded (:data:`MAX_CHARS`): a long
+difference is only what the text says. It is bounded (``asr.bias_max_chars``): a long
 prompt costs decoding time on every utterance, and Whisper tends to repeat a long
 prompt on silence.
 
@@ -33,8 +33,9 @@ from dataclasses import dataclass
 MODES = ("off", "prompt", "hotwords")
 """Values of ``asr.bias``."""
 
-MAX_CHARS = 300
-"""Longest bias text (about 80-100 Whisper tokens of French; faster-whisper cuts at 223)."""
+MAX_CHARS = 600
+"""Longest bias text ``asr.bias_max_chars`` allows (about 200 Whisper tokens of French:
+faster-whisper cuts a prompt at 223)."""
 
 MIN_LETTERS = 6
 """Shorter lowercase words are left out: common words Whisper already writes right."""
@@ -69,16 +70,18 @@ class Vocabulary:
     terms: tuple[str, ...]
     """Rare words, most telling first: acronyms and names, then distinctive words."""
 
-    def text(self, mode: str) -> str:
-        """The bias text for ``mode`` (:data:`MODES`), at most :data:`MAX_CHARS`;
+    def text(self, mode: str, max_chars: int) -> str:
+        """The bias text for ``mode`` (:data:`MODES`), at most ``max_chars`` long;
         empty for ``off``."""
         if mode == "off":
             return ""
         if mode == "hotwords":
-            return _bounded(self.terms, ", ")
+            return _bounded(self.terms, ", ", max_chars)
         if mode == "prompt":
-            labels = _bounded(self.labels, ", ", MAX_CHARS // 2)
-            terms = _bounded(self.terms, ", ", MAX_CHARS - len(labels) - 2)
+            labels = _bounded(self.labels, ", ", max_chars // 2)
+            said = {w.lower() for w in _WORD.findall(labels)}
+            rest = [t for t in self.terms if t.lower() not in said]
+            terms = _bounded(rest, ", ", max_chars - len(labels) - 2)
             return f"{labels}. {terms}" if labels and terms else labels or terms
         raise ValueError(f"unknown bias mode {mode!r}")
 
@@ -138,7 +141,7 @@ def _capitals(word: str) -> int:
     return sum(c.isupper() for c in word)
 
 
-def _bounded(items: Sequence[str], separator: str, limit: int = MAX_CHARS) -> str:
+def _bounded(items: Sequence[str], separator: str, limit: int) -> str:
     """As many leading ``items`` as fit in ``limit`` characters."""
     text = ""
     for item in items:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callbot.errors import ConfigError
-from callbot.speech.bias import MODES
+from callbot.speech.bias import MAX_CHARS, MODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,9 @@ class AsrSettings:
     """Bias recognition toward the loaded dialplan's words (:mod:`callbot.speech.bias`):
     ``off``; ``prompt`` (its intents' labels, then its acronyms and rare words, after
     ``initial_prompt``); ``hotwords`` (the acronyms and rare words only)."""
+    bias_max_chars: int = 300
+    """Longest bias text (characters, at most 600): the most telling words first, the
+    rest left out. Longer costs decoding time on every utterance."""
     windows_s: tuple[float, ...] = (10.0, 20.0, 30.0)
     """Encoder window sizes (seconds). Whisper pads every input to 30 s, so a 2 s
     telephone turn would cost as much as a 30 s one; CTranslate2 accepts shorter
@@ -70,6 +73,8 @@ class AsrSettings:
                 raise ConfigError(f"asr.{name} must be positive")
         if self.bias not in MODES:
             raise ConfigError(f"asr.bias: one of {', '.join(MODES)}, not {self.bias!r}")
+        if not 0 < self.bias_max_chars <= MAX_CHARS:
+            raise ConfigError(f"asr.bias_max_chars: from 1 to {MAX_CHARS}")
         if self.batch_window_ms < 0:
             raise ConfigError("asr.batch_window_ms cannot be negative")
 

@@ -51,14 +51,18 @@ def test_acronyms_and_names_first_then_the_words_of_one_intent() -> None:
 
 def test_each_mode_writes_its_own_text() -> None:
     vocabulary = build_vocabulary(INTENTS, "fr")
-    assert vocabulary.text("off") == ""
-    assert vocabulary.text("hotwords").startswith("VPN, BitLocker, PC, ")
-    assert "la clé" not in vocabulary.text("hotwords")
-    assert vocabulary.text("prompt").startswith(
-        "la clé de récupération BitLocker, votre problème de VPN. VPN, BitLocker, PC"
+    assert vocabulary.text("off", 300) == ""
+    assert vocabulary.text("hotwords", 300).startswith("VPN, BitLocker, PC, ")
+    assert "la clé" not in vocabulary.text("hotwords", 300)
+    # The labels, then the rare words they do not already say.
+    assert vocabulary.text("prompt", 300) == (
+        "la clé de récupération BitLocker, votre problème de VPN. PC"
     )
+    # The bound keeps whole words, the most telling first.
+    assert vocabulary.text("hotwords", 20) == "VPN, BitLocker, PC"
+    assert vocabulary.text("prompt", 70) == "la clé de récupération BitLocker. VPN, PC, problème"
     with pytest.raises(ValueError, match="bias mode"):
-        vocabulary.text("loud")
+        vocabulary.text("loud", 300)
 
 
 @pytest.mark.parametrize("path", DIALPLANS, ids=lambda p: p.stem)
@@ -66,13 +70,14 @@ def test_shipped_dialplans_give_a_bounded_and_deterministic_text(path: Path) -> 
     first, again = vocabulary_of(path), vocabulary_of(path)
     assert first == again
     for mode in MODES[1:]:
-        text = first.text(mode)
-        assert 100 < len(text) <= MAX_CHARS, (mode, text)
-        assert text == again.text(mode)
+        for max_chars in (100, 300, MAX_CHARS):
+            text = first.text(mode, max_chars)
+            assert max_chars * 0.6 < len(text) <= max_chars, (mode, text)
+            assert text == again.text(mode, max_chars)
 
 
 def test_the_helpdesk_vocabulary_holds_its_rare_words() -> None:
-    terms = vocabulary_of(DIALPLANS[0].parent / "helpdesk-fr.yaml").text("hotwords")
+    terms = vocabulary_of(DIALPLANS[0].parent / "helpdesk-fr.yaml").text("hotwords", 300)
     for word in ("BitLocker", "VPN", "Teams", "Outlook", "hameçonnage", "habilitation"):
         assert word in terms
 
@@ -80,6 +85,8 @@ def test_the_helpdesk_vocabulary_holds_its_rare_words() -> None:
 def test_an_unknown_mode_is_refused_at_start() -> None:
     with pytest.raises(ConfigError, match=r"asr\.bias"):
         AsrSettings(bias="always")
+    with pytest.raises(ConfigError, match=r"asr\.bias_max_chars"):
+        AsrSettings(bias_max_chars=MAX_CHARS + 1)
 
 
 def spelled(*letters: str) -> np.ndarray:
@@ -96,8 +103,8 @@ async def test_the_dialplan_words_reach_whisper(models_dir: Path) -> None:
     vocabulary = build_vocabulary(INTENTS, "fr-FR")
     expected = {
         "off": (None, None),
-        "hotwords": (None, vocabulary.text("hotwords")),
-        "prompt": (f"Support informatique. {vocabulary.text('prompt')}", None),
+        "hotwords": (None, vocabulary.text("hotwords", 300)),
+        "prompt": (f"Support informatique. {vocabulary.text('prompt', 300)}", None),
     }
     said = {}
     for mode, bias in expected.items():
