@@ -1,5 +1,6 @@
 """Recognition bias: the vocabulary taken from a dialplan, and Whisper hearing it."""
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from callbot.errors import ConfigError
 from callbot.speech.asr import WhisperAsr
 from callbot.speech.bias import MAX_CHARS, MODES, IntentWords, Vocabulary, build_vocabulary
 from callbot.speech.settings import AsrSettings
-from tests.conftest import speech_16k
+from tests.conftest import bot_settings, speech_16k
 from tests.speech.test_asr import phone_line, plain
 
 DIALPLANS = sorted((Path(__file__).parents[2] / "dialplans").glob("*.yaml"))
@@ -123,3 +124,29 @@ async def test_the_dialplan_words_reach_whisper(models_dir: Path) -> None:
     assert said["off"] == ["p", "c"], said
     assert said["hotwords"] == ["pc"], said
     assert said["prompt"] == ["pc"], said
+
+
+async def test_a_reloaded_dialplan_biases_the_next_utterances(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    """The app gives Whisper the loaded dialplan's words, and a hot reload its new ones."""
+    from callbot.app.service import Engines
+
+    line = tmp_path / "helpdesk-fr.yaml"
+    text = (DIALPLANS[0].parent / "helpdesk-fr.yaml").read_text(encoding="utf-8")
+    line.write_text(text, encoding="utf-8")
+    settings = bot_settings(models_dir, line, asr={"bias": "hotwords", "bias_max_chars": 100})
+    engines = await asyncio.to_thread(Engines.load, settings)
+    try:
+        assert "BitLocker" in (engines.asr.bias("fr")[1] or "")
+        line.write_text(text.replace("BitLocker", "FileVault"), encoding="utf-8")
+        watch = asyncio.create_task(engines.dialplans.watch(0.05, on_reload=engines.prepare))
+        try:
+            async with asyncio.timeout(10):
+                while "FileVault" not in (engines.asr.bias("fr")[1] or ""):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        finally:
+            watch.cancel()
+        assert "BitLocker" not in (engines.asr.bias("fr")[1] or "")
+    finally:
+        engines.asr.close()
