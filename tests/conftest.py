@@ -3,6 +3,7 @@ on a test module's own ``settings``, and a simulated ARI."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sqlite3
@@ -20,6 +21,7 @@ from callbot.config import Settings, load_settings
 
 if TYPE_CHECKING:  # imported by the fixtures that need them: pipecat takes seconds
     from callbot.app.service import Callbot, Engines
+    from callbot.loadtest.postgres import ThrowawayPostgres
     from callbot.simulator.ari_server import SimulatedAri
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,12 +116,11 @@ def _quiet_pipecat() -> None:
     quiet_pipecat()
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """Base URL (no database name) of a real, throw-away PostgreSQL server, started once
-    per session (:class:`callbot.loadtest.postgres.ThrowawayPostgres`: ``initdb`` +
-    ``pg_ctl`` in a temp dir, loopback, trust authentication, fsync off), then removed.
-    Skipped, saying why, only when it cannot run here (``apt-get install postgresql``)."""
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """A real PostgreSQL server in a temp dir (:class:`ThrowawayPostgres`: ``initdb`` +
+    ``pg_ctl``, loopback, trust authentication, fsync off), removed afterwards. Skips the
+    test, saying why, only when it cannot run here (``apt-get install postgresql``)."""
     from callbot.loadtest.postgres import ThrowawayPostgres, unavailable_reason
 
     reason = unavailable_reason()
@@ -128,9 +129,17 @@ def postgres_server() -> Iterator[str]:
     server = ThrowawayPostgres()
     server.start()
     try:
-        yield server.url
+        yield server
     finally:
         server.remove()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """Base URL (no database name) of a throw-away PostgreSQL server, started once per
+    session."""
+    with throwaway_postgres() as server:
+        yield server.url
 
 
 _databases = itertools.count()

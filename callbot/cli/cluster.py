@@ -12,12 +12,12 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from callbot.config import load_settings
+from callbot.cli.startup import configured
+from callbot.config import Settings, load_settings
 from callbot.errors import CallbotError
-from callbot.logs import setup_logging
-from callbot.security.secrets import secret_values
 from callbot.web.exposure import check_exposure
 from callbot.web.ports import check_ports
 
@@ -41,34 +41,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     drain.set_defaults(func=cmd_drain)
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    settings = load_settings(args.config)
-    setup_logging(
-        settings.log_level,
-        settings.log_format,
-        secrets=secret_values(settings),
-        redact=settings.privacy.redact_logs,
-    )
-    return settings
-
-
 def cmd_control(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    check_exposure(settings)
-    check_ports(settings.server)
     from callbot.app.control import run_control
 
-    asyncio.run(run_control(settings))
-    return 0
+    return _run(args, run_control)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    check_exposure(settings)
-    check_ports(settings.server)
     from callbot.app.worker import run_worker
 
-    asyncio.run(run_worker(settings))
+    return _run(args, run_worker)
+
+
+def _run(args: argparse.Namespace, role: Callable[[Settings], Coroutine[Any, Any, None]]) -> int:
+    settings = configured(args.config)
+    check_exposure(settings)  # these two before the role's imports and models
+    check_ports(settings.server)
+    asyncio.run(role(settings))
     return 0
 
 

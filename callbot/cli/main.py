@@ -13,10 +13,10 @@ from typing import Any
 from callbot import __version__
 from callbot.audio.formats import AudioFormat
 from callbot.cli.dialplan import instant_argument
-from callbot.config import Settings, load_settings
+from callbot.cli.startup import configured
+from callbot.config import Settings
 from callbot.errors import CallbotError
 from callbot.logs import setup_logging
-from callbot.security.secrets import secret_values
 from callbot.web.exposure import check_exposure
 from callbot.web.ports import check_ports
 
@@ -120,14 +120,7 @@ def _settings(args: argparse.Namespace, **server: Any) -> Settings:
     server_overrides = {k: v for k, v in server.items() if v is not None}
     if server_overrides:
         overrides["server"] = server_overrides
-    settings = load_settings(args.config, overrides=overrides)
-    setup_logging(
-        settings.log_level,
-        settings.log_format,
-        secrets=secret_values(settings),
-        redact=settings.privacy.redact_logs,
-    )
-    return settings
+    return configured(args.config, overrides)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -148,35 +148,16 @@ class CommandServer:
         self.carried_out = 0
 
     async def run(self) -> None:
-        failing = False
-        while True:
-            try:
-                conn = await db.connect(self._url)
-                async with conn:
-                    await conn.execute(f"LISTEN {COMMANDS_CHANNEL}")
-                    await conn.execute(
-                        f"DELETE FROM cluster_commands WHERE done_at < {NOW} - %s",
-                        (COMMANDS_KEPT_S,),
-                    )
-                    if failing:
-                        logger.info("cluster database back: carrying out commands")
-                    failing = False
-                    await self._serve(conn)
-            except db.UNAVAILABLE as exc:
-                if not failing:
-                    logger.error("cluster commands: database unavailable (%s)", type(exc).__name__)
-                failing = True
-                await asyncio.sleep(POLL_S)
+        await db.serve_notifications(
+            self._url, COMMANDS_CHANNEL, POLL_S, self._round, "cluster commands"
+        )
 
-    async def _serve(self, conn: db.Connection) -> None:
-        while True:
-            while (command := await self._claim(conn)) is not None:
-                await self._carry_out(conn, command)
-            # Woken by a notification, or after POLL_S anyway.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_S):
-                    async for _ in conn.notifies():
-                        break
+    async def _round(self, conn: db.Connection) -> None:
+        await conn.execute(
+            f"DELETE FROM cluster_commands WHERE done_at < {NOW} - %s", (COMMANDS_KEPT_S,)
+        )
+        while (command := await self._claim(conn)) is not None:
+            await self._carry_out(conn, command)
 
     async def _claim(self, conn: db.Connection) -> Command | None:
         cur = await conn.execute(

@@ -13,7 +13,6 @@ The table is read every ``cluster.heartbeat_s`` and on ``NOTIFY callbot_dialplan
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,25 +95,13 @@ class DialplanSync:
 
     async def run(self) -> None:
         """Sync every ``interval_s`` and on each notification, until cancelled."""
-        failing = False
-        while True:
-            try:
-                listener = await db.connect(self._url)
-                async with listener:
-                    await listener.execute(f"LISTEN {DIALPLANS_CHANNEL}")
-                    while True:
-                        await self.sync()
-                        failing = False
-                        with contextlib.suppress(TimeoutError):
-                            async with asyncio.timeout(self._interval_s):
-                                async for _ in listener.notifies():
-                                    break
-            except db.UNAVAILABLE as exc:
-                if not failing:
-                    logger.error("dialplan sync: database unavailable (%s)", type(exc).__name__)
-                failing = True
-                self._conn = None
-                await asyncio.sleep(self._interval_s)
+
+        async def sync(_: db.Connection) -> None:
+            await self.sync()
+
+        await db.serve_notifications(
+            self._url, DIALPLANS_CHANNEL, self._interval_s, sync, "dialplan sync"
+        )
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -167,8 +167,9 @@ def _read(path: Path, version: int) -> LoadedDialplan:
         stat = path.stat()
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
         raise DialplanError(
-            f"{path}: cannot read dialplan: {exc} (set dialplan, CALLBOT_DIALPLAN or --dialplan)"
+            f"{path}: cannot read dialplan: {reason} (set dialplan, CALLBOT_DIALPLAN or --dialplan)"
         ) from None
     loaded = _parse(path, text, version, time.time())
     return replace(loaded, mtime_ns=stat.st_mtime_ns)

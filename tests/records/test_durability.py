@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from callbot.app.service import Operations
-from callbot.loadtest.postgres import ThrowawayPostgres, unavailable_reason
+from callbot.loadtest.postgres import ThrowawayPostgres
 from callbot.records.store import RecordStore, open_store
+from tests.conftest import throwaway_postgres
 from tests.records.live_calls import durable_settings, end_call, start_call, take_turn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,15 +31,9 @@ OUTAGE_S = 3.0
 
 @pytest.fixture
 def restartable_postgres() -> Iterator[ThrowawayPostgres]:
-    reason = unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    server = ThrowawayPostgres()
-    server.start()
-    try:
+    """A server of this test's own: it is stopped and started again."""
+    with throwaway_postgres() as server:
         yield server
-    finally:
-        server.remove()
 
 
 async def test_database_stopped_during_calls_loses_no_record(
