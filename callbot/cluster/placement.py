@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from callbot.cluster.nodes import NodeRow
+if TYPE_CHECKING:  # nodes.py needs the postgres extra; placement is pure
+    from callbot.cluster.nodes import NodeRow
 
 
 @dataclass(frozen=True, slots=True)
