@@ -48,7 +48,8 @@ async def test_all_present(sim: SimulatedAri, capsys: pytest.CaptureFixture[str]
         "OK   modules: 23 required modules running",
         "OK   websocket_client callbot: ws://127.0.0.1:8080/media (per_call_config)",
         "OK   ARI app callbot: registered: callbot serve is connected",
-        "OK   queue conseillers: defined (default transfer, intent trop_percu, intent deces, intent conseiller)",
+        "OK   queue conseillers: defined "
+        "(default transfer, intent trop_percu, intent deces, intent conseiller)",
         "OK   queue fraude: defined (intent fraude)",
         "OK   queue reclamations: defined (intent reclamation)",
         "OK   queue accueil: defined (ari.fallback_extension, CALLBOT_FALLBACK_QUEUE)",
