@@ -40,6 +40,8 @@ LONG = math.inf
 does, 30 s at a time, one by one."""
 FRAMES_PER_S = 100
 """Mel frames per second of audio (10 ms hop)."""
+WHISPER_MAX_TOKENS = 448
+"""Whisper's text context: prompt and transcript together."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +78,12 @@ def window_for(audio_s: float, windows_s: tuple[float, ...]) -> float:
     return min((w for w in windows_s if w >= needed), default=LONG)
 
 
-def max_length(window_s: float) -> int:
+def max_length(window_s: float, prompt_tokens: int = 0) -> int:
     """Generation limit, from the window so that a batch shares it: it stops a
-    hallucination loop without cutting real speech (about 3 words a second)."""
-    return min(448, 32 + int(10 * window_s))
+    hallucination loop without cutting real speech (about 3 words a second). CTranslate2
+    counts the prompt in it, so a prompt's tokens (``asr.bias``, ``asr.initial_prompt``)
+    come on top: without them, a long bias cut the transcript short."""
+    return min(WHISPER_MAX_TOKENS, prompt_tokens + 32 + int(10 * window_s))
 
 
 class AsrBusy(CallError):
@@ -252,7 +256,7 @@ class WhisperAsr:
             model.encode(features),  # type: ignore[attr-defined]
             prompts,
             beam_size=self.settings.beam_size,
-            max_length=max_length(window_s),
+            max_length=max_length(window_s, max(len(prompt) for prompt in prompts)),
             return_no_speech_prob=True,
         )
         return [

@@ -150,3 +150,21 @@ async def test_a_reloaded_dialplan_biases_the_next_utterances(
         assert "BitLocker" not in (engines.asr.bias("fr")[1] or "")
     finally:
         engines.asr.close()
+
+
+async def test_a_long_bias_does_not_cut_the_transcript_short(models_dir: Path) -> None:
+    """CTranslate2 counts the prompt in the generation limit: the bias's tokens come on
+    top of the utterance's own budget, or a 7 s prompt lost its second half."""
+    settings = AsrSettings(
+        model_dir=models_dir / "whisper-base", bias="hotwords", bias_max_chars=MAX_CHARS
+    )
+    asr = WhisperAsr.load(settings)
+    try:
+        asr.use_vocabulary(vocabulary_of(DIALPLANS[0].parent / "assurance-maladie.yaml"))
+        assert len(asr.bias("fr")[1] or "") > MAX_CHARS - 60
+        # "Composez le nouveau numéro de poste suivi du dièse ou, pour un service
+        # immédiat, appuyez sur dièse dès maintenant."
+        said = plain((await asr.transcribe(phone_line(speech_16k("agent-newlocation")))).text)
+    finally:
+        asr.close()
+    assert said.split()[-1] == "maintenant", said
