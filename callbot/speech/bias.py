@@ -9,8 +9,8 @@ text before the audio (``<|startofprev|>``, what faster-whisper calls
 Two ways of writing that text, chosen by ``asr.bias`` (:data:`MODES`):
 
 * ``prompt``: the intents' labels, noun phrases as a caller's sentence would hold them
-  ("la réinitialisation de votre mot de passe, votre problème de VPN..."), then the
-  rare words: text in the style of what is being transcribed;
+  ("La réinitialisation de votre mot de passe, votre problème de VPN..."), then the
+  rare words, as sentences: text in the style of what is being transcribed;
 * ``hotwords``: a list of the rare words only ("BitLocker, VPN, Teams, hameçonnage").
 
 In faster-whisper 1.x both end up in the same place (after ``<|startofprev|>``): the
@@ -78,11 +78,14 @@ class Vocabulary:
         if mode == "hotwords":
             return _bounded(self.terms, ", ", max_chars)
         if mode == "prompt":
-            labels = _bounded(self.labels, ", ", max_chars // 2)
+            # Written as sentences (a capital, a full stop): Whisper carries the prompt's
+            # style on, and a lowercase list made it drop capitals and write "un" for 1.
+            labels = _bounded(self.labels, ", ", max_chars // 2 - 1)
             said = {w.lower() for w in _WORD.findall(labels)}
             rest = [t for t in self.terms if t.lower() not in said]
-            terms = _bounded(rest, ", ", max_chars - len(labels) - 2)
-            return f"{labels}. {terms}" if labels and terms else labels or terms
+            terms = _bounded(rest, ", ", max_chars - len(labels) - 4)
+            text = ". ".join(part for part in (labels, terms) if part)
+            return f"{text[:1].upper()}{text[1:]}." if text else ""
         raise ValueError(f"unknown bias mode {mode!r}")
 
 

@@ -55,13 +55,13 @@ def test_each_mode_writes_its_own_text() -> None:
     assert vocabulary.text("off", 300) == ""
     assert vocabulary.text("hotwords", 300).startswith("VPN, BitLocker, PC, ")
     assert "la clé" not in vocabulary.text("hotwords", 300)
-    # The labels, then the rare words they do not already say.
+    # The labels, then the rare words they do not already say, as sentences.
     assert vocabulary.text("prompt", 300) == (
-        "la clé de récupération BitLocker, votre problème de VPN. PC"
+        "La clé de récupération BitLocker, votre problème de VPN. PC."
     )
     # The bound keeps whole words, the most telling first.
     assert vocabulary.text("hotwords", 20) == "VPN, BitLocker, PC"
-    assert vocabulary.text("prompt", 70) == "la clé de récupération BitLocker. VPN, PC, problème"
+    assert vocabulary.text("prompt", 70) == "La clé de récupération BitLocker. VPN, PC, problème."
     with pytest.raises(ValueError, match="bias mode"):
         vocabulary.text("loud", 300)
 
