@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from callbot.audio.formats import AudioFormat
 from callbot.config import load_settings
 from callbot.dialplan import Transfer
-from callbot.errors import MissingExtra
+from callbot.errors import ConfigError, MissingExtra
 from callbot.handover.context import HandoverContext
 from callbot.loadtest import require_extra
 from callbot.loadtest.build import build_corpus
@@ -46,6 +46,8 @@ from callbot.simulator.script import CallerBehaviour
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+    from callbot.loadtest.asterisk_side import AsteriskSide
+
 DEFAULT_MANIFEST = Path("audio/corpus/manifest.yaml")
 
 
@@ -62,6 +64,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     where.add_argument("--url", default="http://127.0.0.1:8080", help="callbot HTTP base URL")
     where.add_argument(
         "--embedded", action="store_true", help="start a callbot in this process (no server)"
+    )
+    where.add_argument(
+        "--asterisk",
+        type=int,
+        metavar="PORT",
+        help="be the Asterisk of a cluster: serve ARI on 127.0.0.1:PORT for callbot control "
+        "(password from $CALLBOT_LOADTEST_ARI_PASSWORD) and dial the workers it chooses",
+    )
+    p.add_argument(
+        "--connection",
+        action="append",
+        default=[],
+        metavar="NAME=URI",
+        help="--asterisk: a worker's websocket_client connection (repeat per worker)",
+    )
+    p.add_argument(
+        "--records-url", help="--asterisk: the cluster's records database (postgresql://...)"
     )
     p.add_argument("--audiosocket", metavar="HOST:PORT", help="AudioSocket address of the callbot")
     p.add_argument(
@@ -112,7 +131,7 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
 
 @dataclass
 class _Server:
-    target: Target
+    target: Target | AsteriskSide
     records: RecordSource
     pid: int | None
     info: dict[str, Any]
@@ -168,6 +187,10 @@ async def run_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def _server(args: argparse.Namespace, corpus: Corpus) -> AsyncIterator[_Server]:
+    if args.asterisk is not None:
+        async with _cluster(args) as server:
+            yield server
+        return
     if not args.embedded:
         audiosocket = None
         if args.audiosocket:
@@ -214,6 +237,30 @@ async def _server(args: argparse.Namespace, corpus: Corpus) -> AsyncIterator[_Se
         yield _Server(target, LocalRecords(bot.records), args.pid or os.getpid(), info)
     finally:
         await bot.stop()
+
+
+@contextlib.asynccontextmanager
+async def _cluster(args: argparse.Namespace) -> AsyncIterator[_Server]:
+    """The tester as the cluster's Asterisk (:mod:`callbot.loadtest.asterisk_side`)."""
+    from callbot.loadtest.asterisk_side import AsteriskSide, StoreRecords
+
+    connections = dict(item.split("=", 1) for item in args.connection if "=" in item)
+    if not connections or len(connections) != len(args.connection):
+        raise ConfigError("--asterisk needs --connection NAME=ws://host:port/media per worker")
+    if not args.records_url:
+        raise ConfigError("--asterisk needs --records-url (the cluster's records database)")
+    password = os.environ.get("CALLBOT_LOADTEST_ARI_PASSWORD", "")
+    if not password:
+        raise ConfigError("set CALLBOT_LOADTEST_ARI_PASSWORD (the control's ari.password)")
+    side = await AsteriskSide.start(args.asterisk, password, connections)
+    records = StoreRecords(args.records_url)
+    try:
+        await side.wait_for_app()
+        info = {"server": f"cluster (ARI on 127.0.0.1:{args.asterisk})", "workers": connections}
+        yield _Server(side, records, args.pid, info)
+    finally:
+        records.close()
+        await side.stop()
 
 
 class _QueueAcceptsAll:
@@ -294,6 +341,12 @@ def _summary_line(data: dict[str, Any]) -> str:
             f"{level['concurrency']} concurrent: {s['calls']} calls, {s['failed_calls']} failed, "
             f"p50 {v2v['p50']} ms, p95 {v2v['p95']} ms, intent accuracy {s['intent_accuracy']}"
         )
+        for worker, served in (s.get("per_worker") or {}).items():
+            w = served["voice_to_voice_ms"]
+            parts.append(
+                f"  {worker}: {served['calls']} calls, {served['failed_calls']} failed, "
+                f"p50 {w['p50']} ms, p95 {w['p95']} ms"
+            )
         by_kind = s.get("failures_by_kind") or {}
         if by_kind:
             parts.append("  failed: " + ", ".join(f"{k} {n}" for k, n in by_kind.items()))

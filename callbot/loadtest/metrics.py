@@ -103,6 +103,8 @@ class CallResult:
     turns: tuple[TurnResult, ...] = ()
     failure_kind: str = ""
     """The kind of failure, a key of :data:`FAILURE_KINDS` ("" when the call did not fail)."""
+    worker: str = ""
+    """The cluster worker that served the call (``--asterisk`` runs; "" otherwise)."""
 
     @property
     def failed(self) -> bool:
@@ -289,6 +291,25 @@ def summarize(calls: Sequence[CallResult], language: str = "fr") -> dict[str, An
         ),
         "dropped_frames": sum(c.dropped_frames for c in calls),
         "underruns": sum(c.underruns for c in calls),
+        "per_worker": per_worker(calls),
+    }
+
+
+def per_worker(calls: Sequence[CallResult]) -> dict[str, dict[str, Any]]:
+    """Calls, failures and voice-to-voice latency by cluster worker (empty off a cluster)."""
+    groups: dict[str, list[CallResult]] = {}
+    for call in calls:
+        if call.worker:
+            groups.setdefault(call.worker, []).append(call)
+    return {
+        worker: {
+            "calls": len(served),
+            "failed_calls": sum(c.failed for c in served),
+            "voice_to_voice_ms": percentiles(
+                [t.latency_ms for c in served for t in c.turns if t.latency_ms is not None]
+            ),
+        }
+        for worker, served in sorted(groups.items())
     }
 
 

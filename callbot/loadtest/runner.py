@@ -9,6 +9,7 @@ concurrent calls until a level misses the latency or error target.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import time
@@ -20,11 +21,12 @@ from typing import Any, Protocol
 import httpx
 
 from callbot.audio.formats import ULAW_8K, AudioFormat
+from callbot.loadtest.asterisk_side import AsteriskSide
 from callbot.loadtest.corpus import CallSpec, Corpus
 from callbot.loadtest.metrics import CallResult, call_result, failed_call, summarize
 from callbot.logs import call_log
 from callbot.simulator.run import Target, open_peer, simulate, wait_for_record
-from callbot.simulator.script import CallerBehaviour, Turn
+from callbot.simulator.script import CallerBehaviour, Turn, run_script
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ class _Schedule:
 
 async def run_load(
     corpus: Corpus,
-    target: Target,
+    target: Target | AsteriskSide,
     plan: LoadPlan,
     records: RecordSource,
     *,
@@ -160,30 +162,41 @@ async def run_load(
 async def _one_call(
     spec: CallSpec,
     turns: list[Turn],
-    target: Target,
+    target: Target | AsteriskSide,
     plan: LoadPlan,
     records: RecordSource,
     zero_s: float,
 ) -> CallResult:
-    call_id = f"load-{uuid.uuid4().hex[:12]}" if plan.transport != "audiosocket" else None
-    peer = open_peer(target, plan.transport, plan.media_format, call_id=call_id)
     started = time.monotonic()
+    worker = call_id = ""
     try:
         async with asyncio.timeout(plan.call_timeout_s):
-            trace = await simulate(peer, turns, plan.behaviour)
+            if isinstance(target, AsteriskSide):
+                placed = await target.place()
+                peer, worker, call_id = placed.peer, placed.worker, placed.peer.call_id
+                try:
+                    trace = await run_script(peer, turns, plan.behaviour)
+                finally:
+                    target.hang_up(placed.caller_channel)
+            else:
+                if plan.transport != "audiosocket":
+                    call_id = f"load-{uuid.uuid4().hex[:12]}"
+                peer = open_peer(target, plan.transport, plan.media_format, call_id=call_id or None)
+                call_id = peer.call_id
+                trace = await simulate(peer, turns, plan.behaviour)
     except Exception as exc:  # any caller-side failure is a failed call, not a crash
-        call_log(logger, peer.call_id).warning("failed (%s): %s", spec.id, exc)
+        call_log(logger, call_id).warning("failed (%s): %s", spec.id, exc)
         error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         return failed_call(
             spec,
-            peer.call_id,
+            call_id,
             error,
             concurrency=plan.concurrency,
             started_s=started - zero_s,
             duration_s=time.monotonic() - started,
         )
     record = await records.get(trace.call_id, plan.record_timeout_s)
-    return call_result(
+    result = call_result(
         spec,
         trace,
         record,
@@ -192,6 +205,7 @@ async def _one_call(
         started_s=started - zero_s,
         duration_s=time.monotonic() - started,
     )
+    return dataclasses.replace(result, worker=worker) if worker else result
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +224,7 @@ def passes(summary: dict[str, Any], goal: CapacityTarget) -> bool:
 
 async def find_capacity(
     corpus: Corpus,
-    target: Target,
+    target: Target | AsteriskSide,
     plan: LoadPlan,
     records: RecordSource,
     goal: CapacityTarget,

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from callbot.cli.loadtest import register
@@ -85,3 +86,28 @@ def test_two_concurrent_calls_embedded(tmp_path: Path, models_dir: Path) -> None
     assert data["samples"] and all(s["rss_mib"] > 100 for s in data["samples"])
     page = (out / "report.html").read_text()
     assert len(re.findall(r"data:image/png;base64,", page)) == 4
+
+
+def test_as_the_clusters_asterisk_it_needs_the_workers_records_and_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from callbot.cli.loadtest import _cluster
+    from callbot.errors import ConfigError
+
+    async def enter(argv: list[str]) -> None:
+        async with _cluster(parse(argv)):
+            pass
+
+    monkeypatch.delenv("CALLBOT_LOADTEST_ARI_PASSWORD", raising=False)
+    with pytest.raises(ConfigError, match="--connection"):
+        asyncio.run(enter(["--asterisk", "0", "--records-url", "postgresql://x/y"]))
+    with pytest.raises(ConfigError, match="--connection"):
+        asyncio.run(enter(["--asterisk", "0", "--connection", "w1"]))
+    with pytest.raises(ConfigError, match="--records-url"):
+        asyncio.run(enter(["--asterisk", "0", "--connection", "w1=ws://127.0.0.1:1/media"]))
+    with pytest.raises(ConfigError, match="CALLBOT_LOADTEST_ARI_PASSWORD"):
+        asyncio.run(
+            enter(["--asterisk", "0", "--connection", "w1=ws://h/media", "--records-url", "x"])
+        )

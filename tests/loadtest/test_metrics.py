@@ -173,3 +173,19 @@ def test_a_keypad_entry_is_one_turn_and_the_next_turn_keeps_its_own_intent() -> 
         ("dtmf", None, None),
         ("speech", "au revoir", "au_revoir"),
     ]
+
+
+def test_a_cluster_run_is_summed_up_per_worker() -> None:
+    import dataclasses
+
+    calls = [
+        dataclasses.replace(call((turn(1, "a", "a", 800.0),)), worker="callbot-w1"),
+        dataclasses.replace(call((turn(1, "a", "a", 1200.0),)), worker="callbot-w1"),
+        dataclasses.replace(call((turn(1, "a", None, None),), failure="x"), worker="callbot-w2"),
+    ]
+    per_worker = summarize(calls)["per_worker"]
+    assert list(per_worker) == ["callbot-w1", "callbot-w2"]
+    assert per_worker["callbot-w1"]["calls"] == 2
+    assert per_worker["callbot-w1"]["voice_to_voice_ms"]["max"] == 1200.0
+    assert per_worker["callbot-w2"]["failed_calls"] == 1
+    assert summarize([call((turn(1, "a", "a", 800.0),))])["per_worker"] == {}
