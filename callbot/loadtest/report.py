@@ -109,6 +109,7 @@ def render_html(data: dict[str, Any]) -> str:
     failure_list = "".join(f"<li>{html.escape(f)}</li>" for f in failures) or "<li>none</li>"
     by_kind = _count_table(data["levels"], "failures_by_kind", "reason")
     outcomes = _count_table(data["levels"], "outcomes", "outcome")
+    workers = _worker_table(data["levels"])
     return f"""<!doctype html>
 <html lang=en><head><meta charset=utf-8><title>callbot load test</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}
@@ -120,6 +121,7 @@ th{{background:#f3f3f3}}figure{{display:inline-block;margin:0.5em}}img{{width:52
 <th>voice-to-voice p50 ms</th><th>p95 ms</th><th>greeting p50 ms</th><th>barge-in p50 ms</th>
 <th>WER</th><th>intent accuracy</th><th>outcome accuracy</th><th>dropped frames</th>
 <th>underruns</th><th>pass</th></tr>{rows}</table>
+{workers}
 <h2>Failed calls by reason</h2>{by_kind}
 <h2>Outcomes</h2>{outcomes}
 <h2>Failures</h2><ul>{failure_list}</ul>
@@ -144,6 +146,25 @@ def _count_table(levels: list[dict[str, Any]], key: str, label: str) -> str:
     return (
         f"<table class=kinds><tr><th>{label}</th>{head}<th>what it means</th></tr>"
         f"{''.join(rows)}</table>"
+    )
+
+
+def _worker_table(levels: list[dict[str, Any]]) -> str:
+    """Calls and latency per cluster worker and level (``--asterisk`` runs only)."""
+    rows = []
+    for level in levels:
+        for worker, served in level["summary"].get("per_worker", {}).items():
+            v2v = served["voice_to_voice_ms"]
+            cells = [level["concurrency"], worker, served["calls"], served["failed_calls"]]
+            cells += [v2v["p50"], v2v["p95"]]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in cells))
+    if not rows:
+        return ""
+    return (
+        "<h2>Per worker</h2><table><tr><th>concurrent calls</th><th>worker</th><th>calls</th>"
+        "<th>failed</th><th>voice-to-voice p50 ms</th><th>p95 ms</th></tr>"
+        + "</tr>".join(rows)
+        + "</tr></table>"
     )
 
 

@@ -86,3 +86,19 @@ def test_failed_calls_by_reason_in_json_and_html(tmp_path: Path) -> None:
     outcomes = page.split("<h2>Outcomes</h2>")[1].split("<h2>")[0]
     assert "<th>transfer_unavailable</th><td>1</td>" in outcomes
     assert "no call control (ARI)" in outcomes
+
+
+def test_a_cluster_run_has_a_table_per_worker(tmp_path: Path) -> None:
+    import dataclasses
+
+    run = level(2, 900.0, True)
+    run.calls = [
+        dataclasses.replace(c, worker=f"callbot-w{i + 1}") for i, c in enumerate(run.calls)
+    ]
+    run.summary = summarize(run.calls)
+    _, html_path = write_report(build_report([run], [], {}), tmp_path / "out")
+    page = html_path.read_text()
+    assert "<h2>Per worker</h2>" in page
+    assert "<td>callbot-w1</td><td>1</td><td>0</td>" in page
+    _, plain = write_report(build_report([level(1, 900.0, True)], [], {}), tmp_path / "plain")
+    assert "Per worker" not in plain.read_text()
