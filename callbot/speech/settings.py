@@ -52,7 +52,9 @@ class AsrSettings:
     bias: str = "off"
     """Bias recognition toward the loaded dialplan's words (:mod:`callbot.speech.bias`):
     ``off``; ``prompt`` (its intents' labels, then its acronyms and rare words, after
-    ``initial_prompt``); ``hotwords`` (the acronyms and rare words only)."""
+    ``initial_prompt``); ``hotwords`` (the acronyms and rare words only). Off by default:
+    both help with the words they name (spelled acronyms, product names) but read
+    ordinary speech worse (``benchmarks/asr_bias.py``)."""
     bias_max_chars: int = 300
     """Longest bias text (characters, at most 600): the most telling words first, the
     rest left out. Longer costs decoding time on every utterance."""
