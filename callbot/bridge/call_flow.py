@@ -203,6 +203,16 @@ class CallFlow:
         lost = legs.node or "?"
         if legs.finished or not legs.caller_up:
             return
+        # The media leg's end may come before the caller's (Asterisk hanging both up, the
+        # caller leaving at that moment): ask Asterisk before calling it a failure.
+        try:
+            await self._client.get_channel(legs.caller_channel_id)
+        except AriHttpError as exc:
+            if exc.gone:
+                logger.info("caller left as the bot leg ended: no fail-over")
+                legs.caller_up = False
+                await self.teardown(legs)
+                return
         legs.moves += 1
         if legs.moves > MAX_MOVES:
             logger.error("worker %s lost the call, moved %d times already", lost, MAX_MOVES)
