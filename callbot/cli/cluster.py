@@ -44,18 +44,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def cmd_control(args: argparse.Namespace) -> int:
     from callbot.app.control import run_control
 
-    return _run(args, run_control)
+    return _run(args, run_control, media=False)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from callbot.app.worker import run_worker
 
-    return _run(args, run_worker)
+    return _run(args, run_worker, media=True)
 
 
-def _run(args: argparse.Namespace, role: Callable[[Settings], Coroutine[Any, Any, None]]) -> int:
+def _run(
+    args: argparse.Namespace,
+    role: Callable[[Settings], Coroutine[Any, Any, None]],
+    *,
+    media: bool,
+) -> int:
     settings = configured(args.config)
-    check_exposure(settings)  # these two before the role's imports and models
+    check_exposure(settings, media=media)  # these two before the role's imports and models
     check_ports(settings.server)
     asyncio.run(role(settings))
     return 0

@@ -92,9 +92,11 @@ def access_policy(settings: Settings) -> AccessPolicy:
         raise ConfigError(str(exc)) from None
 
 
-def check_exposure(settings: Settings) -> None:
+def check_exposure(settings: Settings, *, media: bool = True) -> None:
     """Raise :class:`ConfigError` if a surface would listen beyond loopback unguarded, or
-    credentials are half set. Call once at start-up, before any socket is opened."""
+    credentials are half set. Call once at start-up, before any socket is opened.
+    ``media=False``: a process that serves no calls' media (``callbot control``): neither
+    media credentials nor the AudioSocket rule apply (its ``/media`` answers 403)."""
     server, security = settings.server, settings.security
     media_password = secret(server.media_password) or secret(security.media_password_hash)
     if secret(server.media_username) and not media_password:
@@ -109,6 +111,8 @@ def check_exposure(settings: Settings) -> None:
     if is_loopback(server.host):
         return
     vouched = {Role.AGENT, Role.OPS, Role.METRICS} if policy.proxies else set()
+    if not media:
+        vouched.add(Role.MEDIA)  # nothing behind it: closed to everyone
     missing = [r for r in Role if r not in policy.credentials.configured and r not in vouched]
     if missing:
         raise ConfigError(
@@ -116,7 +120,7 @@ def check_exposure(settings: Settings) -> None:
             f"credentials: {'; '.join(HOW_TO_SET[r] for r in missing)}. Set them (blank "
             "values count as unset), or listen on 127.0.0.1"
         )
-    if server.audiosocket and not security.audiosocket_beyond_loopback:
+    if media and server.audiosocket and not security.audiosocket_beyond_loopback:
         raise ConfigError(
             f"server.host is {server.host!r} and AudioSocket has no authentication: turn it off "
             "(server.audiosocket = false) or set security.audiosocket_beyond_loopback = true "

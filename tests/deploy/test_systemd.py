@@ -127,8 +127,8 @@ def test_the_worker_has_its_instance_s_ports_and_connection(
 def test_the_control_unit_reads_ari_s_password(tmp_path: Path) -> None:
     settings, _ = _settings(CONTROL, tmp_path)
     assert settings.ari.url and settings.ari.password == "ari-s3cret"
-    # Both control machines lead by the same ARI URL (one leader per URL and app), so
-    # it names Asterisk's address, never the loopback of one of them.
+    # Both control machines reach the same Asterisk, so the URL names its address, never
+    # the loopback of one of them.
     assert not is_loopback(urlsplit(settings.ari.url).hostname or "")
     assert settings.cluster.node == f"{HOST}-control"
     # Its port is none of the workers' (8080 and up, one a worker of the machine).
@@ -141,7 +141,8 @@ def test_each_unit_starts_beyond_loopback_with_its_credentials_on_the_shared_dat
 ) -> None:
     settings, _ = _settings(unit, tmp_path)
     assert settings.server.host == "0.0.0.0"
-    check_exposure(settings)  # raises ConfigError when a role has no credentials
+    # Raises ConfigError when a role it serves has no credentials (control: no media).
+    check_exposure(settings, media=unit == WORKER)
     url = settings.cluster.database(settings.records.url)
     assert url == "postgresql://callbot:db-s3cret@postgres:5432/callbot"
 

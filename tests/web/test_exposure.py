@@ -192,3 +192,16 @@ def test_serve_beyond_loopback_without_credentials_prints_one_line_and_exits_1(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("callbot: error: server.host is '0.0.0.0'")
     assert "media (/media" in err and "agent (/agent" not in err
+
+
+def test_a_process_serving_no_media_needs_no_media_credentials() -> None:
+    # callbot control: beyond loopback with every other role guarded, AudioSocket's
+    # setting left on (it runs no AudioSocket server).
+    control = dataclasses.replace(everyone(), server=ServerSettings(host="0.0.0.0"))
+    with pytest.raises(ConfigError, match="media"):
+        check_exposure(control)
+    check_exposure(control, media=False)
+    unguarded = Settings(server=ServerSettings(host="0.0.0.0"))
+    with pytest.raises(ConfigError, match="agent") as caught:
+        check_exposure(unguarded, media=False)
+    assert "media (/media" not in str(caught.value)
