@@ -18,15 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable
 
 from callbot.app.bridge import RunningBridge, build_bridge
+from callbot.app.serve import stop_signals
 from callbot.app.service import Operations
 from callbot.app.shared import open_hub, shared_database
-from callbot.app.without_bot import ari_call_info, record_without_bot
+from callbot.app.without_bot import ari_call_info
 from callbot.bridge.ari_client import AriClient
-from callbot.bridge.calls import Unserved
 from callbot.bridge.settings import MediaTransport
 from callbot.bridge.warm_transfer import RenderWav
 from callbot.cluster import commands, db
@@ -71,10 +70,7 @@ async def run_control(settings: Settings) -> None:
         ops.metrics.failovers.labels(to).inc()
         where = "moved to another worker" if to == "worker" else "sent to the fallback queue"
         detail = f"worker {lost} lost the call; the caller was {where}"
-        record = record_without_bot(
-            call_id, caller, Outcome.FAILED_OVER, detail, to, settings.ari.fallback_extension
-        )
-        ops.call_ended(record, ari_call_info(call_id, caller), finishes=(call_id,))
+        ops.ended_without_bot(call_id, caller, Outcome.FAILED_OVER, detail, to, (call_id,))
 
     directory = WorkerDirectory(
         url,
@@ -94,10 +90,7 @@ async def run_control(settings: Settings) -> None:
         asyncio.create_task(heartbeat.run(), name="cluster-heartbeat"),
         asyncio.create_task(directory.run(), name="cluster-directory"),
     ]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop, _ = stop_signals()  # the standby adopts the calls: nothing to hurry
     lock: LeaderLock | None = None
     try:
         identity: asyncio.Task[str] = asyncio.create_task(_asterisk_id(settings))
@@ -114,16 +107,11 @@ async def run_control(settings: Settings) -> None:
         bridge = build_bridge(settings, hub=hub, synthesize=await _summary_voice(settings))
         running = bridge
         bridge.bridge.placement = directory
-        bridge.bridge.on_unserved = lambda caller: _record_unserved(ops, settings, caller)
+        bridge.bridge.on_unserved = ops.unserved
 
         async def transfer(command: commands.Command) -> commands.Outcome:
             moved, context, caller = transfer_from_payload(dict(command.payload))
-            info = CallInfo(
-                call_id=command.call_id,
-                transport="ari",
-                media_format=ari_call_info(command.call_id, "").media_format,
-                caller_number=caller,
-            )
+            info = ari_call_info(command.call_id, caller or "")
             ok = await running.control.transfer(info, moved, context)
             return commands.Outcome(ok, "transferred" if ok else "transfer failed")
 
@@ -190,19 +178,6 @@ async def _let_go(bridge: RunningBridge) -> None:
             await bridge.task
     await bridge.control.warm.aclose()
     await bridge.client.close()
-
-
-def _record_unserved(ops: Operations, settings: Settings, caller: Unserved) -> None:
-    outcome = Outcome.HUNG_UP_BY_CALLER if caller.to == "gone" else Outcome.SENT_TO_FALLBACK
-    record = record_without_bot(
-        caller.call_id,
-        caller.caller_number,
-        outcome,
-        caller.reason,
-        caller.to,
-        settings.ari.fallback_extension,
-    )
-    ops.call_ended(record, ari_call_info(caller.call_id, caller.caller_number))
 
 
 async def _summary_voice(settings: Settings) -> RenderWav | None:

@@ -46,15 +46,8 @@ async def serve_forever(settings: Settings) -> None:
     )
     bot.record_recovered(recovered)
     if bridge is not None:
-        bridge.bridge.on_unserved = bot.record_unserved
-    stop, hurry = asyncio.Event(), asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def on_signal() -> None:
-        (hurry if stop.is_set() else stop).set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
+        bridge.bridge.on_unserved = bot.ops.unserved
+    stop, hurry = stop_signals()
     if bot.web.softphone:
         logger.info("softphone: open %s/ in a browser and allow the microphone", bot.http_url)
     if bridge is not None:
@@ -63,6 +56,20 @@ async def serve_forever(settings: Settings) -> None:
         await stop.wait()
     finally:
         await _shut_down(settings, bot, bridge, hurry)
+
+
+def stop_signals() -> tuple[asyncio.Event, asyncio.Event]:
+    """(stop, hurry): the first SIGINT/SIGTERM sets ``stop`` (drain), a second one
+    ``hurry`` (hand the calls in progress over at once)."""
+    stop, hurry = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        (hurry if stop.is_set() else stop).set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    return stop, hurry
 
 
 async def _recover_stranded(settings: Settings) -> list[Recovered]:

@@ -89,6 +89,8 @@ class Operations:
     store: RecordStore | None
     writer: RecordWriter | None
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
+    fallback_queue: str = ""
+    """Where the ARI bridge sends the callers the bot does not take (``ari``'s)."""
 
     @classmethod
     async def open(cls, settings: Settings, active_calls: Callable[[], int]) -> Operations:
@@ -100,7 +102,14 @@ class Operations:
             store, writer = await asyncio.to_thread(_open_records, settings)
             metrics.track_records(writer.stats)
         readiness = Readiness(active_calls, limit, models_loaded=True)
-        return cls(metrics, readiness, CallAdmission(limit), store, writer)
+        return cls(
+            metrics,
+            readiness,
+            CallAdmission(limit),
+            store,
+            writer,
+            fallback_queue=settings.ari.fallback_extension,
+        )
 
     def call_progress(self, record: dict[str, Any], info: CallInfo) -> None:
         """A call going on (at its start, after each turn): its record stored (redacted),
@@ -127,6 +136,30 @@ class Operations:
             record, info.caller_number, finishes=finishes, callback=callback
         ):
             self.metrics.error("records")
+
+    def ended_without_bot(
+        self,
+        call_id: str,
+        caller_number: str,
+        outcome: Outcome,
+        detail: str,
+        to: str,
+        finishes: tuple[str, ...] = (),
+    ) -> None:
+        """The record of a call no pipeline of this process carried (see
+        :func:`~callbot.app.without_bot.record_without_bot`)."""
+        record = record_without_bot(
+            call_id, caller_number, outcome, detail, to, self.fallback_queue
+        )
+        self.call_ended(record, ari_call_info(call_id, caller_number), finishes=finishes)
+
+    def unserved(self, caller: Unserved) -> None:
+        """A record for a caller the ARI bridge sent on before any bot leg came up
+        (outcome ``sent_to_fallback``, or ``hung_up_by_caller`` when it left first)."""
+        outcome = Outcome.HUNG_UP_BY_CALLER if caller.to == "gone" else Outcome.SENT_TO_FALLBACK
+        self.ended_without_bot(
+            caller.call_id, caller.caller_number, outcome, caller.reason, caller.to
+        )
 
     async def close(self) -> None:
         self.readiness.shutting_down = True
@@ -291,31 +324,9 @@ class Callbot:
             # The dead process may have left an in-progress record of this call (the call
             # id is the channel's, or its AudioSocket UUID): finish that one instead.
             ids = (lost.channel_id, audiosocket_call_id(lost.channel_id))
-            self._record_without_bot(
+            self.ops.ended_without_bot(
                 lost.channel_id, lost.caller_number, Outcome.INTERRUPTED, detail, lost.to, ids
             )
-
-    def record_unserved(self, caller: Unserved) -> None:
-        """A record for a caller the ARI bridge sent on before any bot leg came up
-        (outcome ``sent_to_fallback``, or ``hung_up_by_caller`` when it left first)."""
-        outcome = Outcome.HUNG_UP_BY_CALLER if caller.to == "gone" else Outcome.SENT_TO_FALLBACK
-        self._record_without_bot(
-            caller.call_id, caller.caller_number, outcome, caller.reason, caller.to
-        )
-
-    def _record_without_bot(
-        self,
-        call_id: str,
-        caller_number: str,
-        outcome: Outcome,
-        detail: str,
-        to: str,
-        finishes: tuple[str, ...] = (),
-    ) -> None:
-        record = record_without_bot(
-            call_id, caller_number, outcome, detail, to, self.settings.ari.fallback_extension
-        )
-        self.ops.call_ended(record, ari_call_info(call_id, caller_number), finishes=finishes)
 
     async def stop(self) -> None:
         self.ops.readiness.shutting_down = True

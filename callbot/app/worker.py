@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
+from callbot.app.serve import stop_signals
 from callbot.cluster import db
 from callbot.cluster.commands import CommandClient
 from callbot.cluster.dialplans import DialplanSync
@@ -75,10 +75,7 @@ async def run_worker(settings: Settings) -> None:
     beating = asyncio.create_task(heartbeat.run(), name="cluster-heartbeat")
     syncing = asyncio.create_task(sync.run(), name="cluster-dialplans")
     logger.info("worker %s ready (capacity %d calls)", node, capacity)
-    stop, hurry = asyncio.Event(), asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: (hurry if stop.is_set() else stop).set())
+    stop, hurry = stop_signals()
     try:
         await stop.wait()
     finally:

@@ -93,7 +93,7 @@ async def rig(settings: Settings, engines: Engines) -> AsyncIterator[Rig]:
     connection = WebsocketClientConnection("callbot", bot.media_url)
     dialer = ExternalMediaDialer(sim, {"callbot": connection})
     sim.on_external_media = dialer
-    bridge.bridge.on_unserved = bot.record_unserved  # as serve_forever wires it
+    bridge.bridge.on_unserved = bot.ops.unserved  # as serve_forever wires it
     bridge.start()
     await sim.wait_for(lambda: "callbot" in sim.registered_apps)
     try:
