@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,12 +41,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.workers = [int(n) for n in args.workers.split(",")]
     return args
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(role: str, name: str, env: dict[str, str], tmp: Path) -> subprocess.Popen[bytes]:
@@ -88,6 +81,7 @@ def measure(workers: int, args: argparse.Namespace, base_url: str, tmp: Path) ->
     import psycopg
 
     from callbot.cluster import db
+    from callbot.loadtest.postgres import free_port
 
     name = f"cluster_{workers}_{os.getpid()}"
     with psycopg.connect(f"{base_url}/postgres", autocommit=True) as conn:

@@ -63,7 +63,7 @@ class AsteriskSide:
         (TimeoutError when none came: no worker, or the control is not leading)."""
         caller = self.sim.place_call(caller_number, ["3949"])
         deadline = time.monotonic() + MEDIA_WAIT_S
-        while (media := self._media_of(caller)) is None:
+        while (media := self.media_of(caller)) is None:
             if time.monotonic() > deadline:
                 self.hang_up(caller)
                 raise TimeoutError(f"no media leg after {MEDIA_WAIT_S:.0f} s")
@@ -75,7 +75,8 @@ class AsteriskSide:
         if not self.sim.channels[caller].hung_up:
             self.sim.hangup_channel(caller)
 
-    def _media_of(self, caller: str) -> str | None:
+    def media_of(self, caller: str) -> str | None:
+        """The media leg in the caller's bridge, once the dialer has connected it."""
         bridge = self.sim.bridges.get(self.sim.channels[caller].bridge_id or "")
         others = [c for c in bridge.channels if c != caller] if bridge else []
         return others[0] if others and others[0] in self.dialer.peers else None

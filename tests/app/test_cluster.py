@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ import pytest
 
 from callbot.cluster import db
 from callbot.cluster.nodes import list_nodes
+from callbot.loadtest.asterisk_side import AsteriskSide
+from callbot.loadtest.postgres import free_port
 from callbot.simulator.ari_server import SimulatedAri
 from callbot.simulator.external_media import ExternalMediaDialer
 from callbot.simulator.websocket_client import WebsocketClientConnection
@@ -35,12 +36,6 @@ pytestmark = pytest.mark.models
 DIALPLAN = Path(__file__).parents[1] / "pipeline" / "dialplans" / "call-fr.yaml"
 REPO = Path(__file__).parents[2]
 PASSWORD = "s3cret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -89,14 +84,11 @@ class Cluster:
         raise AssertionError(f"cluster never reached the state; rows: {await self.rows()}")
 
     async def call(self) -> str:
-        caller_id = self.sim.place_call("0612345678", ["3949"])
-        await self.sim.wait_for(lambda: self.media_of(caller_id) is not None, 15)
-        return caller_id
+        """A caller into the Stasis app, once the control bridged a worker's media leg."""
+        return (await AsteriskSide(self.sim, self.dialer).place("0612345678")).caller_channel
 
     def media_of(self, caller_id: str) -> str | None:
-        bridge = self.sim.bridges.get(self.sim.channels[caller_id].bridge_id or "")
-        others = [c for c in bridge.channels if c != caller_id] if bridge else []
-        return others[0] if others and others[0] in self.dialer.peers else None
+        return AsteriskSide(self.sim, self.dialer).media_of(caller_id)
 
     def worker_of(self, caller_id: str) -> str:
         media = self.media_of(caller_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from callbot.loadtest.postgres import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI = REPO / "dialplans" / "backoffice" / "openapi.json"
@@ -45,12 +46,6 @@ def test_beyond_loopback_is_refused_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines()[-1] == (
         "callbot: error: the sample back-office listens on loopback only, not on '0.0.0.0'"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serve_expects_the_bot_s_authorization_and_stops_on_sigterm(tmp_path: Path) -> None:

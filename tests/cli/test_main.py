@@ -18,17 +18,12 @@ import pytest
 
 from callbot.audio.formats import ULAW_8K
 from callbot.cli.main import main
+from callbot.loadtest.postgres import free_port
 from callbot.simulator.run import Target, open_peer, simulate
 from callbot.simulator.script import DtmfTurn
 
 REPO = Path(__file__).resolve().parents[2]
 DIALPLAN = REPO / "tests/pipeline/dialplans/call-fr.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_missing_wav_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
